@@ -1,0 +1,225 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+)
+
+//go:embed openapi.yaml
+var openapiYAML []byte
+
+// Spec is the parsed OpenAPI document: the single source of truth for the
+// API's paths, parameters and bodies.
+type Spec struct {
+	Doc    *openapi3.T
+	JSON   []byte
+	HTML   []byte
+	router routers.Router
+}
+
+// LoadSpec parses and validates the embedded document.
+func LoadSpec() (*Spec, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(openapiYAML)
+	if err != nil {
+		return nil, fmt.Errorf("load openapi: %w", err)
+	}
+	if err := doc.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("validate openapi: %w", err)
+	}
+	js, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	// Route on paths only: the document's server URL is relative.
+	routing := *doc
+	routing.Servers = nil
+	r, err := gorillamux.NewRouter(&routing)
+	if err != nil {
+		return nil, fmt.Errorf("openapi router: %w", err)
+	}
+	html, err := renderReference(doc)
+	if err != nil {
+		return nil, err
+	}
+	return &Spec{Doc: doc, JSON: js, HTML: html, router: r}, nil
+}
+
+// validateRequests checks every request against the document: unknown
+// routes, bad parameters and bodies get a 4xx naming the field.
+func (s *Spec) validateRequests() echo.MiddlewareFunc {
+	opts := &openapi3filter.Options{
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			route, params, err := s.router.FindRoute(req)
+			if err != nil {
+				if errors.Is(err, routers.ErrMethodNotAllowed) {
+					return Errorf(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", req.Method, req.URL.Path)
+				}
+				return Errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", req.Method, req.URL.Path)
+			}
+			err = openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
+				Request: req, PathParams: params, Route: route, Options: opts,
+			})
+			if err != nil {
+				var tooLarge *echo.HTTPError
+				if errors.As(err, &tooLarge) && tooLarge.Code == http.StatusRequestEntityTooLarge {
+					return Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "request body is too large")
+				}
+				return requestError(err)
+			}
+			return next(c)
+		}
+	}
+}
+
+// requestError turns a kin-openapi validation error into a field error.
+func requestError(err error) *Error {
+	var re *openapi3filter.RequestError
+	if !errors.As(err, &re) {
+		return Errorf(http.StatusBadRequest, "invalid_request", "request does not match the API description")
+	}
+	e := &Error{Status: http.StatusBadRequest, Code: "invalid_request"}
+	switch {
+	case re.Parameter != nil:
+		e.Field = re.Parameter.Name
+		e.Message = fmt.Sprintf("%s parameter %q: %s", re.Parameter.In, re.Parameter.Name, schemaReason(re.Err, re.Reason))
+		if re.Parameter.In == "header" && re.Parameter.Name == OrganizationHeader {
+			e.Code = "invalid_organization"
+		}
+	case re.RequestBody != nil:
+		var se *openapi3.SchemaError
+		if errors.As(re.Err, &se) {
+			// allOf/oneOf wrap the real complaint; report the innermost one.
+			for {
+				var inner *openapi3.SchemaError
+				if se.Origin == nil || !errors.As(se.Origin, &inner) {
+					break
+				}
+				se = inner
+			}
+			e.Status = http.StatusUnprocessableEntity
+			e.Code = "invalid_field"
+			e.Field = strings.Join(se.JSONPointer(), ".")
+			if e.Field == "" {
+				e.Field = "body"
+			}
+			e.Message = fmt.Sprintf("%s: %s", e.Field, se.Reason)
+			break
+		}
+		var pe *openapi3filter.ParseError
+		if errors.As(re.Err, &pe) || strings.Contains(re.Error(), "failed to decode") {
+			e.Code = "malformed_json"
+			e.Field = "body"
+			e.Message = "request body is not valid JSON"
+			break
+		}
+		if re.Err == nil && strings.Contains(re.Reason, "value is required") {
+			e.Field = "body"
+			e.Message = "request body is required"
+			break
+		}
+		e.Field = "body"
+		e.Message = "request body: " + schemaReason(re.Err, re.Reason)
+		if strings.Contains(re.Error(), "header Content-Type has unexpected value") {
+			e.Status = http.StatusUnsupportedMediaType
+			e.Code = "unsupported_media_type"
+			e.Message = "request body must be application/json"
+		}
+	default:
+		e.Message = schemaReason(re.Err, re.Reason)
+	}
+	return e
+}
+
+func schemaReason(err error, reason string) string {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		return se.Reason
+	}
+	if err != nil {
+		return err.Error()
+	}
+	return reason
+}
+
+var referenceTmpl = template.Must(template.New("ref").Funcs(template.FuncMap{
+	"upper": strings.ToUpper,
+	"schema": func(s *openapi3.SchemaRef) string {
+		if s == nil {
+			return ""
+		}
+		if s.Ref != "" {
+			return s.Ref[strings.LastIndex(s.Ref, "/")+1:]
+		}
+		b, _ := json.MarshalIndent(s.Value, "", "  ")
+		return string(b)
+	},
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Info.Title}} reference</title>
+<style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#1b1f24}
+h2{border-bottom:1px solid #ddd;margin-top:2em} .op{margin:1em 0;padding:.6em 1em;border:1px solid #e3e6ea;border-radius:6px}
+.m{display:inline-block;min-width:4.5em;font-weight:700;font-family:monospace}.p{font-family:monospace}
+pre{background:#f6f8fa;padding:.6em;overflow:auto;font-size:13px} table{border-collapse:collapse} td,th{border:1px solid #e3e6ea;padding:.2em .5em;text-align:left}
+</style></head><body>
+<h1>{{.Info.Title}} <small>{{.Info.Version}}</small></h1>
+<p>Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a></p>
+<pre>{{.Info.Description}}</pre>
+{{range .Ops}}<div class="op" id="{{.ID}}"><div><span class="m">{{upper .Method}}</span> <span class="p">{{.Path}}</span> — {{.Op.Summary}}</div>
+{{if .Op.Description}}<p>{{.Op.Description}}</p>{{end}}
+{{if .Params}}<table><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th></tr>{{range .Params}}<tr><td>{{.Value.Name}}</td><td>{{.Value.In}}</td><td>{{.Value.Required}}</td><td>{{schema .Value.Schema}}</td></tr>{{end}}</table>{{end}}
+{{if .Op.RequestBody}}{{with index .Op.RequestBody.Value.Content "application/json"}}<p>Request body: <code>{{schema .Schema}}</code></p>{{end}}{{end}}
+<p>Responses: {{range $code, $r := .Op.Responses.Map}}<code>{{$code}}</code> {{end}}</p></div>
+{{end}}
+<h2>Schemas</h2>
+{{range $name, $s := .Schemas}}<h3 id="{{$name}}">{{$name}}</h3><pre>{{schema $s}}</pre>{{end}}
+</body></html>`))
+
+type refOp struct {
+	ID, Method, Path string
+	Op               *openapi3.Operation
+	Params           openapi3.Parameters
+}
+
+func renderReference(doc *openapi3.T) ([]byte, error) {
+	var ops []refOp
+	for _, path := range doc.Paths.InMatchingOrder() {
+		item := doc.Paths.Value(path)
+		for method, op := range item.Operations() {
+			params := append(openapi3.Parameters{}, item.Parameters...)
+			params = append(params, op.Parameters...)
+			ops = append(ops, refOp{ID: strings.ToLower(method) + path, Method: method, Path: path, Op: op, Params: params})
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if ops[i].Path != ops[j].Path {
+			return ops[i].Path < ops[j].Path
+		}
+		return ops[i].Method < ops[j].Method
+	})
+	schemas := map[string]*openapi3.SchemaRef{}
+	for name, s := range doc.Components.Schemas {
+		schemas[name] = &openapi3.SchemaRef{Value: s.Value}
+	}
+	var buf bytes.Buffer
+	err := referenceTmpl.Execute(&buf, map[string]any{"Info": doc.Info, "Ops": ops, "Schemas": schemas})
+	return buf.Bytes(), err
+}

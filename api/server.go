@@ -1,0 +1,151 @@
+// Package api is the HTTP API (echo): it authenticates, validates against
+// the OpenAPI document, authorizes, calls one service or store method and
+// maps errors. It never performs a delivery or a provider call itself.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aqio/connect/metrics"
+	"github.com/aqio/connect/store"
+	"github.com/aqio/connect/webhooks"
+)
+
+// Check is a readiness probe (database, Temporal).
+type Check func(ctx context.Context) error
+
+// Deps are what the API needs.
+type Deps struct {
+	Spec           *Spec
+	Logger         *slog.Logger
+	Metrics        *metrics.Metrics
+	Store          *store.Store
+	Webhooks       *webhooks.Service
+	Authenticators []Authenticator
+	Ready          map[string]Check
+	// MaxBodyBytes bounds every request body (events included).
+	MaxBodyBytes int64
+}
+
+// Server is the API.
+type Server struct {
+	deps Deps
+	echo *echo.Echo
+}
+
+// publicPaths need no credential.
+var publicPaths = map[string]bool{
+	"/healthz": true, "/readyz": true, "/metrics": true,
+	"/api/openapi.json": true, "/api/docs": true, "/": true,
+}
+
+// New builds the echo server with every route.
+func New(d Deps) *Server {
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 256 * 1024
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(d.Logger)
+	s := &Server{deps: d, echo: e}
+
+	e.Use(middleware.RequestID())
+	e.Use(s.observe)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			d.Logger.Error("panic", "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	e.Use(middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10) + "B"))
+	e.Use(authenticate(d.Authenticators, func(p string) bool { return publicPaths[p] }))
+	e.Use(d.Spec.validateRequests())
+
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/api/docs") })
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/api/openapi.json", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, d.Spec.JSON) })
+	e.GET("/api/docs", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, d.Spec.HTML) })
+
+	e.PUT("/api/organizations/:id", s.putOrganization)
+	e.GET("/api/organizations/:id", s.getOrganization)
+
+	e.GET("/api/event-types", s.listEventTypes)
+	e.POST("/api/events", s.postEvent)
+
+	e.GET("/api/webhooks", s.listWebhooks)
+	e.POST("/api/webhooks", s.createWebhook)
+	e.GET("/api/webhooks/:id", s.getWebhook)
+	e.PATCH("/api/webhooks/:id", s.patchWebhook)
+	e.DELETE("/api/webhooks/:id", s.deleteWebhook)
+	e.GET("/api/webhooks/:id/secret", s.getWebhookSecret)
+	e.GET("/api/webhooks/:id/test", s.testWebhook)
+	e.POST("/api/webhooks/:id/test", s.testWebhook)
+	e.GET("/api/webhooks/:id/deliveries", s.listDeliveries)
+	e.GET("/api/webhooks/:id/deliveries/:delivery_id", s.getDelivery)
+	return s
+}
+
+// Handler is the http.Handler to serve.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Routes lists "METHOD /path" for every registered route, with OpenAPI
+// path syntax ({id}), so tests can compare code and document.
+func (s *Server) Routes() []string {
+	var out []string
+	for _, r := range s.echo.Routes() {
+		if r.Method == echo.RouteNotFound || strings.HasSuffix(r.Path, "/*") {
+			continue
+		}
+		parts := strings.Split(r.Path, "/")
+		for i, p := range parts {
+			if strings.HasPrefix(p, ":") {
+				parts[i] = "{" + p[1:] + "}"
+			}
+		}
+		out = append(out, r.Method+" "+strings.Join(parts, "/"))
+	}
+	return out
+}
+
+// observe logs each request as JSON and counts it in Prometheus.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Response().Status
+		elapsed := time.Since(start)
+		s.deps.Metrics.HTTPRequests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
+		s.deps.Metrics.HTTPDuration.WithLabelValues(c.Request().Method, route).Observe(elapsed.Seconds())
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		if route != "/healthz" && route != "/metrics" {
+			p := principal(c)
+			s.deps.Logger.Log(c.Request().Context(), level, "http request",
+				"method", c.Request().Method, "route", route, "status", status,
+				"duration_ms", float64(elapsed.Microseconds())/1000,
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"organization_id", p.OrganizationID, "auth", string(p.Method))
+		}
+		return nil
+	}
+}

@@ -1,0 +1,283 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/store"
+	"github.com/aqio/connect/webhooks"
+)
+
+type webhookView struct {
+	ID                string          `json:"id"`
+	OrganizationID    string          `json:"organization_id"`
+	Name              string          `json:"name"`
+	URL               string          `json:"url"`
+	Events            []string        `json:"events"`
+	EventFilters      json.RawMessage `json:"event_filters"`
+	ContentType       string          `json:"content_type"`
+	TimeoutSeconds    int             `json:"timeout_seconds"`
+	RetryCount        int             `json:"retry_count"`
+	RetryDelaySeconds int             `json:"retry_delay_seconds"`
+	IsActive          bool            `json:"is_active"`
+	DisabledReason    *string         `json:"disabled_reason"`
+	DisabledAt        *time.Time      `json:"disabled_at"`
+	LastTriggeredAt   *time.Time      `json:"last_triggered_at"`
+	TotalDeliveries   int64           `json:"total_deliveries"`
+	FailedDeliveries  int64           `json:"failed_deliveries"`
+	CreatedAt         time.Time       `json:"created_at"`
+	UpdatedAt         time.Time       `json:"updated_at"`
+	Secret            string          `json:"secret,omitempty"`
+}
+
+func viewWebhook(w models.Webhook) webhookView {
+	v := webhookView{
+		ID: w.ID, OrganizationID: w.OrganizationID, Name: w.Name, URL: w.URL,
+		Events: webhooks.Events(w), EventFilters: json.RawMessage("null"), ContentType: w.ContentType,
+		TimeoutSeconds: w.TimeoutSeconds, RetryCount: w.RetryCount, RetryDelaySeconds: w.RetryDelaySeconds,
+		IsActive: w.IsActive, DisabledReason: w.DisabledReason, DisabledAt: w.DisabledAt,
+		LastTriggeredAt: w.LastTriggeredAt, TotalDeliveries: w.TotalDeliveries, FailedDeliveries: w.FailedDeliveries,
+		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+	}
+	if w.EventFilters != nil {
+		v.EventFilters = json.RawMessage(*w.EventFilters)
+	}
+	return v
+}
+
+func (s *Server) listWebhooks(c echo.Context) error {
+	if err := requireScope(c, "webhooks:read"); err != nil {
+		return err
+	}
+	ws, err := s.deps.Store.ListWebhooks(c.Request().Context(), principal(c).OrganizationID)
+	if err != nil {
+		return err
+	}
+	out := make([]webhookView, len(ws))
+	for i, w := range ws {
+		out[i] = viewWebhook(w)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out})
+}
+
+func (s *Server) createWebhook(c echo.Context) error {
+	if err := requireScope(c, "webhooks:write"); err != nil {
+		return err
+	}
+	var f webhooks.Fields
+	if err := bind(c, &f); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p := principal(c)
+	if _, err := s.deps.Store.EnsureOrganization(ctx, p.OrganizationID); err != nil {
+		return err
+	}
+	created, err := s.deps.Webhooks.Create(ctx, p.OrganizationID, f)
+	if err != nil {
+		return serviceError(err)
+	}
+	v := viewWebhook(created.Webhook)
+	v.Secret = created.Secret
+	c.Response().Header().Set("Location", "/api/webhooks/"+created.Webhook.ID)
+	return c.JSON(http.StatusCreated, v)
+}
+
+func (s *Server) getWebhook(c echo.Context) error {
+	if err := requireScope(c, "webhooks:read"); err != nil {
+		return err
+	}
+	w, err := s.deps.Store.GetWebhook(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("webhook")
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewWebhook(w))
+}
+
+func (s *Server) patchWebhook(c echo.Context) error {
+	if err := requireScope(c, "webhooks:write"); err != nil {
+		return err
+	}
+	var f webhooks.Fields
+	if err := bind(c, &f); err != nil {
+		return err
+	}
+	w, err := s.deps.Webhooks.Update(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), f)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("webhook")
+	}
+	if err != nil {
+		return serviceError(err)
+	}
+	return c.JSON(http.StatusOK, viewWebhook(w))
+}
+
+func (s *Server) deleteWebhook(c echo.Context) error {
+	if err := requireScope(c, "webhooks:write"); err != nil {
+		return err
+	}
+	err := s.deps.Store.DeleteWebhook(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("webhook")
+	}
+	if err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) getWebhookSecret(c echo.Context) error {
+	if err := requireScope(c, "webhooks:write"); err != nil {
+		return err
+	}
+	secret, err := s.deps.Webhooks.Secret(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("webhook")
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, map[string]string{"secret": secret})
+}
+
+func (s *Server) testWebhook(c echo.Context) error {
+	if err := requireScope(c, "webhooks:write"); err != nil {
+		return err
+	}
+	res, err := s.deps.Webhooks.Test(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("webhook")
+	case errors.Is(err, webhooks.ErrWebhookDisabled):
+		return Errorf(http.StatusConflict, "webhook_disabled", "the webhook is disabled; enable it with PATCH is_active=true before testing")
+	case err != nil:
+		return err
+	}
+	out := map[string]any{
+		"workflow_id":  res.WorkflowID,
+		"temporal_url": nullable(s.deps.Webhooks.WorkflowURL(res.WorkflowID, res.RunID)),
+	}
+	if res.Attempt == nil {
+		out["delivery_id"] = ""
+		out["status"] = "pending"
+		out["error_message"] = "no attempt finished in time; the delivery continues in the background"
+		return c.JSON(http.StatusOK, out)
+	}
+	a := res.Attempt
+	out["delivery_id"] = a.ID
+	out["status"] = a.Status
+	out["response_status_code"] = a.ResponseStatusCode
+	out["duration_ms"] = a.DurationMS
+	out["error_message"] = a.ErrorMessage
+	if a.ResponseBody != nil {
+		excerpt := *a.ResponseBody
+		if len(excerpt) > 512 {
+			excerpt = excerpt[:512]
+		}
+		out["response_excerpt"] = excerpt
+	} else {
+		out["response_excerpt"] = nil
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+type deliveryView struct {
+	ID                 string     `json:"id"`
+	WebhookID          string     `json:"webhook_id"`
+	EventType          string     `json:"event_type"`
+	EventID            *string    `json:"event_id"`
+	MessageID          string     `json:"message_id"`
+	Status             string     `json:"status"`
+	ResponseStatusCode *int       `json:"response_status_code"`
+	ErrorMessage       *string    `json:"error_message"`
+	AttemptedAt        time.Time  `json:"attempted_at"`
+	CompletedAt        *time.Time `json:"completed_at"`
+	DurationMS         *int64     `json:"duration_ms"`
+	IsRetry            bool       `json:"is_retry"`
+	RetryNumber        int        `json:"retry_number"`
+	NextRetryAt        *time.Time `json:"next_retry_at"`
+	IsFinal            bool       `json:"is_final"`
+	WorkflowID         string     `json:"workflow_id"`
+	RunID              string     `json:"run_id"`
+}
+
+func viewDelivery(d models.WebhookDelivery) deliveryView {
+	return deliveryView{
+		ID: d.ID, WebhookID: d.WebhookID, EventType: d.EventType, EventID: d.EventID, MessageID: d.MessageID,
+		Status: d.Status, ResponseStatusCode: d.ResponseStatusCode, ErrorMessage: d.ErrorMessage,
+		AttemptedAt: d.AttemptedAt, CompletedAt: d.CompletedAt, DurationMS: d.DurationMS,
+		IsRetry: d.IsRetry, RetryNumber: d.RetryNumber, NextRetryAt: d.NextRetryAt, IsFinal: d.IsFinal,
+		WorkflowID: d.WorkflowID, RunID: d.RunID,
+	}
+}
+
+func (s *Server) listDeliveries(c echo.Context) error {
+	if err := requireScope(c, "webhooks:read"); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	org := principal(c).OrganizationID
+	if _, err := s.deps.Store.GetWebhook(ctx, org, c.Param("id")); errors.Is(err, store.ErrNotFound) {
+		return notFound("webhook")
+	} else if err != nil {
+		return err
+	}
+	limit, _ := strconv.Atoi(c.QueryParam("limit"))
+	rows, next, err := s.deps.Store.ListDeliveries(ctx, org, c.Param("id"), store.DeliveryFilter{
+		Status: c.QueryParam("status"), EventType: c.QueryParam("event_type"), Limit: limit, Cursor: c.QueryParam("cursor"),
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]deliveryView, len(rows))
+	for i, d := range rows {
+		out[i] = viewDelivery(d)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": nullable(next)})
+}
+
+func (s *Server) getDelivery(c echo.Context) error {
+	if err := requireScope(c, "webhooks:read"); err != nil {
+		return err
+	}
+	d, err := s.deps.Store.GetDelivery(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), c.Param("delivery_id"))
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("delivery")
+	}
+	if err != nil {
+		return err
+	}
+	out := struct {
+		deliveryView
+		Payload         string            `json:"payload"`
+		RequestHeaders  map[string]string `json:"request_headers"`
+		ResponseHeaders map[string]string `json:"response_headers"`
+		ResponseBody    *string           `json:"response_body"`
+		TemporalURL     *string           `json:"temporal_url"`
+	}{deliveryView: viewDelivery(d), Payload: d.Payload, ResponseBody: d.ResponseBody,
+		TemporalURL: nullable(s.deps.Webhooks.WorkflowURL(d.WorkflowID, d.RunID))}
+	if d.RequestHeaders != nil {
+		_ = json.Unmarshal([]byte(*d.RequestHeaders), &out.RequestHeaders)
+	}
+	if d.ResponseHeaders != nil {
+		_ = json.Unmarshal([]byte(*d.ResponseHeaders), &out.ResponseHeaders)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

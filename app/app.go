@@ -1,0 +1,163 @@
+// Package app wires the service together from its configuration: the
+// database, the key ring, the Temporal client, the API and the workers.
+// cmd/aqio-connect, the end-to-end tests and the benchmark all build the
+// service through it, so they run the same code.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/api"
+	"github.com/aqio/connect/config"
+	"github.com/aqio/connect/database"
+	"github.com/aqio/connect/egress"
+	"github.com/aqio/connect/keyring"
+	"github.com/aqio/connect/metrics"
+	"github.com/aqio/connect/store"
+	"github.com/aqio/connect/webhooks"
+	"github.com/aqio/connect/worker"
+	"github.com/aqio/connect/workflows"
+)
+
+// App is a configured service instance.
+type App struct {
+	Config   config.Config
+	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
+	DB       *database.DB
+	Store    *store.Store
+	Ring     *keyring.Ring
+	Temporal client.Client
+	Webhooks *webhooks.Service
+	API      *api.Server
+	Workers  []sdkworker.Worker
+
+	httpServer *http.Server
+	listener   net.Listener
+}
+
+// New opens the database and the Temporal client and builds the API and
+// the workers (nothing is started).
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, error) {
+	a := &App{Config: cfg, Logger: logger, Metrics: metrics.New()}
+	var err error
+	if a.Ring, err = keyring.Parse(cfg.EncryptionKeys); err != nil {
+		return nil, fmt.Errorf("AQIO_ENCRYPTION_KEYS: %w", err)
+	}
+	if a.DB, err = database.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	a.Store = store.New(a.DB, nil)
+	a.Temporal, err = client.DialContext(ctx, client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
+	})
+	if err != nil {
+		a.DB.Close()
+		return nil, fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+
+	httpClient := egress.NewClient(egress.Options{AllowPrivate: cfg.AllowPrivateTargets, UserAgent: activities.UserAgent})
+	a.Webhooks = &webhooks.Service{
+		Store:        a.Store,
+		Ring:         a.Ring,
+		Temporal:     a.Temporal,
+		AllowPrivate: cfg.AllowPrivateTargets,
+		Resolver:     net.DefaultResolver,
+		UIURL:        cfg.TemporalUIURL,
+		Namespace:    cfg.TemporalNamespace,
+	}
+	spec, err := api.LoadSpec()
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.API = api.New(api.Deps{
+		Spec:           spec,
+		Logger:         logger,
+		Metrics:        a.Metrics,
+		Store:          a.Store,
+		Webhooks:       a.Webhooks,
+		Authenticators: []api.Authenticator{api.ServiceTokenAuth{Token: cfg.ServiceToken}},
+		Ready: map[string]api.Check{
+			"database": a.DB.Ping,
+			"temporal": func(ctx context.Context) error {
+				_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+				return err
+			},
+		},
+		MaxBodyBytes: cfg.MaxEventBytes,
+	})
+	a.Workers = worker.New(a.Temporal, worker.Deps{
+		Deliveries: &activities.Deliveries{
+			Store:             a.Store,
+			Ring:              a.Ring,
+			HTTP:              httpClient,
+			Metrics:           a.Metrics,
+			Logger:            logger,
+			ResponseBodyLimit: cfg.ResponseBodyLimit,
+		},
+	}, worker.Options{Concurrency: cfg.WorkerConcurrency})
+	return a, nil
+}
+
+// EnsureSearchAttributes registers the custom search attributes on the
+// Temporal namespace (idempotent).
+func (a *App) EnsureSearchAttributes(ctx context.Context) error {
+	return workflows.EnsureSearchAttributes(ctx, a.Temporal, a.Config.TemporalNamespace)
+}
+
+// StartWorkers starts the workers.
+func (a *App) StartWorkers() error { return worker.Start(a.Workers) }
+
+// ServeAPI listens on the configured address and serves the API in the
+// background; it returns the bound address.
+func (a *App) ServeAPI() (string, error) {
+	l, err := net.Listen("tcp", a.Config.HTTPAddr)
+	if err != nil {
+		return "", fmt.Errorf("listen %s: %w", a.Config.HTTPAddr, err)
+	}
+	a.listener = l
+	a.httpServer = &http.Server{
+		Handler:           a.API.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go func() {
+		if err := a.httpServer.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.Logger.Error("api server stopped", "err", err)
+		}
+	}()
+	return l.Addr().String(), nil
+}
+
+// Close stops the API and the workers and closes the connections.
+func (a *App) Close() {
+	if a.httpServer != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = a.httpServer.Shutdown(ctx)
+		cancel()
+	}
+	worker.Stop(a.Workers)
+	if a.Temporal != nil {
+		a.Temporal.Close()
+	}
+	if a.DB != nil {
+		_ = a.DB.Close()
+	}
+}

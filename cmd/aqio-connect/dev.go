@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aqio/connect/app"
+	"github.com/aqio/connect/config"
+	"github.com/aqio/connect/devtemporal"
+	"github.com/aqio/connect/keyring"
+	"github.com/aqio/connect/workflows"
+)
+
+// runDev runs everything in one process: the embedded Temporal server and
+// UI, SQLite, the API and the worker. State lives under AQIO_DATA_DIR.
+func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if cfg.DatabaseURL == "" {
+		cfg.DatabaseURL = "sqlite://" + filepath.Join(cfg.DataDir, "aqio.db")
+	}
+	if _, set := os.LookupEnv("AQIO_ALLOW_PRIVATE_TARGETS"); !set {
+		cfg.AllowPrivateTargets = true
+	}
+	var err error
+	if cfg.EncryptionKeys == "" {
+		if cfg.EncryptionKeys, err = persistent(filepath.Join(cfg.DataDir, "encryption-keys"), func() (string, error) {
+			return keyring.Generate("dev1")
+		}); err != nil {
+			return err
+		}
+	}
+	tokenGenerated := false
+	if cfg.ServiceToken == "" {
+		if cfg.ServiceToken, err = persistent(filepath.Join(cfg.DataDir, "service-token"), func() (string, error) {
+			tokenGenerated = true
+			b := make([]byte, 24)
+			_, err := rand.Read(b)
+			return "aqio_dev_" + base64.RawURLEncoding.EncodeToString(b), err
+		}); err != nil {
+			return err
+		}
+	}
+
+	var tsrv *devtemporal.Server
+	if cfg.TemporalAddress == "" {
+		logger.Info("starting embedded temporal server")
+		tsrv, err = devtemporal.Start(ctx, devtemporal.Options{
+			DatabaseFile:     filepath.Join(cfg.DataDir, "temporal.db"),
+			Namespace:        cfg.TemporalNamespace,
+			SearchAttributes: workflows.SearchAttributes(),
+			FrontendPort:     7233,
+			UIPort:           8233,
+		})
+		if err != nil {
+			return fmt.Errorf("embedded temporal: %w", err)
+		}
+		defer tsrv.Stop()
+		cfg.TemporalAddress = tsrv.FrontendAddress()
+		if cfg.TemporalUIURL == "" {
+			cfg.TemporalUIURL = tsrv.UIURL()
+		}
+	}
+
+	a, err := app.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.DB.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := a.EnsureSearchAttributes(ctx); err != nil {
+		return err
+	}
+	if err := a.StartWorkers(); err != nil {
+		return err
+	}
+	addr, err := a.ServeAPI()
+	if err != nil {
+		return err
+	}
+	base := "http://" + strings.Replace(addr, "[::]", "localhost", 1)
+	note := "(kept in " + filepath.Join(cfg.DataDir, "service-token") + ")"
+	if tokenGenerated {
+		note = "(generated now; kept in " + filepath.Join(cfg.DataDir, "service-token") + ")"
+	}
+	fmt.Fprintf(os.Stderr, `
+Aqio Connect is running (dev).
+  API            %s/api
+  API reference  %s/api/docs
+  Temporal UI    %s
+  Temporal gRPC  %s (namespace %s)
+  Database       %s
+  Service token  %s %s
+
+Try:
+  export AQIO_TOKEN=%s
+  curl -s %s/api/event-types -H "Authorization: Bearer $AQIO_TOKEN" -H "X-Aqio-Organization-Id: org_demo"
+
+`, base, base, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, cfg.TemporalNamespace, cfg.DatabaseURL,
+		cfg.ServiceToken, note, cfg.ServiceToken, base)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return nil
+}
+
+// persistent returns the contents of path, creating it with gen() first.
+func persistent(path string, gen func() (string, error)) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	v, err := gen()
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(v+"\n"), 0o600); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,70 @@
+// Command aqio-connect is the Aqio Connect service: one binary with the
+// subcommands dev, api, worker and migrate.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aqio/connect/config"
+)
+
+const usage = `aqio-connect: webhooks, API keys and integrations for Aqio, on Temporal.
+
+Usage:
+  aqio-connect dev       everything in one process: embedded Temporal + UI, SQLite, API, worker
+  aqio-connect api       the HTTP API (needs DATABASE_URL, TEMPORAL_ADDRESS, AQIO_ENCRYPTION_KEYS)
+  aqio-connect worker    the Temporal worker (same settings)
+  aqio-connect migrate   apply database migrations and register Temporal search attributes
+
+Configuration is read from environment variables; see README.md.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg, err := config.Load(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "configuration:", err)
+		os.Exit(2)
+	}
+	logger := newLogger(cfg.LogLevel)
+
+	switch os.Args[1] {
+	case "dev":
+		err = runDev(ctx, cfg, logger)
+	case "api":
+		err = runAPI(ctx, cfg, logger)
+	case "worker":
+		err = runWorker(ctx, cfg, logger)
+	case "migrate":
+		err = runMigrate(ctx, cfg, logger)
+	case "-h", "--help", "help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "unknown command %q\n\n%s", os.Args[1], usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		logger.Error("exiting", "err", err)
+		os.Exit(1)
+	}
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,141 @@
+// Package config reads the service configuration from environment variables.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole service configuration. It is read once in main and
+// passed explicitly to whatever needs a part of it.
+type Config struct {
+	HTTPAddr            string
+	ServiceToken        string
+	DataDir             string
+	DatabaseURL         string
+	TemporalAddress     string
+	TemporalNamespace   string
+	TemporalUIURL       string
+	EncryptionKeys      string
+	AllowPrivateTargets bool
+	PublicURL           string
+
+	// ResponseBodyLimit is how many bytes of a receiver's response body are
+	// kept per delivery attempt.
+	ResponseBodyLimit int
+	// MaxEventBytes bounds the size of a posted domain event.
+	MaxEventBytes int64
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// WorkerConcurrency bounds concurrent activities and workflow tasks per worker.
+	WorkerConcurrency int
+	// DeliveryRetention is how long delivery attempts are kept.
+	DeliveryRetention time.Duration
+}
+
+// Env is the lookup function used to read variables; os.LookupEnv in main,
+// a map in tests.
+type Env func(string) (string, bool)
+
+// Load reads the configuration. Defaults suit production (`api`, `worker`);
+// `dev` overrides a few of them before calling Validate.
+func Load(env Env) (Config, error) {
+	if env == nil {
+		env = os.LookupEnv
+	}
+	c := Config{
+		HTTPAddr:          get(env, "AQIO_HTTP_ADDR", ":8080"),
+		ServiceToken:      get(env, "AQIO_SERVICE_TOKEN", ""),
+		DataDir:           get(env, "AQIO_DATA_DIR", "./data"),
+		DatabaseURL:       get(env, "DATABASE_URL", ""),
+		TemporalAddress:   get(env, "TEMPORAL_ADDRESS", ""),
+		TemporalNamespace: get(env, "TEMPORAL_NAMESPACE", "default"),
+		TemporalUIURL:     strings.TrimRight(get(env, "TEMPORAL_UI_URL", ""), "/"),
+		EncryptionKeys:    get(env, "AQIO_ENCRYPTION_KEYS", ""),
+		PublicURL:         strings.TrimRight(get(env, "AQIO_PUBLIC_URL", ""), "/"),
+		LogLevel:          get(env, "AQIO_LOG_LEVEL", "info"),
+	}
+	var err error
+	if c.AllowPrivateTargets, err = getBool(env, "AQIO_ALLOW_PRIVATE_TARGETS", false); err != nil {
+		return c, err
+	}
+	if c.ResponseBodyLimit, err = getInt(env, "AQIO_RESPONSE_BODY_LIMIT", 4096); err != nil {
+		return c, err
+	}
+	maxEvent, err := getInt(env, "AQIO_MAX_EVENT_BYTES", 256*1024)
+	if err != nil {
+		return c, err
+	}
+	c.MaxEventBytes = int64(maxEvent)
+	if c.WorkerConcurrency, err = getInt(env, "AQIO_WORKER_CONCURRENCY", 200); err != nil {
+		return c, err
+	}
+	if c.DeliveryRetention, err = getDuration(env, "AQIO_DELIVERY_RETENTION", 30*24*time.Hour); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Validate checks the settings that `api` and `worker` cannot run without.
+func (c Config) Validate() error {
+	var missing []string
+	if c.DatabaseURL == "" {
+		missing = append(missing, "DATABASE_URL")
+	}
+	if c.TemporalAddress == "" {
+		missing = append(missing, "TEMPORAL_ADDRESS")
+	}
+	if c.EncryptionKeys == "" {
+		missing = append(missing, "AQIO_ENCRYPTION_KEYS")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing required environment variables: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+func get(env Env, key, def string) string {
+	if v, ok := env(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func getBool(env Env, key string, def bool) (bool, error) {
+	v, ok := env(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def, fmt.Errorf("%s: %w", key, err)
+	}
+	return b, nil
+}
+
+func getInt(env Env, key string, def int) (int, error) {
+	v, ok := env(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return def, fmt.Errorf("%s: %w", key, err)
+	}
+	return n, nil
+}
+
+func getDuration(env Env, key string, def time.Duration) (time.Duration, error) {
+	v, ok := env(key)
+	if !ok || v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return def, fmt.Errorf("%s: %w", key, err)
+	}
+	return d, nil
+}

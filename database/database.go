@@ -1,0 +1,132 @@
+// Package database opens the application database (Postgres or SQLite)
+// through gorm and applies the embedded migrations.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver, the same one the Temporal server links
+
+	"github.com/aqio/connect/migrations"
+)
+
+// DB is an open application database.
+type DB struct {
+	*gorm.DB
+	Dialect string // "postgres" or "sqlite"
+}
+
+// Open connects to DATABASE_URL: postgres://… or sqlite://path (sqlite:///abs/path
+// or sqlite://relative/path).
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC() },
+		SkipDefaultTransaction: true,
+		TranslateError:         true,
+	}
+	switch {
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		g, err := gorm.Open(postgres.Open(rawURL), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		sqlDB.SetMaxOpenConns(40)
+		sqlDB.SetMaxIdleConns(40)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return nil, fmt.Errorf("ping postgres: %w", err)
+		}
+		return &DB{DB: g, Dialect: "postgres"}, nil
+	case strings.HasPrefix(rawURL, "sqlite://"):
+		path := strings.TrimPrefix(rawURL, "sqlite://")
+		if path == "" {
+			return nil, fmt.Errorf("open sqlite: empty path in %q", rawURL)
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("open sqlite: %w", err)
+			}
+		}
+		g, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: SQLiteDSN(path)}), cfg)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		sqlDB, err := g.DB()
+		if err != nil {
+			return nil, err
+		}
+		// WAL lets readers run beside the single writer; writers queue on busy_timeout.
+		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
+		if err := sqlDB.PingContext(ctx); err != nil {
+			return nil, fmt.Errorf("ping sqlite: %w", err)
+		}
+		return &DB{DB: g, Dialect: "sqlite"}, nil
+	default:
+		return nil, fmt.Errorf("DATABASE_URL must start with postgres:// or sqlite:// (got %q)", redactURL(rawURL))
+	}
+}
+
+// SQLiteDSN is the modernc DSN with the pragmas the service relies on:
+// foreign keys (ON DELETE CASCADE), WAL, a busy timeout instead of
+// SQLITE_BUSY, and immediate write transactions so two writers never
+// deadlock on a lock upgrade.
+func SQLiteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Migrate applies the embedded migrations.
+func (d *DB) Migrate(ctx context.Context) error {
+	sqlDB, err := d.DB.DB()
+	if err != nil {
+		return err
+	}
+	_, err = migrations.Up(ctx, sqlDB, d.Dialect)
+	return err
+}
+
+// SQL returns the underlying *sql.DB.
+func (d *DB) SQL() *sql.DB {
+	s, _ := d.DB.DB()
+	return s
+}
+
+// Ping checks the connection (used by /readyz).
+func (d *DB) Ping(ctx context.Context) error {
+	return d.SQL().PingContext(ctx)
+}
+
+// Close closes the pool.
+func (d *DB) Close() error { return d.SQL().Close() }
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User(u.User.Username())
+	return u.String()
+}

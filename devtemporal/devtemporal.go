@@ -1,0 +1,259 @@
+// Package devtemporal runs a Temporal server and its Web UI inside the
+// process, persisted to SQLite, for `dev`, tests and benchmarks. It is the
+// only package that links the Temporal server; keep it out of everything
+// else so ordinary builds and tests stay fast.
+//
+// The setup follows the server's own temporaltest "lite server" (an
+// internal package we cannot import): SQLite persistence, one history
+// shard, all four services in one process.
+package devtemporal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uioptions "github.com/temporalio/ui-server/v2/server/server_options"
+)
+
+// Options configure the embedded server.
+type Options struct {
+	// DatabaseFile persists Temporal state; empty means in-memory.
+	DatabaseFile string
+	// Namespace is created (with SearchAttributes) if missing.
+	Namespace        string
+	SearchAttributes map[string]enumspb.IndexedValueType
+	// FrontendPort is the gRPC port (0: any free port).
+	FrontendPort int
+	// UIPort serves the Web UI (0: any free port; -1: no UI).
+	UIPort int
+	// CodecEndpoint is given to the UI so it can decode payloads.
+	CodecEndpoint string
+	// Logger; nil discards the server's logs.
+	Logger log.Logger
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	srv          temporal.Server
+	ui           *uiserver.Server
+	frontendAddr string
+	uiURL        string
+	namespace    string
+}
+
+// Start starts the server (and the UI) and waits until the frontend answers.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	if opts.Logger == nil {
+		opts.Logger = log.NewNoopLogger()
+	}
+	const host = "127.0.0.1"
+	frontendPort := opts.FrontendPort
+	if frontendPort == 0 {
+		frontendPort = freePort()
+	}
+
+	sqlCfg := config.SQL{
+		PluginName:        sqliteplugin.PluginName,
+		ConnectAttributes: map[string]string{},
+		DatabaseName:      opts.DatabaseFile,
+	}
+	if opts.DatabaseFile == "" {
+		sqlCfg.ConnectAttributes["mode"] = "memory"
+		sqlCfg.ConnectAttributes["cache"] = "shared"
+		sqlCfg.DatabaseName = "aqio-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	} else {
+		sqlCfg.ConnectAttributes["mode"] = "rwc"
+		// Measured ~3x more deliveries/s than the defaults (see docs/BENCHMARKS.md).
+		sqlCfg.ConnectAttributes["_journal_mode"] = "wal"
+		sqlCfg.ConnectAttributes["_synchronous"] = "off"
+		if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {
+			return nil, fmt.Errorf("temporal data dir: %w", err)
+		}
+		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
+			if err := sqlite.SetupSchema(&sqlCfg); err != nil {
+				return nil, fmt.Errorf("temporal schema: %w", err)
+			}
+		}
+	}
+
+	cfg := &config.Config{}
+	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host}
+	cfg.Global.Metrics = &metrics.Config{Prometheus: &metrics.PrometheusConfig{
+		ListenAddress: fmt.Sprintf("%s:%d", host, freePort()), HandlerPath: "/metrics",
+	}}
+	cfg.Global.PProf = config.PProf{Port: 0}
+	cfg.Persistence = config.Persistence{
+		DefaultStore:     sqliteplugin.PluginName,
+		VisibilityStore:  sqliteplugin.PluginName,
+		NumHistoryShards: 1,
+		DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlCfg}},
+	}
+	cfg.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace:    false,
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        "active",
+		CurrentClusterName:       "active",
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			"active": {Enabled: true, InitialFailoverVersion: 1, RPCAddress: fmt.Sprintf("%s:%d", host, frontendPort)},
+		},
+	}
+	cfg.DCRedirectionPolicy = config.DCRedirectionPolicy{Policy: "noop"}
+	service := func(port int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: port, MembershipPort: freePort(), BindOnIP: host}}
+	}
+	cfg.Services = map[string]config.Service{
+		"frontend": service(frontendPort),
+		"history":  service(freePort()),
+		"matching": service(freePort()),
+		"worker":   service(freePort()),
+	}
+	cfg.Archival = config.Archival{
+		History:    config.HistoryArchival{State: "disabled"},
+		Visibility: config.VisibilityArchival{State: "disabled"},
+	}
+	cfg.PublicClient = config.PublicClient{HostPort: fmt.Sprintf("%s:%d", host, frontendPort)}
+	cfg.NamespaceDefaults = config.NamespaceDefaults{Archival: config.ArchivalNamespaceDefaults{
+		History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
+		Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
+	}}
+
+	nsCfg, err := sqlite.NewNamespaceConfig("active", opts.Namespace, false, opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("namespace config: %w", err)
+	}
+	if err := sqlite.CreateNamespaces(&sqlCfg, nsCfg); err != nil {
+		return nil, fmt.Errorf("create namespace: %w", err)
+	}
+
+	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
+	if err != nil {
+		return nil, err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	dc := dynamicconfig.StaticClient{
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+		// Workflow starts from an in-process worker skip the matching round trip.
+		dynamicconfig.EnableEagerWorkflowStart.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(cfg),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(opts.Logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dc),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	s := &Server{srv: srv, frontendAddr: cfg.PublicClient.HostPort, namespace: opts.Namespace}
+
+	if err := s.waitReady(ctx); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+
+	if opts.UIPort >= 0 {
+		uiPort := opts.UIPort
+		if uiPort == 0 {
+			uiPort = freePort()
+		}
+		uiCfg := &uiconfig.Config{
+			Host:                host,
+			Port:                uiPort,
+			TemporalGRPCAddress: s.frontendAddr,
+			EnableUI:            true,
+			DefaultNamespace:    opts.Namespace,
+			HideLogs:            true,
+			DisableNewsFetch:    true,
+			NotifyOnNewVersion:  false,
+			Distribution:        "aqio-connect-dev",
+			CORS:                uiconfig.CORS{CookieInsecure: true},
+			Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
+		}
+		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(uiCfg))
+		go func() { _ = s.ui.Start() }()
+		s.uiURL = fmt.Sprintf("http://%s:%d", host, uiPort)
+	}
+	return s, nil
+}
+
+func (s *Server) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(60 * time.Second)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		c, err := client.Dial(client.Options{HostPort: s.frontendAddr, Namespace: s.namespace, Logger: quietLogger{}})
+		if err == nil {
+			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			if err == nil {
+				_, err = c.WorkflowService().DescribeNamespace(ctx, describeNS(s.namespace))
+			}
+			c.Close()
+			if err == nil {
+				return nil
+			}
+		}
+		lastErr = err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("temporal server not ready: %w", lastErr)
+}
+
+// FrontendAddress is the gRPC host:port clients dial.
+func (s *Server) FrontendAddress() string { return s.frontendAddr }
+
+// UIURL is the Web UI's base URL ("" without UI).
+func (s *Server) UIURL() string { return s.uiURL }
+
+// Namespace is the namespace created at start.
+func (s *Server) Namespace() string { return s.namespace }
+
+// Stop stops the UI and the server.
+func (s *Server) Stop() error {
+	if s.ui != nil {
+		s.ui.Stop()
+	}
+	return s.srv.Stop()
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("devtemporal: no free port: %v", err))
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}

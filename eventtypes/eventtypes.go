@@ -1,0 +1,78 @@
+// Package eventtypes is the catalog of Aqio domain event types and the
+// matching rules webhook subscriptions use.
+package eventtypes
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Type describes one event type.
+type Type struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+}
+
+// Test is the event the webhook test endpoint sends. Every webhook receives
+// it when tested, whatever it subscribes to.
+const Test = "webhook.test"
+
+var catalog = []Type{
+	{"event.created", "An event was created."},
+	{"event.updated", "An event's details changed."},
+	{"event.published", "An event was published and is open for registration."},
+	{"event.cancelled", "An event was cancelled."},
+	{"registration.created", "Someone registered for an event."},
+	{"registration.confirmed", "A registration was confirmed."},
+	{"registration.cancelled", "A registration was cancelled."},
+	{"invitation.sent", "An invitation was sent."},
+	{"invitation.accepted", "An invitation was accepted."},
+	{"invitation.declined", "An invitation was declined."},
+	{"user.joined_organization", "A user joined the organization."},
+	{"payment.completed", "A payment completed."},
+	{"payment.failed", "A payment failed."},
+}
+
+// All returns the 13 domain event types of the product seed.
+func All() []Type { return slices.Clone(catalog) }
+
+// Known reports whether name is a domain event type.
+func Known(name string) bool {
+	for _, t := range catalog {
+		if t.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidatePattern checks a subscription entry: an exact type, a family
+// wildcard such as "registration.*", or "*".
+func ValidatePattern(p string) error {
+	if p == "*" || Known(p) {
+		return nil
+	}
+	if family, ok := strings.CutSuffix(p, ".*"); ok {
+		for _, t := range catalog {
+			if strings.HasPrefix(t.Name, family+".") {
+				return nil
+			}
+		}
+		return fmt.Errorf("unknown event family %q", family)
+	}
+	return fmt.Errorf("unknown event type %q", p)
+}
+
+// Match reports whether any pattern subscribes to eventType.
+func Match(patterns []string, eventType string) bool {
+	for _, p := range patterns {
+		if p == "*" || p == eventType {
+			return true
+		}
+		if family, ok := strings.CutSuffix(p, ".*"); ok && strings.HasPrefix(eventType, family+".") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,39 @@
+package models
+
+import "time"
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"
+	DeliverySuccess   = "success"
+	DeliveryFailed    = "failed"
+	DeliveryCancelled = "cancelled"
+)
+
+// WebhookDelivery is one attempt to deliver one message to one webhook.
+// It is a projection written by the delivery activity; Temporal's history
+// is the source of truth for what happens next.
+type WebhookDelivery struct {
+	ID                 string `gorm:"primaryKey"`
+	WebhookID          string
+	OrganizationID     string
+	EventType          string
+	EventID            *string
+	MessageID          string
+	WorkflowID         string
+	RunID              string
+	Payload            string
+	RequestHeaders     *string // JSON object, without secrets
+	ResponseStatusCode *int
+	ResponseHeaders    *string // JSON object
+	ResponseBody       *string
+	AttemptedAt        time.Time
+	CompletedAt        *time.Time
+	DurationMS         *int64 `gorm:"column:duration_ms"`
+	Status             string
+	ErrorMessage       *string
+	IsRetry            bool
+	RetryNumber        int
+	NextRetryAt        *time.Time
+	IsFinal            bool
+}

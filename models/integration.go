@@ -1,0 +1,44 @@
+package models
+
+import "time"
+
+// Integration is an OAuth (or API-key) connection to a third-party provider.
+// Token columns hold key-ring ciphertexts.
+type Integration struct {
+	ID               string `gorm:"primaryKey"`
+	OrganizationID   string
+	UserID           *string
+	IntegrationType  string
+	Name             string
+	AccessToken      *string
+	RefreshToken     *string
+	TokenExpiresAt   *time.Time
+	APIKey           *string `gorm:"column:api_key"`
+	ClientID         *string
+	Settings         *string // JSON object
+	SyncEnabled      bool
+	Status           string
+	LastSyncAt       *time.Time
+	LastErrorMessage *string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// IntegrationSyncLog records one sync run.
+type IntegrationSyncLog struct {
+	ID               string `gorm:"primaryKey"`
+	IntegrationID    string
+	SyncType         string
+	Direction        string
+	RecordsProcessed int
+	RecordsCreated   int
+	RecordsUpdated   int
+	RecordsFailed    int
+	StartedAt        time.Time
+	CompletedAt      *time.Time
+	DurationSeconds  *int
+	Status           string
+	ErrorDetails     *string // JSON array
+	SyncCursor       *string
+	ExternalSyncID   *string
+}

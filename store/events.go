@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/aqio/connect/models"
+)
+
+// InsertEvent stores a posted event unless one with the same id (or the
+// same idempotency key) exists; it returns the stored row and whether it
+// was new.
+func (s *Store) InsertEvent(ctx context.Context, e *models.Event) (models.Event, bool, error) {
+	e.ReceivedAt = s.now()
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e)
+	if res.Error != nil {
+		return models.Event{}, false, fmt.Errorf("insert event: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return *e, true, nil
+	}
+	var existing models.Event
+	q := s.db.WithContext(ctx).Where("organization_id = ?", e.OrganizationID)
+	if e.IdempotencyKey != nil {
+		q = q.Where("id = ? OR idempotency_key = ?", e.ID, *e.IdempotencyKey)
+	} else {
+		q = q.Where("id = ?", e.ID)
+	}
+	if err := q.Take(&existing).Error; err != nil {
+		return models.Event{}, false, fmt.Errorf("load existing event: %w", err)
+	}
+	return existing, false, nil
+}
+
+// FindEventByIdempotencyKey returns the event posted with key, if any.
+func (s *Store) FindEventByIdempotencyKey(ctx context.Context, orgID, key string) (models.Event, error) {
+	var e models.Event
+	err := s.db.WithContext(ctx).Where("organization_id = ? AND idempotency_key = ?", orgID, key).Take(&e).Error
+	return e, notFound(err)
+}
+
+// GetEvent loads one event.
+func (s *Store) GetEvent(ctx context.Context, orgID, id string) (models.Event, error) {
+	var e models.Event
+	err := s.db.WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id).Take(&e).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return e, ErrNotFound
+	}
+	return e, err
+}
+
+// SetEventDispatch records the deliveries started for an event and marks
+// it dispatched.
+func (s *Store) SetEventDispatch(ctx context.Context, orgID, id, dispatchJSON string) error {
+	return s.db.WithContext(ctx).Model(&models.Event{}).
+		Where("organization_id = ? AND id = ?", orgID, id).
+		Updates(map[string]any{"dispatch": dispatchJSON, "dispatched_at": s.now()}).Error
+}

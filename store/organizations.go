@@ -1,0 +1,45 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/aqio/connect/models"
+)
+
+// EnsureOrganization creates the organization on first use (plan free) and
+// returns it.
+func (s *Store) EnsureOrganization(ctx context.Context, id string) (models.Organization, error) {
+	now := s.now()
+	org := models.Organization{ID: id, Plan: models.PlanFree, CreatedAt: now, UpdatedAt: now}
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&org).Error; err != nil {
+		return org, fmt.Errorf("ensure organization: %w", err)
+	}
+	return s.GetOrganization(ctx, id)
+}
+
+// GetOrganization loads one organization.
+func (s *Store) GetOrganization(ctx context.Context, id string) (models.Organization, error) {
+	var org models.Organization
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&org).Error
+	return org, notFound(err)
+}
+
+// PutOrganization creates or updates an organization's name and plan.
+func (s *Store) PutOrganization(ctx context.Context, id, name, plan string) (models.Organization, bool, error) {
+	now := s.now()
+	_, err := s.GetOrganization(ctx, id)
+	created := err == ErrNotFound
+	org := models.Organization{ID: id, Name: name, Plan: plan, CreatedAt: now, UpdatedAt: now}
+	err = s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"name", "plan", "updated_at"}),
+	}).Create(&org).Error
+	if err != nil {
+		return org, false, fmt.Errorf("put organization: %w", err)
+	}
+	org, err = s.GetOrganization(ctx, id)
+	return org, created, err
+}

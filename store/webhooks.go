@@ -1,0 +1,115 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/aqio/connect/models"
+)
+
+// CreateWebhook inserts a webhook.
+func (s *Store) CreateWebhook(ctx context.Context, w *models.Webhook) error {
+	now := s.now()
+	w.CreatedAt, w.UpdatedAt = now, now
+	if err := s.db.WithContext(ctx).Create(w).Error; err != nil {
+		return fmt.Errorf("create webhook: %w", notFound(err))
+	}
+	return nil
+}
+
+// GetWebhook loads one webhook of the organization.
+func (s *Store) GetWebhook(ctx context.Context, orgID, id string) (models.Webhook, error) {
+	var w models.Webhook
+	err := s.db.WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id).Take(&w).Error
+	return w, notFound(err)
+}
+
+// ListWebhooks lists the organization's webhooks, oldest first.
+func (s *Store) ListWebhooks(ctx context.Context, orgID string) ([]models.Webhook, error) {
+	var ws []models.Webhook
+	err := s.db.WithContext(ctx).Where("organization_id = ?", orgID).Order("created_at, id").Find(&ws).Error
+	return ws, err
+}
+
+// ActiveWebhooks lists the organization's active webhooks.
+func (s *Store) ActiveWebhooks(ctx context.Context, orgID string) ([]models.Webhook, error) {
+	var ws []models.Webhook
+	err := s.db.WithContext(ctx).Where("organization_id = ? AND is_active = ?", orgID, true).Order("created_at, id").Find(&ws).Error
+	return ws, err
+}
+
+// UpdateWebhook writes the given columns of one webhook.
+func (s *Store) UpdateWebhook(ctx context.Context, orgID, id string, cols map[string]any) (models.Webhook, error) {
+	cols["updated_at"] = s.now()
+	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("organization_id = ? AND id = ?", orgID, id).Updates(cols)
+	if res.Error != nil {
+		return models.Webhook{}, fmt.Errorf("update webhook: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.Webhook{}, ErrNotFound
+	}
+	return s.GetWebhook(ctx, orgID, id)
+}
+
+// DeleteWebhook removes a webhook and (by cascade) its delivery log.
+func (s *Store) DeleteWebhook(ctx context.Context, orgID, id string) error {
+	res := s.db.WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id).Delete(&models.Webhook{})
+	if res.Error != nil {
+		return fmt.Errorf("delete webhook: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// DeactivateWebhook turns a webhook off with a recorded reason. It reports
+// whether this call changed it (false if it was already off).
+func (s *Store) DeactivateWebhook(ctx context.Context, orgID, id, reason string) (bool, error) {
+	now := s.now()
+	res := s.db.WithContext(ctx).Model(&models.Webhook{}).
+		Where("organization_id = ? AND id = ? AND is_active = ?", orgID, id, true).
+		Updates(map[string]any{"is_active": false, "disabled_reason": reason, "disabled_at": now, "updated_at": now})
+	if res.Error != nil {
+		return false, fmt.Errorf("deactivate webhook: %w", res.Error)
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// RecordAttempt inserts a delivery attempt row and updates the webhook's
+// counters in one transaction. The counters count messages, not attempts:
+// total_deliveries grows when a message reaches its final state,
+// failed_deliveries when that final state is failed. An attempt retried by
+// Temporal after a worker crash overwrites its own row (run, retry number).
+func (s *Store) RecordAttempt(ctx context.Context, d *models.WebhookDelivery) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var existing models.WebhookDelivery
+		err := tx.Where("run_id = ? AND retry_number = ?", d.RunID, d.RetryNumber).Take(&existing).Error
+		switch {
+		case err == nil:
+			d.ID = existing.ID
+			if err := tx.Save(d).Error; err != nil {
+				return fmt.Errorf("update attempt: %w", err)
+			}
+			if existing.IsFinal {
+				return nil // counters already counted this message
+			}
+		case err == gorm.ErrRecordNotFound:
+			if err := tx.Create(d).Error; err != nil {
+				return fmt.Errorf("insert attempt: %w", err)
+			}
+		default:
+			return fmt.Errorf("find attempt: %w", err)
+		}
+		cols := map[string]any{"last_triggered_at": d.AttemptedAt}
+		if d.IsFinal {
+			cols["total_deliveries"] = gorm.Expr("total_deliveries + 1")
+			if d.Status != models.DeliverySuccess {
+				cols["failed_deliveries"] = gorm.Expr("failed_deliveries + 1")
+			}
+		}
+		return tx.Model(&models.Webhook{}).Where("id = ?", d.WebhookID).UpdateColumns(cols).Error
+	})
+}

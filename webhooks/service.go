@@ -1,0 +1,54 @@
+// Package webhooks is the webhook domain service: it validates and stores
+// webhook configuration, ingests domain events and starts their delivery
+// workflows. The API calls it; it never performs a delivery itself.
+package webhooks
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/aqio/connect/keyring"
+	"github.com/aqio/connect/store"
+)
+
+// Starter is the part of the Temporal client the service uses.
+type Starter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow interface{}, args ...interface{}) (client.WorkflowRun, error)
+}
+
+// Service holds the webhook service's dependencies.
+type Service struct {
+	Store    *store.Store
+	Ring     *keyring.Ring
+	Temporal Starter
+	// AllowPrivate lets webhook URLs point at private and loopback addresses.
+	AllowPrivate bool
+	// Resolver checks host names on save (nil: skip the DNS check).
+	Resolver *net.Resolver
+	// UIURL and Namespace build links into the Temporal UI ("" UIURL: none).
+	UIURL     string
+	Namespace string
+	Now       func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// WorkflowURL links a run in the Temporal UI ("" when no UI is configured).
+func (s *Service) WorkflowURL(workflowID, runID string) string {
+	if s.UIURL == "" {
+		return ""
+	}
+	u := s.UIURL + "/namespaces/" + s.Namespace + "/workflows/" + pathEscape(workflowID)
+	if runID != "" {
+		u += "/" + runID
+	}
+	return u + "/history"
+}

@@ -1,0 +1,60 @@
+// Package worker registers the workflows and activities on their task
+// queues.
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/workflows"
+)
+
+// Deps are the activity structs the worker registers.
+type Deps struct {
+	Deliveries *activities.Deliveries
+}
+
+// Options tune the workers.
+type Options struct {
+	// Concurrency bounds concurrent activity executions and workflow tasks.
+	Concurrency int
+}
+
+// New creates (but does not start) the workers, one per task queue.
+func New(c client.Client, deps Deps, opts Options) []sdkworker.Worker {
+	conc := opts.Concurrency
+	if conc <= 0 {
+		conc = 200
+	}
+	wopts := sdkworker.Options{
+		MaxConcurrentActivityExecutionSize:      conc,
+		MaxConcurrentWorkflowTaskExecutionSize:  conc,
+		MaxConcurrentLocalActivityExecutionSize: conc,
+		MaxConcurrentActivityTaskPollers:        8,
+		MaxConcurrentWorkflowTaskPollers:        8,
+		WorkflowPanicPolicy:                     sdkworker.FailWorkflow,
+	}
+	wh := sdkworker.New(c, workflows.WebhooksQueue, wopts)
+	wh.RegisterWorkflow(workflows.Delivery)
+	wh.RegisterActivity(deps.Deliveries)
+	return []sdkworker.Worker{wh}
+}
+
+// Start starts every worker; on error the started ones are stopped.
+func Start(ws []sdkworker.Worker) error {
+	for i, w := range ws {
+		if err := w.Start(); err != nil {
+			Stop(ws[:i])
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops the workers.
+func Stop(ws []sdkworker.Worker) {
+	for _, w := range ws {
+		w.Stop()
+	}
+}

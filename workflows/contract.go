@@ -1,0 +1,63 @@
+// Package workflows owns the Temporal contract of the service: task queues,
+// workflow-ID builders and parsers, search attributes, and the workflows.
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Task queues.
+const (
+	WebhooksQueue     = "webhooks"
+	IntegrationsQueue = "integrations"
+)
+
+// Custom search attributes (Keyword) operators filter runs by.
+var (
+	AttrOrganizationID  = temporal.NewSearchAttributeKeyKeyword("AqioOrganizationId")
+	AttrWebhookID       = temporal.NewSearchAttributeKeyKeyword("AqioWebhookId")
+	AttrEventType       = temporal.NewSearchAttributeKeyKeyword("AqioEventType")
+	AttrIntegrationID   = temporal.NewSearchAttributeKeyKeyword("AqioIntegrationId")
+	AttrIntegrationType = temporal.NewSearchAttributeKeyKeyword("AqioIntegrationType")
+)
+
+// SearchAttributes lists the custom search attributes to register.
+func SearchAttributes() map[string]enums.IndexedValueType {
+	m := map[string]enums.IndexedValueType{}
+	for _, k := range []temporal.SearchAttributeKeyKeyword{AttrOrganizationID, AttrWebhookID, AttrEventType, AttrIntegrationID, AttrIntegrationType} {
+		m[k.GetName()] = enums.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return m
+}
+
+const deliveryPrefix = "webhook-delivery:"
+
+// DeliveryWorkflowID is the business key of a delivery: one webhook, one
+// event. Starting it twice starts nothing new.
+func DeliveryWorkflowID(webhookID, eventID string) string {
+	return deliveryPrefix + webhookID + ":" + eventID
+}
+
+// RedeliveryWorkflowID names a re-delivery run of an original delivery.
+func RedeliveryWorkflowID(webhookID, eventID, suffix string) string {
+	return DeliveryWorkflowID(webhookID, eventID) + ":redeliver:" + suffix
+}
+
+// ParseDeliveryWorkflowID is the inverse of DeliveryWorkflowID (and of
+// RedeliveryWorkflowID, whose suffix it ignores).
+func ParseDeliveryWorkflowID(id string) (webhookID, eventID string, err error) {
+	rest, ok := strings.CutPrefix(id, deliveryPrefix)
+	if !ok {
+		return "", "", fmt.Errorf("not a delivery workflow id: %q", id)
+	}
+	webhookID, rest, ok = strings.Cut(rest, ":")
+	if !ok || webhookID == "" || rest == "" {
+		return "", "", fmt.Errorf("malformed delivery workflow id: %q", id)
+	}
+	eventID, _, _ = strings.Cut(rest, ":redeliver:")
+	return webhookID, eventID, nil
+}
