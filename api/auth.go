@@ -57,6 +57,10 @@ type ServiceTokenAuth struct {
 // OrganizationHeader names the organization a service call acts for.
 const OrganizationHeader = "X-Aqio-Organization-Id"
 
+// UserHeader optionally names the Aqio user a service call acts for
+// (owner of user API keys and user-specific integrations).
+const UserHeader = "X-Aqio-User-Id"
+
 var orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,100}$`)
 
 // Authenticate implements Authenticator.
@@ -77,7 +81,12 @@ func (a ServiceTokenAuth) Authenticate(_ context.Context, r *http.Request) (*Pri
 		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_organization", Field: OrganizationHeader,
 			Message: "organization id must be 1-100 characters of letters, digits, '_', '.', ':' or '-'"}
 	}
-	return &Principal{OrganizationID: org, Scopes: []string{"*"}, Method: AuthServiceToken}, nil
+	user := r.Header.Get(UserHeader)
+	if user != "" && !orgIDPattern.MatchString(user) {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_user", Field: UserHeader,
+			Message: "user id must be 1-100 characters of letters, digits, '_', '.', ':' or '-'"}
+	}
+	return &Principal{OrganizationID: org, UserID: user, Scopes: []string{"*"}, Method: AuthServiceToken}, nil
 }
 
 func bearer(r *http.Request) (string, bool) {
