@@ -20,6 +20,7 @@ Usage:
   aqio-connect api       the HTTP API (needs DATABASE_URL, TEMPORAL_ADDRESS, AQIO_ENCRYPTION_KEYS)
   aqio-connect worker    the Temporal worker (same settings)
   aqio-connect migrate   apply database migrations and register Temporal search attributes
+  aqio-connect healthcheck  exit 0 if the local API answers /healthz (for container health checks)
 
 Configuration is read from environment variables; see README.md.
 `
@@ -48,6 +49,8 @@ func main() {
 		err = runWorker(ctx, cfg, logger)
 	case "migrate":
 		err = runMigrate(ctx, cfg, logger)
+	case "healthcheck":
+		err = runHealthcheck(ctx, cfg)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -30,6 +30,7 @@ import (
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // admin connection that creates the per-binary database
 
+	"github.com/aqio/connect/api"
 	"github.com/aqio/connect/app"
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/devtemporal"
@@ -45,6 +46,7 @@ type Env struct {
 	Temporal *devtemporal.Server
 	Dialect  string
 	HTTP     *http.Client
+	spec     *api.Spec
 }
 
 var current *Env
@@ -123,9 +125,14 @@ func run(m *testing.M, opts ...Option) int {
 		fmt.Fprintln(os.Stderr, "testenv: api:", err)
 		return 1
 	}
+	spec, err := api.LoadSpec()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: openapi:", err)
+		return 1
+	}
 	current = &Env{
 		App: a, BaseURL: "http://" + addr, Token: cfg.ServiceToken, Temporal: ts,
-		Dialect: a.DB.Dialect, HTTP: &http.Client{Timeout: 60 * time.Second},
+		Dialect: a.DB.Dialect, HTTP: &http.Client{Timeout: 60 * time.Second}, spec: spec,
 	}
 	fmt.Fprintf(os.Stderr, "testenv: database=%s temporal=%s api=%s\n", a.DB.Dialect, ts.FrontendAddress(), current.BaseURL)
 	return m.Run()
@@ -262,6 +269,15 @@ func (e *Env) Do(t testing.TB, method, path string, body any, headers ...string)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	// Every response must match the OpenAPI document: code and document
+	// cannot drift apart without a test failing.
+	if e.spec != nil && resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed {
+		check, _ := http.NewRequest(method, e.BaseURL+path, nil)
+		check.Header = req.Header.Clone()
+		if err := e.spec.ValidateResponse(context.Background(), check, resp.StatusCode, resp.Header, b); err != nil {
+			t.Errorf("contract: %v\nbody: %.500s", err, b)
+		}
+	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 

@@ -1,0 +1,188 @@
+package webhooks_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aqio/connect/internal/testenv"
+)
+
+func errorOf(t *testing.T, r testenv.Response) (code, field string) {
+	t.Helper()
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Field   string `json:"field"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	r.JSON(t, &body)
+	if body.Error.Message == "" {
+		t.Fatalf("error without message: %s", r.Body)
+	}
+	return body.Error.Code, body.Error.Field
+}
+
+func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	valid := func() map[string]any {
+		return map[string]any{"name": "x", "url": "https://example.com/hook", "events": []string{"event.created"}}
+	}
+	with := func(k string, v any) map[string]any { m := valid(); m[k] = v; return m }
+	without := func(k string) map[string]any { m := valid(); delete(m, k); return m }
+
+	for _, tc := range []struct {
+		name      string
+		body      any
+		wantCode  int
+		wantField string
+	}{
+		{"malformed JSON", `{"name": "x", "url":`, 400, "body"},
+		{"not an object", `[1,2]`, 400, "body"},
+		{"missing url", without("url"), 422, "url"},
+		{"missing events", without("events"), 422, "events"},
+		{"relative url", with("url", "/hook"), 422, "url"},
+		{"ftp url", with("url", "ftp://example.com/x"), 422, "url"},
+		{"url with credentials", with("url", "https://u:p@example.com/x"), 422, "url"},
+		{"unknown event type", with("events", []string{"event.exploded"}), 422, "events.0"},
+		{"unknown family", with("events", []string{"nope.*"}), 422, "events.0"},
+		{"empty events", with("events", []string{}), 422, "events"},
+		{"timeout too long", with("timeout_seconds", 600), 422, "timeout_seconds"},
+		{"negative retries", with("retry_count", -1), 422, "retry_count"},
+		{"too many retries", with("retry_count", 1000), 422, "retry_count"},
+		{"retry delay zero", with("retry_delay_seconds", 0), 422, "retry_delay_seconds"},
+		{"bad content type", with("content_type", "text/xml"), 422, "content_type"},
+		{"wrong type", with("timeout_seconds", "ten"), 422, "timeout_seconds"},
+		{"unknown field", with("secret", "whsec_mine"), 422, "secret"},
+		{"empty name", with("name", ""), 422, "name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := org.Do(t, "POST", "/api/webhooks", tc.body)
+			if resp.Status != tc.wantCode {
+				t.Fatalf("status %d, want %d: %s", resp.Status, tc.wantCode, resp.Body)
+			}
+			if _, field := errorOf(t, resp); field != tc.wantField {
+				t.Fatalf("field %q, want %q: %s", field, tc.wantField, resp.Body)
+			}
+		})
+	}
+
+	t.Run("private URL when not allowed", func(t *testing.T) {
+		env.App.Webhooks.AllowPrivate = false
+		defer func() { env.App.Webhooks.AllowPrivate = true }()
+		for _, u := range []string{"http://127.0.0.1:9000/x", "http://169.254.169.254/latest/meta-data", "http://localhost/x", "http://[::1]/x", "http://10.0.0.5/x"} {
+			resp := org.Do(t, "POST", "/api/webhooks", with("url", u))
+			if code, field := errorOf(t, resp); resp.Status != 422 || field != "url" {
+				t.Fatalf("%s: %d %s %s", u, resp.Status, code, resp.Body)
+			}
+		}
+	})
+
+	var list struct {
+		Data []any `json:"data"`
+	}
+	org.Do(t, "GET", "/api/webhooks", nil).JSON(t, &list)
+	if len(list.Data) != 0 {
+		t.Fatalf("refused requests stored %d webhooks", len(list.Data))
+	}
+}
+
+func TestBadEventsAreRefused(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := newReceiver(t)
+	createWebhook(t, org, map[string]any{"name": "all", "url": rcv.URL, "events": []string{"*"}})
+	big := `{"type":"event.created","data":{"object":{"id":"e","blob":"` + strings.Repeat("a", 300*1024) + `"}}}`
+	for _, tc := range []struct {
+		name      string
+		body      any
+		wantCode  int
+		wantField string
+	}{
+		{"malformed JSON", `{"type":`, 400, "body"},
+		{"unknown event type", map[string]any{"type": "event.exploded", "data": map[string]any{"object": map[string]any{}}}, 422, "type"},
+		{"test type is not postable", map[string]any{"type": "webhook.test", "data": map[string]any{"object": map[string]any{}}}, 422, "type"},
+		{"missing data", map[string]any{"type": "event.created"}, 422, "data"},
+		{"object not an object", map[string]any{"type": "event.created", "data": map[string]any{"object": 5}}, 422, "data.object"},
+		{"bad id", map[string]any{"id": "a b", "type": "event.created", "data": map[string]any{"object": map[string]any{}}}, 422, "id"},
+		{"other organization", map[string]any{"type": "event.created", "organization_id": "org_other", "data": map[string]any{"object": map[string]any{}}}, 422, "organization_id"},
+		{"oversized body", big, 413, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := org.Do(t, "POST", "/api/events", tc.body)
+			if resp.Status != tc.wantCode {
+				t.Fatalf("status %d, want %d: %.300s", resp.Status, tc.wantCode, resp.Body)
+			}
+			if _, field := errorOf(t, resp); tc.wantField != "" && field != tc.wantField {
+				t.Fatalf("field %q, want %q: %s", field, tc.wantField, resp.Body)
+			}
+		})
+	}
+	if n := len(rcv.got()); n != 0 {
+		t.Fatalf("refused events were delivered %d times", n)
+	}
+	var count int64
+	env.App.DB.Table("events").Where("organization_id = ?", org.ID).Count(&count)
+	if count != 0 {
+		t.Fatalf("refused events stored: %d", count)
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	env := testenv.Get(t)
+	for _, tc := range []struct {
+		name     string
+		headers  []string
+		wantCode int
+		wantErr  string
+	}{
+		{"no credential", nil, 401, "unauthenticated"},
+		{"wrong token", []string{"Authorization", "Bearer nope", "X-Aqio-Organization-Id", "org_x"}, 401, "invalid_credential"},
+		{"basic auth", []string{"Authorization", "Basic " + env.Token, "X-Aqio-Organization-Id", "org_x"}, 401, "unauthenticated"},
+		{"missing organization", []string{"Authorization", "Bearer " + env.Token}, 400, "missing_organization"},
+		{"bad organization", []string{"Authorization", "Bearer " + env.Token, "X-Aqio-Organization-Id", "org x/../y"}, 400, "invalid_organization"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := env.Do(t, "GET", "/api/webhooks", nil, tc.headers...)
+			if resp.Status != tc.wantCode {
+				t.Fatalf("status %d, want %d: %s", resp.Status, tc.wantCode, resp.Body)
+			}
+			if code, _ := errorOf(t, resp); code != tc.wantErr {
+				t.Fatalf("code %q, want %q", code, tc.wantErr)
+			}
+		})
+	}
+	if resp := env.Do(t, "GET", "/healthz", nil); resp.Status != http.StatusOK {
+		t.Fatalf("healthz %d", resp.Status)
+	}
+	if resp := env.Do(t, "GET", "/readyz", nil); resp.Status != http.StatusOK {
+		t.Fatalf("readyz %d %s", resp.Status, resp.Body)
+	}
+	if resp := env.Do(t, "GET", "/metrics", nil); resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), "aqio_http_requests_total") {
+		t.Fatalf("metrics %d", resp.Status)
+	}
+	if resp := env.Do(t, "GET", "/api/openapi.json", nil); resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), `"openapi"`) {
+		t.Fatalf("openapi %d", resp.Status)
+	}
+}
+
+func TestOrganizationPlan(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	resp := org.Do(t, "PUT", "/api/organizations/"+org.ID, map[string]any{"plan": "pro", "name": "Acme"})
+	if resp.Status != http.StatusCreated || resp.Map(t)["plan"] != "pro" {
+		t.Fatalf("put: %d %s", resp.Status, resp.Body)
+	}
+	resp = org.Do(t, "PUT", "/api/organizations/"+org.ID, map[string]any{"plan": "enterprise"})
+	if resp.Status != http.StatusOK || resp.Map(t)["plan"] != "enterprise" {
+		t.Fatalf("update: %d %s", resp.Status, resp.Body)
+	}
+	if resp := org.Do(t, "PUT", "/api/organizations/"+org.ID, map[string]any{"plan": "platinum"}); resp.Status != 422 {
+		t.Fatalf("bad plan: %d %s", resp.Status, resp.Body)
+	}
+	if resp := org.Do(t, "PUT", "/api/organizations/org_someone_else", map[string]any{"plan": "pro"}); resp.Status != http.StatusForbidden {
+		t.Fatalf("other org: %d %s", resp.Status, resp.Body)
+	}
+}
