@@ -24,6 +24,7 @@ import (
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/payload"
 	"github.com/aqio/connect/signing"
 	"github.com/aqio/connect/store"
 )
@@ -54,6 +55,11 @@ type Deliveries struct {
 	Logger            *slog.Logger
 	ResponseBodyLimit int
 	Now               func() time.Time
+	// AutoDisableAfter is how long a webhook may fail without a success
+	// before it is disabled (0: DefaultAutoDisableAfter).
+	AutoDisableAfter time.Duration
+	// Notifier emits operational events (webhook.disabled); may be nil.
+	Notifier Notifier
 }
 
 // AttemptInput identifies one delivery attempt's message.
@@ -82,7 +88,7 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 	info := activity.GetInfo(ctx)
 	attempt := info.Attempt
 	row := &models.WebhookDelivery{
-		ID:             ids.New("dlv"),
+		ID:             newDeliveryID(),
 		WebhookID:      in.WebhookID,
 		OrganizationID: in.OrganizationID,
 		EventID:        &in.EventID,
@@ -93,6 +99,9 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 		Status:         models.DeliveryPending,
 		IsRetry:        attempt > 1 || in.RedeliveryOf != "",
 		RetryNumber:    int(attempt - 1),
+	}
+	if in.RedeliveryOf != "" {
+		row.RedeliveryOf = &in.RedeliveryOf
 	}
 
 	wh, err := d.Store.GetWebhook(ctx, in.OrganizationID, in.WebhookID)
@@ -115,24 +124,39 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 			temporal.NewNonRetryableApplicationError("webhook is disabled", ErrTypeWebhookInactive, nil))
 	}
 
-	secret, err := d.Ring.Decrypt(wh.Secret, []byte(wh.ID))
+	secrets, err := d.signingSecrets(wh)
 	if err != nil {
-		return AttemptResult{}, fmt.Errorf("decrypt secret of webhook %s: %w", wh.ID, err)
+		return AttemptResult{}, err
+	}
+	authName, authValue, err := d.destinationAuth(wh)
+	if err != nil {
+		return AttemptResult{}, err
 	}
 
-	body, contentType := encodeBody(wh.ContentType, []byte(ev.Payload))
+	settings, customHeaders, err := payload.ForWebhook(wh)
+	if err != nil {
+		return AttemptResult{}, err
+	}
+	body, contentType, err := payload.Build(settings, []byte(ev.Payload))
+	if err != nil {
+		return AttemptResult{}, fmt.Errorf("build payload of event %s: %w", ev.ID, err)
+	}
 	ts := d.now().Unix()
-	sig, err := signing.Sign([]string{string(secret)}, in.MessageID, ts, body)
+	sig, err := signing.Sign(secrets, in.MessageID, ts, body)
 	if err != nil {
 		return AttemptResult{}, temporal.NewNonRetryableApplicationError("sign payload: "+err.Error(), ErrTypeWebhookInactive, nil)
 	}
 	reqHeaders := http.Header{}
+	payload.SetHeaders(reqHeaders, customHeaders) // first, so they never override ours
 	reqHeaders.Set("Content-Type", contentType)
 	reqHeaders.Set("User-Agent", UserAgent)
 	reqHeaders.Set("webhook-id", in.MessageID)
 	reqHeaders.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
-	row.RequestHeaders = jsonHeaders(reqHeaders) // recorded before the signature is added
+	row.RequestHeaders = jsonHeaders(reqHeaders) // recorded before the signature and credentials are added
 	reqHeaders.Set("webhook-signature", sig)
+	if authName != "" {
+		reqHeaders.Set(authName, authValue)
+	}
 
 	timeout := time.Duration(in.TimeoutSeconds) * time.Second
 	hctx, cancel := context.WithTimeout(ctx, timeout)
@@ -266,6 +290,11 @@ func (d *Deliveries) finish(ctx context.Context, row *models.WebhookDelivery, st
 	if err := d.Store.RecordAttempt(ctx, row); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
 	}
+	if final && status == models.DeliveryFailed {
+		if err := d.autoDisable(ctx, row.OrganizationID, row.WebhookID); err != nil {
+			return fmt.Errorf("auto-disable check: %w", err)
+		}
+	}
 	return cause
 }
 
@@ -288,14 +317,6 @@ func (d *Deliveries) now() time.Time {
 		return d.Now().UTC()
 	}
 	return time.Now().UTC()
-}
-
-// encodeBody returns the exact bytes sent (and signed) and their content type.
-func encodeBody(contentType string, payload []byte) ([]byte, string) {
-	if contentType == "application/x-www-form-urlencoded" {
-		return []byte(url.Values{"payload": {string(payload)}}.Encode()), contentType
-	}
-	return payload, "application/json"
 }
 
 // retryAfter reads a Retry-After header (seconds or HTTP date).
@@ -340,4 +361,12 @@ func jsonHeaders(h http.Header) *string {
 	b, _ := json.Marshal(flat)
 	s := string(b)
 	return &s
+}
+
+func newDeliveryID() string { return ids.New("dlv") }
+
+// activityWorkflow is the workflow execution an activity runs for.
+func activityWorkflow(ctx context.Context) struct{ ID, RunID string } {
+	info := activity.GetInfo(ctx)
+	return struct{ ID, RunID string }{info.WorkflowExecution.ID, info.WorkflowExecution.RunID}
 }

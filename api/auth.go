@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -28,6 +29,10 @@ type Principal struct {
 	Scopes         []string
 	Method         AuthMethod
 	CredentialID   string // API key id, when Method is AuthAPIKey
+	// Roles are the user's token roles (user JWTs only).
+	Roles []string
+	// ResponseHeaders are set on the response (rate-limit fields of API keys).
+	ResponseHeaders http.Header
 }
 
 // HasScope reports whether the principal holds scope ("*" and "area:*"
@@ -73,6 +78,10 @@ func (a ServiceTokenAuth) Authenticate(_ context.Context, r *http.Request) (*Pri
 		return nil, nil
 	}
 	org := r.Header.Get(OrganizationHeader)
+	if org == "" && r.URL.Path == apiKeyVerifyPath {
+		// Verifying a key is not an action for one organization: the key says which.
+		return &Principal{Scopes: []string{"*"}, Method: AuthServiceToken}, nil
+	}
 	if org == "" {
 		return nil, &Error{Status: http.StatusBadRequest, Code: "missing_organization", Field: OrganizationHeader,
 			Message: "the service token must name the organization in the " + OrganizationHeader + " header"}
@@ -110,10 +119,15 @@ func authenticate(auths []Authenticator, public func(string) bool) echo.Middlewa
 			}
 			for _, a := range auths {
 				p, err := a.Authenticate(c.Request().Context(), c.Request())
+				var hdr interface{ ResponseHeaders() http.Header }
+				if errors.As(err, &hdr) {
+					setHeaders(c, hdr.ResponseHeaders())
+				}
 				if err != nil {
 					return err
 				}
 				if p != nil {
+					setHeaders(c, p.ResponseHeaders)
 					c.Set(principalKey, *p)
 					return next(c)
 				}
@@ -124,6 +138,12 @@ func authenticate(auths []Authenticator, public func(string) bool) echo.Middlewa
 			}
 			return Errorf(http.StatusUnauthorized, "invalid_credential", "the bearer credential is not valid")
 		}
+	}
+}
+
+func setHeaders(c echo.Context, h http.Header) {
+	for k, v := range h {
+		c.Response().Header()[k] = v
 	}
 }
 

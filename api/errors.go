@@ -18,6 +18,8 @@ type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Policy names the violated rate-limit policy (429 only).
+	Policy string `json:"policy,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/aqio/connect/apikeys"
+	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/webhooks"
@@ -34,6 +37,12 @@ type Deps struct {
 	Ready          map[string]Check
 	// MaxBodyBytes bounds every request body (events included).
 	MaxBodyBytes int64
+	// Integrations is the integration service (issue 5).
+	Integrations *integrations.Service
+	// APIKeys is the key authority (issue 4); TrustedProxies are the ranges
+	// whose X-Forwarded-For is believed for the client address.
+	APIKeys        *apikeys.Service
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the API.
@@ -46,6 +55,7 @@ type Server struct {
 var publicPaths = map[string]bool{
 	"/healthz": true, "/readyz": true, "/metrics": true,
 	"/api/openapi.json": true, "/api/docs": true, "/": true,
+	"/api/integrations/oauth/callback": true, // the user's browser, back from the provider
 }
 
 // New builds the echo server with every route.
@@ -93,6 +103,9 @@ func New(d Deps) *Server {
 	e.POST("/api/webhooks/:id/test", s.testWebhook)
 	e.GET("/api/webhooks/:id/deliveries", s.listDeliveries)
 	e.GET("/api/webhooks/:id/deliveries/:delivery_id", s.getDelivery)
+	s.registerWebhookOpsRoutes(e)
+	s.registerAPIKeyRoutes(e)
+	s.registerIntegrationRoutes(e)
 	return s
 }
 

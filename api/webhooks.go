@@ -21,6 +21,10 @@ type webhookView struct {
 	URL               string          `json:"url"`
 	Events            []string        `json:"events"`
 	EventFilters      json.RawMessage `json:"event_filters"`
+	FilterExpression  *string         `json:"filter_expression"`
+	PayloadInclude    json.RawMessage `json:"payload_include"`
+	PayloadExclude    json.RawMessage `json:"payload_exclude"`
+	CustomHeaders     json.RawMessage `json:"custom_headers"`
 	ContentType       string          `json:"content_type"`
 	TimeoutSeconds    int             `json:"timeout_seconds"`
 	RetryCount        int             `json:"retry_count"`
@@ -34,6 +38,9 @@ type webhookView struct {
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
 	Secret            string          `json:"secret,omitempty"`
+	// DestinationAuth is a masked hint of the credential sent to the endpoint.
+	DestinationAuth         *string    `json:"destination_auth"`
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
 }
 
 func viewWebhook(w models.Webhook) webhookView {
@@ -48,7 +55,21 @@ func viewWebhook(w models.Webhook) webhookView {
 	if w.EventFilters != nil {
 		v.EventFilters = json.RawMessage(*w.EventFilters)
 	}
+	v.FilterExpression = w.FilterExpression
+	v.PayloadInclude = rawOrNull(w.PayloadInclude)
+	v.PayloadExclude = rawOrNull(w.PayloadExclude)
+	v.CustomHeaders = rawOrNull(w.CustomHeaders)
+	v.DestinationAuth = w.DestinationAuthHint
+	v.PreviousSecretExpiresAt = w.PreviousSecretExpiresAt
 	return v
+}
+
+// rawOrNull returns a stored JSON column as is, or null.
+func rawOrNull(col *string) json.RawMessage {
+	if col == nil || *col == "" {
+		return json.RawMessage("null")
+	}
+	return json.RawMessage(*col)
 }
 
 func (s *Server) listWebhooks(c echo.Context) error {
@@ -111,21 +132,21 @@ func (s *Server) patchWebhook(c echo.Context) error {
 	if err := bind(c, &f); err != nil {
 		return err
 	}
-	w, err := s.deps.Webhooks.Update(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), f)
+	up, err := s.deps.Webhooks.Update(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), f)
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("webhook")
 	}
 	if err != nil {
 		return serviceError(err)
 	}
-	return c.JSON(http.StatusOK, viewWebhook(w))
+	return c.JSON(http.StatusOK, patchResult(up))
 }
 
 func (s *Server) deleteWebhook(c echo.Context) error {
 	if err := requireScope(c, "webhooks:write"); err != nil {
 		return err
 	}
-	err := s.deps.Store.DeleteWebhook(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
+	err := s.deps.Webhooks.Delete(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("webhook")
 	}

@@ -19,9 +19,12 @@ import (
 
 	"github.com/aqio/connect/activities"
 	"github.com/aqio/connect/api"
+	"github.com/aqio/connect/apikeys"
+	"github.com/aqio/connect/auth"
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/database"
 	"github.com/aqio/connect/egress"
+	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/store"
@@ -40,8 +43,18 @@ type App struct {
 	Ring     *keyring.Ring
 	Temporal client.Client
 	Webhooks *webhooks.Service
-	API      *api.Server
-	Workers  []sdkworker.Worker
+	// Integrations is the integration service (issue 5; app/integrations.go).
+	Integrations *integrations.Service
+	// Deliveries are the delivery activities (tests adjust their settings).
+	Deliveries *activities.Deliveries
+	API        *api.Server
+	Workers    []sdkworker.Worker
+
+	// APIKeys is the key authority; Usage buffers its usage counts; JWT
+	// verifies user tokens (nil when AQIO_JWT_ISSUER is unset). See app/auth.go.
+	APIKeys *apikeys.Service
+	Usage   *apikeys.UsageRecorder
+	JWT     *auth.Verifier
 
 	httpServer *http.Server
 	listener   net.Listener
@@ -79,8 +92,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		UIURL:        cfg.TemporalUIURL,
 		Namespace:    cfg.TemporalNamespace,
 	}
+	integrationActivities := a.buildIntegrations()
 	spec, err := api.LoadSpec()
 	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.buildAuth(); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -90,7 +108,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Metrics:        a.Metrics,
 		Store:          a.Store,
 		Webhooks:       a.Webhooks,
-		Authenticators: []api.Authenticator{api.ServiceTokenAuth{Token: cfg.ServiceToken}},
+		Integrations:   a.Integrations,
+		Authenticators: a.authenticators(),
+		APIKeys:        a.APIKeys,
+		TrustedProxies: cfg.Auth.TrustedProxies,
 		Ready: map[string]api.Check{
 			"database": a.DB.Ping,
 			"temporal": func(ctx context.Context) error {
@@ -100,15 +121,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		},
 		MaxBodyBytes: cfg.MaxEventBytes,
 	})
+	a.Deliveries = &activities.Deliveries{
+		Store:             a.Store,
+		Ring:              a.Ring,
+		HTTP:              httpClient,
+		Metrics:           a.Metrics,
+		Logger:            logger,
+		ResponseBodyLimit: cfg.ResponseBodyLimit,
+		AutoDisableAfter:  cfg.AutoDisableAfter,
+		Notifier:          a.Webhooks,
+	}
 	a.Workers = worker.New(a.Temporal, worker.Deps{
-		Deliveries: &activities.Deliveries{
-			Store:             a.Store,
-			Ring:              a.Ring,
-			HTTP:              httpClient,
-			Metrics:           a.Metrics,
-			Logger:            logger,
-			ResponseBodyLimit: cfg.ResponseBodyLimit,
-		},
+		Deliveries:   a.Deliveries,
+		Integrations: integrationActivities,
 	}, worker.Options{Concurrency: cfg.WorkerConcurrency})
 	return a, nil
 }
@@ -119,8 +144,16 @@ func (a *App) EnsureSearchAttributes(ctx context.Context) error {
 	return workflows.EnsureSearchAttributes(ctx, a.Temporal, a.Config.TemporalNamespace)
 }
 
-// StartWorkers starts the workers.
-func (a *App) StartWorkers() error { return worker.Start(a.Workers) }
+// StartWorkers starts the workers and makes sure the retention schedule
+// exists.
+func (a *App) StartWorkers() error {
+	if err := worker.Start(a.Workers); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return workflows.EnsureRetentionSchedule(ctx, a.Temporal, a.Config.DeliveryRetention)
+}
 
 // ServeAPI listens on the configured address and serves the API in the
 // background; it returns the bound address.
@@ -154,6 +187,7 @@ func (a *App) Close() {
 		cancel()
 	}
 	worker.Stop(a.Workers)
+	a.closeAuth()
 	if a.Temporal != nil {
 		a.Temporal.Close()
 	}

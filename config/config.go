@@ -34,6 +34,12 @@ type Config struct {
 	WorkerConcurrency int
 	// DeliveryRetention is how long delivery attempts are kept.
 	DeliveryRetention time.Duration
+	// AutoDisableAfter disables a webhook whose deliveries all failed for longer.
+	AutoDisableAfter time.Duration
+	// Integrations are the OAuth providers' settings (config/integrations.go).
+	Integrations IntegrationsConfig
+	// Auth is user tokens, API keys, rate limits and audit (config/auth.go).
+	Auth AuthConfig
 }
 
 // Env is the lookup function used to read variables; os.LookupEnv in main,
@@ -74,6 +80,15 @@ func Load(env Env) (Config, error) {
 		return c, err
 	}
 	if c.DeliveryRetention, err = getDuration(env, "AQIO_DELIVERY_RETENTION", 30*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.AutoDisableAfter, err = getDuration(env, "AQIO_AUTO_DISABLE_AFTER", 5*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.Integrations, err = loadIntegrations(env, c.PublicURL); err != nil {
+		return c, err
+	}
+	if c.Auth, err = loadAuth(env); err != nil {
 		return c, err
 	}
 	return c, nil

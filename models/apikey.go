@@ -18,8 +18,15 @@ type APIKey struct {
 	UsageCount     int64      `gorm:"column:usage_count"`
 	IsActive       bool       `gorm:"column:is_active"`
 	ExpiresAt      *time.Time `gorm:"column:expires_at"`
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// CreatedByUserID is the user who created the key (nil for the service token).
+	CreatedByUserID *string    `gorm:"column:created_by_user_id"`
+	RevokedAt       *time.Time `gorm:"column:revoked_at"`
+	// RotatedAt and ReplacedByID are set on the old key of a rotation; its
+	// ExpiresAt is then the end of the grace period.
+	RotatedAt    *time.Time `gorm:"column:rotated_at"`
+	ReplacedByID *string    `gorm:"column:replaced_by_id"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // TableName is the seed's table name.

@@ -36,4 +36,5 @@ type WebhookDelivery struct {
 	RetryNumber        int
 	NextRetryAt        *time.Time
 	IsFinal            bool
+	RedeliveryOf       *string // workflow id of the run this one repeats
 }

@@ -20,9 +20,22 @@ type Integration struct {
 	Status           string
 	LastSyncAt       *time.Time
 	LastErrorMessage *string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// TokenExtra is the ciphertext of provider extras from the token
+	// response (e.g. Slack's incoming_webhook), JSON once decrypted.
+	TokenExtra      *string
+	GrantedScopes   *string
+	TokenObtainedAt *time.Time
+	ConnectedAt     *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
+
+// Integration statuses.
+const (
+	IntegrationActive   = "active"
+	IntegrationError    = "error"
+	IntegrationDisabled = "disabled"
+)
 
 // IntegrationSyncLog records one sync run.
 type IntegrationSyncLog struct {
@@ -41,4 +54,18 @@ type IntegrationSyncLog struct {
 	ErrorDetails     *string // JSON array
 	SyncCursor       *string
 	ExternalSyncID   *string
+	OrganizationID   *string
+	WorkflowID       *string
+	// RetryOf is the id of the failed sync this run re-runs.
+	RetryOf *string
+	// FromCursor is where an incremental run started (a retry starts there too).
+	FromCursor *string
 }
+
+// Sync statuses.
+const (
+	SyncRunning   = "running"
+	SyncCompleted = "completed"
+	SyncFailed    = "failed"
+	SyncCancelled = "cancelled"
+)

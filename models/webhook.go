@@ -12,6 +12,10 @@ type Webhook struct {
 	Secret            string
 	Events            string  // JSON array of event types or wildcards
 	EventFilters      *string // JSON object
+	FilterExpression  *string // CEL
+	PayloadInclude    *string // JSON array of dot-paths
+	PayloadExclude    *string // JSON array of dot-paths
+	CustomHeaders     *string // JSON object of header name to value
 	ContentType       string
 	TimeoutSeconds    int
 	RetryCount        int
@@ -21,7 +25,13 @@ type Webhook struct {
 	TotalDeliveries   int64
 	FailedDeliveries  int64
 	DisabledReason    *string
-	DisabledAt        *time.Time
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// PreviousSecret (ciphertext) still signs until PreviousSecretExpiresAt.
+	PreviousSecret          *string
+	PreviousSecretExpiresAt *time.Time
+	// DestinationAuth is the ciphertext of the credential sent to the endpoint.
+	DestinationAuth     *string
+	DestinationAuthHint *string
+	DisabledAt          *time.Time
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/aqio/connect/egress"
 	"github.com/aqio/connect/eventtypes"
@@ -29,15 +30,20 @@ func invalid(field, format string, args ...any) error {
 
 // Fields are the writable webhook settings; nil means "not given".
 type Fields struct {
-	Name              *string          `json:"name"`
-	URL               *string          `json:"url"`
-	Events            *[]string        `json:"events"`
-	EventFilters      *json.RawMessage `json:"event_filters"`
-	ContentType       *string          `json:"content_type"`
-	TimeoutSeconds    *int             `json:"timeout_seconds"`
-	RetryCount        *int             `json:"retry_count"`
-	RetryDelaySeconds *int             `json:"retry_delay_seconds"`
-	IsActive          *bool            `json:"is_active"`
+	Name              *string         `json:"name"`
+	URL               *string         `json:"url"`
+	Events            *[]string       `json:"events"`
+	EventFilters      json.RawMessage `json:"event_filters"` // object or null; nil: not given
+	ContentType       *string         `json:"content_type"`
+	TimeoutSeconds    *int            `json:"timeout_seconds"`
+	RetryCount        *int            `json:"retry_count"`
+	RetryDelaySeconds *int            `json:"retry_delay_seconds"`
+	IsActive          *bool           `json:"is_active"`
+	FilterExpression  json.RawMessage `json:"filter_expression"` // CEL string or null
+	PayloadInclude    json.RawMessage `json:"payload_include"`   // list of dot-paths or null
+	PayloadExclude    json.RawMessage `json:"payload_exclude"`   // list of dot-paths or null
+	CustomHeaders     json.RawMessage `json:"custom_headers"`    // object or null
+	DestinationAuth   json.RawMessage `json:"destination_auth"`  // {type: basic|bearer|header, ...} or null
 }
 
 // Bounds on delivery settings.
@@ -83,16 +89,15 @@ func (s *Service) validate(ctx context.Context, f Fields) (map[string]any, error
 		cols["events"] = string(b)
 	}
 	if f.EventFilters != nil {
-		raw := strings.TrimSpace(string(*f.EventFilters))
+		raw := strings.TrimSpace(string(f.EventFilters))
 		if raw == "null" || raw == "" {
 			cols["event_filters"] = nil
 		} else {
-			var obj map[string]any
-			if err := json.Unmarshal([]byte(raw), &obj); err != nil {
-				return nil, invalid("event_filters", "must be a JSON object")
+			clean, err := validateEventFilters([]byte(raw))
+			if err != nil {
+				return nil, err
 			}
-			b, _ := json.Marshal(obj)
-			cols["event_filters"] = string(b)
+			cols["event_filters"] = clean
 		}
 	}
 	if f.ContentType != nil {
@@ -123,6 +128,15 @@ func (s *Service) validate(ctx context.Context, f Fields) (map[string]any, error
 	}
 	if f.IsActive != nil {
 		cols["is_active"] = *f.IsActive
+	}
+	if err := s.validateCustomization(f, cols); err != nil {
+		return nil, err
+	}
+	if f.DestinationAuth != nil {
+		if _, _, err := destinationAuthColumns(f.DestinationAuth); err != nil {
+			return nil, err
+		}
+		cols["destination_auth"] = f.DestinationAuth
 	}
 	return cols, nil
 }
@@ -179,6 +193,7 @@ func (s *Service) Create(ctx context.Context, orgID string, f Fields) (Created, 
 	if v, ok := cols["is_active"].(bool); ok {
 		w.IsActive = v
 	}
+	applyCustomization(cols, &w)
 	secret, err := signing.NewSecret(32)
 	if err != nil {
 		return Created{}, err
@@ -186,23 +201,53 @@ func (s *Service) Create(ctx context.Context, orgID string, f Fields) (Created, 
 	if w.Secret, err = s.Ring.Encrypt([]byte(secret), []byte(w.ID)); err != nil {
 		return Created{}, err
 	}
+	if err := s.applyDestinationAuth(w.ID, cols); err != nil {
+		return Created{}, err
+	}
+	if v, ok := cols["destination_auth"].(string); ok {
+		hint := cols["destination_auth_hint"].(string)
+		w.DestinationAuth, w.DestinationAuthHint = &v, &hint
+	}
 	if err := s.Store.CreateWebhook(ctx, &w); err != nil {
 		return Created{}, err
 	}
 	return Created{Webhook: w, Secret: secret}, nil
 }
 
-// Update applies the given fields. Re-enabling a webhook clears its
-// disabled reason.
-func (s *Service) Update(ctx context.Context, orgID, id string, f Fields) (models.Webhook, error) {
+// Updated is a changed webhook and what the change did to its deliveries.
+type Updated struct {
+	Webhook models.Webhook
+	// CancelledPending counts the open delivery runs cancelled because the
+	// webhook was disabled.
+	CancelledPending int
+	// Reenabled is set when the change turned a disabled webhook back on:
+	// it tells how many messages ended undelivered while it was off.
+	Reenabled *Reenabled
+}
+
+// Reenabled describes what failed while a webhook was disabled.
+type Reenabled struct {
+	DisabledAt     *time.Time
+	DisabledReason *string
+	Undelivered    int64
+}
+
+// Update applies the given fields. Disabling a webhook cancels its pending
+// delivery runs; re-enabling it clears the disabled reason and reports what
+// was not delivered meanwhile (recover it with Recover).
+func (s *Service) Update(ctx context.Context, orgID, id string, f Fields) (Updated, error) {
 	cols, err := s.validate(ctx, f)
 	if err != nil {
-		return models.Webhook{}, err
+		return Updated{}, err
 	}
 	if len(cols) == 0 {
-		return models.Webhook{}, invalid("body", "give at least one field to change")
+		return Updated{}, invalid("body", "give at least one field to change")
 	}
-	if active, ok := cols["is_active"].(bool); ok {
+	before, err := s.Store.GetWebhook(ctx, orgID, id)
+	if err != nil {
+		return Updated{}, err
+	}
+	if active, ok := cols["is_active"].(bool); ok && active != before.IsActive {
 		if active {
 			cols["disabled_reason"] = nil
 			cols["disabled_at"] = nil
@@ -211,7 +256,42 @@ func (s *Service) Update(ctx context.Context, orgID, id string, f Fields) (model
 			cols["disabled_at"] = s.now()
 		}
 	}
-	return s.Store.UpdateWebhook(ctx, orgID, id, cols)
+	if err := s.applyDestinationAuth(id, cols); err != nil {
+		return Updated{}, err
+	}
+	w, err := s.Store.UpdateWebhook(ctx, orgID, id, cols)
+	if err != nil {
+		return Updated{}, err
+	}
+	out := Updated{Webhook: w}
+	switch {
+	case before.IsActive && !w.IsActive:
+		if out.CancelledPending, err = s.CancelPending(ctx, id); err != nil {
+			return out, err
+		}
+	case !before.IsActive && w.IsActive:
+		since := before.CreatedAt
+		if before.DisabledAt != nil {
+			since = *before.DisabledAt
+		}
+		n, err := s.Store.CountUndelivered(ctx, orgID, id, since)
+		if err != nil {
+			return out, err
+		}
+		out.Reenabled = &Reenabled{DisabledAt: before.DisabledAt, DisabledReason: before.DisabledReason, Undelivered: n}
+	}
+	return out, nil
+}
+
+// Delete removes a webhook after cancelling its pending delivery runs.
+func (s *Service) Delete(ctx context.Context, orgID, id string) error {
+	if _, err := s.Store.GetWebhook(ctx, orgID, id); err != nil {
+		return err
+	}
+	if _, err := s.CancelPending(ctx, id); err != nil {
+		return err
+	}
+	return s.Store.DeleteWebhook(ctx, orgID, id)
 }
 
 // Secret decrypts a webhook's signing secret.

@@ -76,6 +76,13 @@ func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempote
 	if err := json.Unmarshal(in.Data, &obj); err != nil || len(obj.Object) == 0 || obj.Object[0] != '{' {
 		return Ingested{}, invalid("data.object", "must be a JSON object")
 	}
+	if err := eventtypes.ValidateObject(in.Type, obj.Object); err != nil {
+		var fe *eventtypes.FieldError
+		if errors.As(err, &fe) {
+			return Ingested{}, invalid(fe.Field, "%s; see GET /api/event-types", fe.Message)
+		}
+		return Ingested{}, err
+	}
 	id := in.ID
 	var idem *string
 	if idempotencyKey != "" {
@@ -120,6 +127,11 @@ func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempote
 		// Stored but never fully dispatched (a crash or a failed start):
 		// finish the job; the workflow ids keep it from delivering twice.
 	}
+	for _, o := range s.Observers { // integrations (issue 5); idempotent per event
+		if err := o.Observe(ctx, stored); err != nil {
+			return Ingested{}, fmt.Errorf("observe event %s: %w", stored.ID, err)
+		}
+	}
 	started, err := s.dispatch(ctx, stored)
 	if err != nil {
 		return Ingested{}, err
@@ -147,8 +159,9 @@ func (s *Service) dispatch(ctx context.Context, ev models.Event) ([]Started, err
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
 	started := []Started{}
+	m := &matcher{s: s, payload: []byte(ev.Payload)}
 	for _, w := range hooks {
-		if !eventtypes.Match(Events(w), ev.Type) {
+		if !eventtypes.Match(Events(w), ev.Type) || !m.wants(w) {
 			continue
 		}
 		st, err := s.startDelivery(ctx, w, ev, workflows.DeliveryWorkflowID(w.ID, ev.ID), "")

@@ -6,17 +6,25 @@ package webhooks
 import (
 	"context"
 	"net"
+	"sync"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
+	"github.com/aqio/connect/filters"
 	"github.com/aqio/connect/keyring"
+	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/store"
 )
 
 // Starter is the part of the Temporal client the service uses.
 type Starter interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow interface{}, args ...interface{}) (client.WorkflowRun, error)
+	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
+	CancelWorkflow(ctx context.Context, workflowID string, runID string) error
+	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...interface{}) (converter.EncodedValue, error)
 }
 
 // Service holds the webhook service's dependencies.
@@ -32,6 +40,18 @@ type Service struct {
 	UIURL     string
 	Namespace string
 	Now       func() time.Time
+	// Filters compiles and caches filter expressions (nil: made on first use).
+	Filters     *filters.Compiler
+	filtersOnce sync.Once
+	filtersErr  error
+	// Observers see every stored domain event before its deliveries start
+	// (integrations keep object state and start pushes).
+	Observers []EventObserver
+}
+
+// EventObserver is told about each ingested domain event once it is stored.
+type EventObserver interface {
+	Observe(ctx context.Context, ev models.Event) error
 }
 
 func (s *Service) now() time.Time {

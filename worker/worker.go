@@ -13,6 +13,8 @@ import (
 // Deps are the activity structs the worker registers.
 type Deps struct {
 	Deliveries *activities.Deliveries
+	// Integrations are the integration activities (nil: no integrations worker).
+	Integrations *activities.Integrations
 }
 
 // Options tune the workers.
@@ -37,8 +39,14 @@ func New(c client.Client, deps Deps, opts Options) []sdkworker.Worker {
 	}
 	wh := sdkworker.New(c, workflows.WebhooksQueue, wopts)
 	wh.RegisterWorkflow(workflows.Delivery)
+	wh.RegisterWorkflow(workflows.Recovery)
+	wh.RegisterWorkflow(workflows.Retention)
 	wh.RegisterActivity(deps.Deliveries)
-	return []sdkworker.Worker{wh}
+	ws := []sdkworker.Worker{wh}
+	if deps.Integrations != nil {
+		ws = append(ws, integrationsWorker(c, deps.Integrations, wopts))
+	}
+	return ws
 }
 
 // Start starts every worker; on error the started ones are stopped.

@@ -73,6 +73,22 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		RetryDelaySeconds: in.RetryDelaySeconds,
 		RedeliveryOf:      in.RedeliveryOf,
 	}).Get(ctx, &res)
+	if temporal.IsCanceledError(err) {
+		// Cancelled while waiting for the next attempt (webhook disabled
+		// or deleted): record the explicit final state, then end cancelled.
+		dctx, cancel := workflow.NewDisconnectedContext(ctx)
+		defer cancel()
+		dctx = workflow.WithActivityOptions(dctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+		})
+		_ = workflow.ExecuteActivity(dctx, a.RecordCancelled, activities.CancelledInput{
+			OrganizationID: in.OrganizationID, WebhookID: in.WebhookID, EventID: in.EventID,
+			MessageID: in.MessageID, RedeliveryOf: in.RedeliveryOf,
+			Reason: "cancelled: the webhook was disabled or deleted before the next attempt",
+		}).Get(dctx, nil)
+		return DeliveryResult{Status: "cancelled"}, err
+	}
 	if err != nil {
 		return DeliveryResult{Status: "failed"}, err
 	}

@@ -18,7 +18,9 @@ func deliveryInput() DeliveryInput {
 }
 
 func TestDeliveryWorkflow(t *testing.T) {
-	retryable := func() error { return temporal.NewApplicationError("endpoint answered 500", activities.ErrTypeRetryable) }
+	retryable := func() error {
+		return temporal.NewApplicationError("endpoint answered 500", activities.ErrTypeRetryable)
+	}
 	for _, tc := range []struct {
 		name       string
 		results    []error // one per attempt; nil = success

@@ -40,7 +40,7 @@ func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
 		wantField string
 	}{
 		{"malformed JSON", `{"name": "x", "url":`, 400, "body"},
-		{"not an object", `[1,2]`, 400, "body"},
+		{"not an object", `[1,2]`, 422, "body"},
 		{"missing url", without("url"), 422, "url"},
 		{"missing events", without("events"), 422, "events"},
 		{"relative url", with("url", "/hook"), 422, "url"},

@@ -12,6 +12,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/aqio/connect/internal/testenv"
 	"github.com/aqio/connect/workflows"
@@ -146,13 +147,12 @@ func TestSignedDeliveryEndToEnd(t *testing.T) {
 	}
 
 	// The run is in Temporal, completed, and findable by search attribute.
-	desc, err := env.App.Temporal.DescribeWorkflowExecution(context.Background(), d.WorkflowID, d.RunID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if desc.WorkflowExecutionInfo.Status != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		t.Fatalf("workflow status %v", desc.WorkflowExecutionInfo.Status)
-	}
+	var desc *workflowservice.DescribeWorkflowExecutionResponse
+	testenv.Eventually(t, 10*time.Second, "the run to complete", func() bool {
+		var err error
+		desc, err = env.App.Temporal.DescribeWorkflowExecution(context.Background(), d.WorkflowID, d.RunID)
+		return err == nil && desc.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	})
 	fields := desc.WorkflowExecutionInfo.SearchAttributes.GetIndexedFields()
 	for _, name := range []string{"AqioOrganizationId", "AqioWebhookId", "AqioEventType"} {
 		if fields[name] == nil {

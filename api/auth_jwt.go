@@ -1,0 +1,83 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/aqio/connect/auth"
+)
+
+// JWTAuth authenticates Aqio users by their Keycloak access token. The
+// organization is the token's only one, or the one named in
+// X-Aqio-Organization-Id, which must be among the token's organizations.
+// Roles map to scopes (docs/AUTH.md has the table).
+type JWTAuth struct {
+	Verifier       *auth.Verifier
+	AdminRoles     []string
+	OrganizerRoles []string
+}
+
+// Role permission sets.
+var (
+	adminScopes     = []string{"*"}
+	organizerScopes = []string{
+		"events:*", "registrations:*", "webhooks:*", "integrations:*",
+		"api_keys:read", "api_keys:write", "api_keys:own", "usage:read", "organizations:read",
+	}
+	memberScopes = []string{
+		"events:read", "registrations:read", "webhooks:read", "integrations:read",
+		"api_keys:own", "organizations:read",
+	}
+)
+
+// Authenticate implements Authenticator.
+func (a JWTAuth) Authenticate(ctx context.Context, r *http.Request) (*Principal, error) {
+	tok, ok := bearer(r)
+	if !ok || a.Verifier == nil || strings.Count(tok, ".") != 2 {
+		return nil, nil
+	}
+	id, err := a.Verifier.Verify(ctx, tok)
+	switch {
+	case errors.Is(err, auth.ErrExpired):
+		return nil, Errorf(http.StatusUnauthorized, "token_expired", "the access token has expired")
+	case errors.Is(err, auth.ErrInvalid):
+		return nil, Errorf(http.StatusUnauthorized, "invalid_token", "the access token is not valid for this service")
+	case err != nil:
+		return nil, err
+	}
+	org := r.Header.Get(OrganizationHeader)
+	switch {
+	case len(id.Organizations) == 0:
+		return nil, Errorf(http.StatusForbidden, "no_organization", "the access token names no organization")
+	case org == "" && len(id.Organizations) == 1:
+		org = id.Organizations[0]
+	case org == "":
+		return nil, &Error{Status: http.StatusBadRequest, Code: "organization_required", Field: OrganizationHeader,
+			Message: "the user belongs to several organizations: name one in the " + OrganizationHeader + " header"}
+	case !slices.Contains(id.Organizations, org):
+		return nil, &Error{Status: http.StatusForbidden, Code: "organization_not_allowed", Field: OrganizationHeader,
+			Message: "the user is not a member of this organization"}
+	}
+	if !orgIDPattern.MatchString(org) || !orgIDPattern.MatchString(id.UserID) {
+		return nil, Errorf(http.StatusUnauthorized, "invalid_token", "the access token's user or organization id has unsupported characters")
+	}
+	return &Principal{OrganizationID: org, UserID: id.UserID, Roles: id.Roles,
+		Scopes: a.scopes(id.Roles), Method: AuthUserJWT}, nil
+}
+
+func (a JWTAuth) scopes(roles []string) []string {
+	for _, r := range roles {
+		if slices.Contains(a.AdminRoles, r) {
+			return adminScopes
+		}
+	}
+	for _, r := range roles {
+		if slices.Contains(a.OrganizerRoles, r) {
+			return organizerScopes
+		}
+	}
+	return memberScopes
+}

@@ -1,0 +1,68 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aqio/connect/api"
+	"github.com/aqio/connect/apikeys"
+	"github.com/aqio/connect/audit"
+	"github.com/aqio/connect/auth"
+	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/ratelimit"
+)
+
+// buildAuth builds the key authority, its usage recorder and the user
+// token verifier from the configuration.
+func (a *App) buildAuth() error {
+	cfg := a.Config.Auth
+	policies, err := ratelimit.ParsePolicies(cfg.RateLimits)
+	if err != nil {
+		return fmt.Errorf("AQIO_RATE_LIMITS: %w", err)
+	}
+	if _, ok := policies[models.PlanFree]; !ok {
+		return fmt.Errorf("AQIO_RATE_LIMITS: the %q plan needs limits", models.PlanFree)
+	}
+	a.Usage = &apikeys.UsageRecorder{Store: a.Store, Interval: cfg.UsageFlushInterval, Logger: a.Logger}
+	a.Usage.Start()
+	a.APIKeys = &apikeys.Service{
+		Store:       a.Store,
+		Limiter:     &ratelimit.Limiter{DB: a.Store.DB()},
+		Policies:    policies,
+		Usage:       a.Usage,
+		FailedAudit: &audit.Sampler{PerMinute: cfg.AuditFailedPerMinute},
+	}
+	if cfg.JWTIssuer != "" {
+		a.JWT = auth.NewVerifier(auth.Config{
+			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, JWKSURL: cfg.JWTJWKSURL, ClockSkew: cfg.JWTClockSkew,
+			UserClaim: cfg.JWTUserClaim, EmailClaim: cfg.JWTEmailClaim, RolesClaim: cfg.JWTRolesClaim,
+			OrganizationsClaim: cfg.JWTOrganizationsClaim,
+		})
+	}
+	return nil
+}
+
+// authenticators are tried in order: service token, API key, user token.
+func (a *App) authenticators() []api.Authenticator {
+	out := []api.Authenticator{
+		api.ServiceTokenAuth{Token: a.Config.ServiceToken},
+		api.APIKeyAuth{Keys: a.APIKeys, TrustedProxies: a.Config.Auth.TrustedProxies},
+	}
+	if a.JWT != nil {
+		out = append(out, api.JWTAuth{Verifier: a.JWT, AdminRoles: a.Config.Auth.AdminRoles, OrganizerRoles: a.Config.Auth.OrganizerRoles})
+	}
+	return out
+}
+
+// closeAuth writes the usage counted since the last flush.
+func (a *App) closeAuth() {
+	if a.Usage == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Usage.Close(ctx); err != nil {
+		a.Logger.Warn("flush api key usage", "err", err)
+	}
+}

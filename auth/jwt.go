@@ -1,0 +1,219 @@
+// Package auth verifies Aqio user access tokens: RS256 JWTs issued by
+// Keycloak, checked against the realm's JWKS (fetched from the configured
+// URL or discovered from the issuer, re-fetched when an unknown key id
+// appears, so key rotation needs no restart). Signature, algorithm,
+// issuer, audience and expiry checks are done by github.com/coreos/go-oidc
+// and github.com/go-jose/go-jose.
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+// Config says which tokens to accept and where their claims are.
+type Config struct {
+	Issuer   string // exact "iss"
+	Audience string // must be in "aud"
+	// JWKSURL is the key set; empty means discover it from
+	// Issuer + "/.well-known/openid-configuration".
+	JWKSURL   string
+	ClockSkew time.Duration // leeway on "exp"
+	// Claim paths, dotted for nested objects (e.g. "realm_access.roles").
+	UserClaim          string
+	EmailClaim         string
+	RolesClaim         string
+	OrganizationsClaim string
+	HTTPClient         *http.Client
+	Now                func() time.Time
+}
+
+// Identity is what a verified token says about its user.
+type Identity struct {
+	UserID        string
+	Email         string
+	Roles         []string
+	Organizations []string
+	Expiry        time.Time
+}
+
+// ErrExpired is a token past its expiry (plus the clock skew).
+var ErrExpired = errors.New("token expired")
+
+// ErrInvalid is any other refusal (signature, algorithm, issuer, audience,
+// unknown key, malformed token, missing user id).
+var ErrInvalid = errors.New("invalid token")
+
+// Verifier verifies tokens. It is safe for concurrent use.
+type Verifier struct {
+	cfg Config
+
+	mu       sync.Mutex
+	verifier *oidc.IDTokenVerifier
+}
+
+// NewVerifier returns a verifier; the key set is fetched on first use.
+func NewVerifier(cfg Config) *Verifier {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.UserClaim == "" {
+		cfg.UserClaim = "sub"
+	}
+	return &Verifier{cfg: cfg}
+}
+
+func (v *Verifier) oidcVerifier(ctx context.Context) (*oidc.IDTokenVerifier, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.verifier != nil {
+		return v.verifier, nil
+	}
+	// The key set outlives this request: its fetches use a background context.
+	kctx := oidc.ClientContext(context.WithoutCancel(ctx), v.cfg.HTTPClient)
+	jwksURL := v.cfg.JWKSURL
+	if jwksURL == "" {
+		u, err := v.discover(ctx)
+		if err != nil {
+			return nil, err
+		}
+		jwksURL = u
+	}
+	keys := oidc.NewRemoteKeySet(kctx, jwksURL)
+	skew, now := v.cfg.ClockSkew, v.cfg.Now
+	v.verifier = oidc.NewVerifier(v.cfg.Issuer, keys, &oidc.Config{
+		ClientID:             v.cfg.Audience,
+		SkipClientIDCheck:    v.cfg.Audience == "",
+		SupportedSigningAlgs: []string{oidc.RS256},
+		// go-oidc compares "exp" with Now: moving Now back by the skew
+		// accepts tokens up to ClockSkew past their expiry.
+		Now: func() time.Time { return now().Add(-skew) },
+	})
+	return v.verifier, nil
+}
+
+func (v *Verifier) discover(ctx context.Context) (string, error) {
+	url := strings.TrimRight(v.cfg.Issuer, "/") + "/.well-known/openid-configuration"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := v.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("discover %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("discover %s: status %d", url, resp.StatusCode)
+	}
+	var doc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc); err != nil {
+		return "", fmt.Errorf("discover %s: %w", url, err)
+	}
+	if doc.Issuer != v.cfg.Issuer || doc.JWKSURI == "" {
+		return "", fmt.Errorf("discover %s: issuer %q does not match the configured %q or jwks_uri is missing", url, doc.Issuer, v.cfg.Issuer)
+	}
+	return doc.JWKSURI, nil
+}
+
+// Verify checks raw and returns its identity. Errors wrap ErrExpired or
+// ErrInvalid; a key-set fetch failure is returned as is (a 5xx, not the
+// caller's fault).
+func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
+	ov, err := v.oidcVerifier(ctx)
+	if err != nil {
+		return Identity{}, err
+	}
+	tok, err := ov.Verify(ctx, raw)
+	if err != nil {
+		var exp *oidc.TokenExpiredError
+		if errors.As(err, &exp) {
+			return Identity{}, fmt.Errorf("%w: %v", ErrExpired, err)
+		}
+		return Identity{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var claims map[string]any
+	if err := tok.Claims(&claims); err != nil {
+		return Identity{}, fmt.Errorf("%w: claims: %v", ErrInvalid, err)
+	}
+	id := Identity{
+		UserID:        firstString(lookup(claims, v.cfg.UserClaim)),
+		Email:         firstString(lookup(claims, v.cfg.EmailClaim)),
+		Roles:         stringList(lookup(claims, v.cfg.RolesClaim)),
+		Organizations: stringList(lookup(claims, v.cfg.OrganizationsClaim)),
+		Expiry:        tok.Expiry,
+	}
+	if id.UserID == "" {
+		return Identity{}, fmt.Errorf("%w: no %q claim", ErrInvalid, v.cfg.UserClaim)
+	}
+	return id, nil
+}
+
+// lookup follows a dotted path through nested objects.
+func lookup(claims map[string]any, path string) any {
+	if path == "" {
+		return nil
+	}
+	var cur any = claims
+	for _, part := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = m[part]
+	}
+	return cur
+}
+
+func firstString(v any) string {
+	ss := stringList(v)
+	if len(ss) == 0 {
+		return ""
+	}
+	return ss[0]
+}
+
+// stringList reads a claim as a list: a string, an array of strings, or an
+// object whose keys are the values (Keycloak's "organization" claim with
+// attributes has that shape).
+func stringList(v any) []string {
+	switch t := v.(type) {
+	case string:
+		if t == "" {
+			return nil
+		}
+		return []string{t}
+	case []any:
+		var out []string
+		for _, e := range t {
+			if s, ok := e.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	case map[string]any:
+		var out []string
+		for k := range t {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package integrations
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/providers/slack"
+	"github.com/aqio/connect/workflows"
+)
+
+// objectTypes maps an event family to the Aqio object it carries.
+var objectTypes = map[string]string{
+	"event": "event", "registration": "registration", "invitation": "invitation", "payment": "payment",
+}
+
+// Observe is called by the webhook ingest after a domain event is stored:
+// it keeps the latest state of the Aqio object the event carries and
+// starts a push workflow for every connected integration that reacts to
+// the event type (idempotent per integration and event).
+func (s *Service) Observe(ctx context.Context, ev models.Event) error {
+	var env struct {
+		Created int64 `json:"created"`
+		Data    struct {
+			Object json.RawMessage `json:"object"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(ev.Payload), &env); err != nil {
+		return fmt.Errorf("observe %s: %w", ev.ID, err)
+	}
+	family, action, _ := strings.Cut(ev.Type, ".")
+	objType, tracked := objectTypes[family]
+	var obj struct {
+		ID       string `json:"id"`
+		EventID  string `json:"event_id"`
+		Status   string `json:"status"`
+		StartsAt string `json:"starts_at"`
+	}
+	_ = json.Unmarshal(env.Data.Object, &obj)
+	if tracked && obj.ID != "" {
+		o := &models.IntegrationObject{OrganizationID: ev.OrganizationID, ObjectType: objType, ObjectID: obj.ID,
+			Data: string(env.Data.Object), LastEventID: ev.ID, LastEventType: ev.Type, LastEventCreated: env.Created}
+		if obj.EventID != "" {
+			o.ParentID = &obj.EventID
+		}
+		status := obj.Status
+		if action == "cancelled" {
+			status = "cancelled"
+		}
+		if status != "" {
+			o.Status = &status
+		}
+		if err := s.Store.UpsertObject(ctx, o); err != nil {
+			return fmt.Errorf("keep object %s %s: %w", objType, obj.ID, err)
+		}
+	}
+	integs, err := s.Store.ActiveIntegrations(ctx, ev.OrganizationID)
+	if err != nil {
+		return err
+	}
+	for _, integ := range integs {
+		p, ok := s.Catalog.Get(integ.IntegrationType)
+		if !ok || !slices.Contains(p.Pushes, ev.Type) {
+			continue
+		}
+		if err := s.startPush(ctx, integ, ev); err != nil {
+			return err
+		}
+		if integ.IntegrationType == "slack" && family == "event" && obj.ID != "" {
+			if err := s.reminder(ctx, integ, action, obj.ID, obj.StartsAt); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Service) startPush(ctx context.Context, integ models.Integration, ev models.Event) error {
+	opts := client.StartWorkflowOptions{
+		ID:                       workflows.PushWorkflowID(integ.ID, ev.ID),
+		TaskQueue:                workflows.IntegrationsQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowRunTimeout:       7 * 24 * time.Hour,
+		TypedSearchAttributes:    s.attrs(integ),
+	}
+	_, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.Push, workflows.PushInput{
+		IntegrationID: integ.ID, OrganizationID: integ.OrganizationID, EventID: ev.ID, EventType: ev.Type,
+	})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return fmt.Errorf("start push %s: %w", opts.ID, err)
+	}
+	return nil
+}
+
+// reminder keeps the Slack event-reminder timer in step with the event:
+// started or moved on create/update/publish, cancelled on cancel.
+func (s *Service) reminder(ctx context.Context, integ models.Integration, action, eventID, startsAt string) error {
+	set, err := slack.ParseSettings(settingsOf(integ))
+	if err != nil || set.Notifications.EventReminder == nil {
+		return nil
+	}
+	id := workflows.ReminderWorkflowID(integ.ID, eventID)
+	if action == "cancelled" {
+		err := s.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalCancel, nil)
+		var nf *serviceerror.NotFound
+		if err != nil && !errors.As(err, &nf) {
+			return fmt.Errorf("cancel reminder: %w", err)
+		}
+		return nil
+	}
+	start, err := time.Parse(time.RFC3339, startsAt)
+	if err != nil {
+		return nil
+	}
+	sched := workflows.ReminderSchedule{StartsAt: start.UTC(), HoursBefore: set.Notifications.EventReminder.HoursBefore}
+	_, err = s.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalReschedule, sched, client.StartWorkflowOptions{
+		ID: id, TaskQueue: workflows.IntegrationsQueue, TypedSearchAttributes: s.attrs(integ),
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.Reminder, workflows.ReminderInput{IntegrationID: integ.ID, OrganizationID: integ.OrganizationID, AqioEventID: eventID, Schedule: sched})
+	if err != nil {
+		return fmt.Errorf("schedule reminder: %w", err)
+	}
+	return nil
+}
+
+func settingsOf(in models.Integration) []byte {
+	if in.Settings == nil {
+		return nil
+	}
+	return []byte(*in.Settings)
+}

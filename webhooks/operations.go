@@ -1,0 +1,375 @@
+package webhooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/ids"
+	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/signing"
+	"github.com/aqio/connect/store"
+	"github.com/aqio/connect/workflows"
+)
+
+// DefaultRotationGrace is how long the previous secret keeps signing.
+const DefaultRotationGrace = 24 * time.Hour
+
+// MaxRotationGrace bounds the grace period.
+const MaxRotationGrace = 7 * 24 * time.Hour
+
+// Rotated is the outcome of a secret rotation.
+type Rotated struct {
+	Webhook          models.Webhook
+	Secret           string
+	PreviousValidTil *time.Time
+}
+
+// RotateSecret makes a new signing secret. During the grace period every
+// delivery carries signatures under both secrets.
+func (s *Service) RotateSecret(ctx context.Context, orgID, id string, grace time.Duration) (Rotated, error) {
+	if grace < 0 || grace > MaxRotationGrace {
+		return Rotated{}, invalid("grace_seconds", "must be between 0 and %d", int(MaxRotationGrace.Seconds()))
+	}
+	w, err := s.Store.GetWebhook(ctx, orgID, id)
+	if err != nil {
+		return Rotated{}, err
+	}
+	secret, err := signing.NewSecret(32)
+	if err != nil {
+		return Rotated{}, err
+	}
+	ct, err := s.Ring.Encrypt([]byte(secret), []byte(w.ID))
+	if err != nil {
+		return Rotated{}, err
+	}
+	cols := map[string]any{"secret": ct, "previous_secret": nil, "previous_secret_expires_at": nil}
+	var until *time.Time
+	if grace > 0 {
+		t := s.now().Add(grace)
+		until = &t
+		cols["previous_secret"] = w.Secret
+		cols["previous_secret_expires_at"] = t
+	}
+	w, err = s.Store.UpdateWebhook(ctx, orgID, id, cols)
+	if err != nil {
+		return Rotated{}, err
+	}
+	return Rotated{Webhook: w, Secret: secret, PreviousValidTil: until}, nil
+}
+
+// destinationAuthColumns validates a destination_auth object and returns
+// the plaintext to encrypt ("" to clear) and a masked hint.
+func destinationAuthColumns(raw json.RawMessage) (plain []byte, hint *string, err error) {
+	if strings.TrimSpace(string(raw)) == "null" {
+		return nil, nil, nil
+	}
+	var a activities.DestinationAuth
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return nil, nil, invalid("destination_auth", "must be an object with type basic, bearer or header")
+	}
+	var h string
+	switch a.Type {
+	case "basic":
+		if a.Username == "" || strings.Contains(a.Username, ":") {
+			return nil, nil, invalid("destination_auth.username", "is required and must not contain ':'")
+		}
+		if a.Password == "" {
+			return nil, nil, invalid("destination_auth.password", "is required")
+		}
+		h = "basic " + a.Username + ":" + mask(a.Password)
+	case "bearer":
+		if a.Token == "" || strings.ContainsAny(a.Token, "\r\n") {
+			return nil, nil, invalid("destination_auth.token", "is required and must be one line")
+		}
+		h = "bearer " + mask(a.Token)
+	case "header":
+		name := http.CanonicalHeaderKey(a.Header)
+		if !validHeaderName(a.Header) || reservedHeader(name) {
+			return nil, nil, invalid("destination_auth.header", "must be a valid header name other than the signature, content and host headers")
+		}
+		if a.Value == "" || strings.ContainsAny(a.Value, "\r\n") {
+			return nil, nil, invalid("destination_auth.value", "is required and must be one line")
+		}
+		a.Header = name
+		h = "header " + name + ": " + mask(a.Value)
+	default:
+		return nil, nil, invalid("destination_auth.type", "must be basic, bearer or header")
+	}
+	b, _ := json.Marshal(a)
+	return b, &h, nil
+}
+
+func mask(s string) string {
+	if len(s) <= 4 {
+		return "****"
+	}
+	return "****" + s[len(s)-4:]
+}
+
+func validHeaderName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func reservedHeader(canonical string) bool {
+	l := strings.ToLower(canonical)
+	switch l {
+	case "content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection":
+		return true
+	}
+	return strings.HasPrefix(l, "webhook-")
+}
+
+// applyDestinationAuth turns the validated plaintext in cols into the
+// encrypted column and hint.
+func (s *Service) applyDestinationAuth(webhookID string, cols map[string]any) error {
+	raw, ok := cols["destination_auth"]
+	if !ok {
+		return nil
+	}
+	plain, hint, err := destinationAuthColumns(raw.(json.RawMessage))
+	if err != nil {
+		return err
+	}
+	if plain == nil {
+		cols["destination_auth"], cols["destination_auth_hint"] = nil, nil
+		return nil
+	}
+	ct, err := s.Ring.Encrypt(plain, []byte(webhookID))
+	if err != nil {
+		return err
+	}
+	cols["destination_auth"], cols["destination_auth_hint"] = ct, *hint
+	return nil
+}
+
+// Redeliver starts a new delivery run of the message of one attempt. It
+// is linked to the original (same webhook-id header, redelivery_of).
+func (s *Service) Redeliver(ctx context.Context, orgID, webhookID, deliveryID string) (Started, error) {
+	w, err := s.Store.GetWebhook(ctx, orgID, webhookID)
+	if err != nil {
+		return Started{}, err
+	}
+	if !w.IsActive {
+		return Started{}, ErrWebhookDisabled
+	}
+	d, err := s.Store.GetDelivery(ctx, orgID, webhookID, deliveryID)
+	if err != nil {
+		return Started{}, err
+	}
+	if d.EventID == nil {
+		return Started{}, store.ErrNotFound
+	}
+	ev, err := s.Store.GetEvent(ctx, orgID, *d.EventID)
+	if err != nil {
+		return Started{}, err
+	}
+	original := d.WorkflowID
+	if d.RedeliveryOf != nil {
+		original = *d.RedeliveryOf
+	}
+	suffix := strings.TrimPrefix(ids.New("r"), "r_")
+	return s.startDeliveryAs(ctx, w, ev, workflows.RedeliveryWorkflowID(w.ID, ev.ID, suffix), original, d.MessageID)
+}
+
+// startDeliveryAs is startDelivery for a redelivery: it keeps the original
+// message id so receivers can deduplicate.
+func (s *Service) startDeliveryAs(ctx context.Context, w models.Webhook, ev models.Event, workflowID, redeliveryOf, messageID string) (Started, error) {
+	in := workflows.DeliveryInput{
+		OrganizationID: w.OrganizationID, WebhookID: w.ID, EventID: ev.ID, EventType: ev.Type,
+		MessageID: messageID, RedeliveryOf: redeliveryOf,
+		TimeoutSeconds: w.TimeoutSeconds, RetryCount: w.RetryCount, RetryDelaySeconds: w.RetryDelaySeconds,
+	}
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       workflowID,
+		TaskQueue:                workflows.WebhooksQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrOrganizationID.ValueSet(w.OrganizationID),
+			workflows.AttrWebhookID.ValueSet(w.ID),
+			workflows.AttrEventType.ValueSet(ev.Type),
+		),
+	}, workflows.Delivery, in)
+	if err != nil {
+		return Started{}, fmt.Errorf("start redelivery %s: %w", workflowID, err)
+	}
+	return Started{WebhookID: w.ID, WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+}
+
+// RecoverRequest selects failed deliveries to re-deliver.
+type RecoverRequest struct {
+	Since  time.Time
+	Until  *time.Time
+	Status string
+}
+
+// Recovery identifies a recovery run.
+type Recovery struct {
+	RecoveryID string
+	WorkflowID string
+	RunID      string
+	Since      time.Time
+	Until      time.Time
+	Status     string
+}
+
+// Recover starts (or finds, when asked twice) the one workflow that
+// re-delivers every failed message of a webhook in a window.
+func (s *Service) Recover(ctx context.Context, orgID, webhookID string, r RecoverRequest) (Recovery, error) {
+	w, err := s.Store.GetWebhook(ctx, orgID, webhookID)
+	if err != nil {
+		return Recovery{}, err
+	}
+	if !w.IsActive {
+		return Recovery{}, ErrWebhookDisabled
+	}
+	until := s.now()
+	if r.Until != nil {
+		until = r.Until.UTC()
+	}
+	since := r.Since.UTC()
+	if !since.Before(until) {
+		return Recovery{}, invalid("since", "must be before until")
+	}
+	status := r.Status
+	if status == "" {
+		status = models.DeliveryFailed
+	}
+	if status != models.DeliveryFailed && status != models.DeliveryCancelled {
+		return Recovery{}, invalid("status", "must be failed or cancelled")
+	}
+	key := fmt.Sprintf("%s|%d|%d|%s", w.ID, since.UnixNano(), until.UnixNano(), status)
+	if r.Until == nil {
+		// Without an explicit end, calls within the same minute are the same request.
+		key = fmt.Sprintf("%s|%d|open:%d|%s", w.ID, since.UnixNano(), until.Truncate(time.Minute).Unix(), status)
+	}
+	sum := sha256.Sum256([]byte(key))
+	rec := Recovery{RecoveryID: "rcv_" + hex.EncodeToString(sum[:8]), Since: since, Until: until, Status: status}
+	rec.WorkflowID = workflows.RecoveryWorkflowID(w.ID, rec.RecoveryID)
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       rec.WorkflowID,
+		TaskQueue:                workflows.WebhooksQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrOrganizationID.ValueSet(w.OrganizationID),
+			workflows.AttrWebhookID.ValueSet(w.ID),
+		),
+	}, workflows.Recovery, workflows.RecoveryInput{
+		OrganizationID: orgID, WebhookID: w.ID, RecoveryID: rec.RecoveryID, Since: since, Until: until, Status: status,
+	})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &already):
+		rec.RunID = already.RunId
+	case err != nil:
+		return Recovery{}, fmt.Errorf("start recovery: %w", err)
+	default:
+		rec.RunID = run.GetRunID()
+	}
+	return rec, nil
+}
+
+// RecoveryProgress asks a recovery run how far it got.
+func (s *Service) RecoveryProgress(ctx context.Context, orgID, webhookID, recoveryID string) (workflows.RecoveryProgress, error) {
+	var p workflows.RecoveryProgress
+	if _, err := s.Store.GetWebhook(ctx, orgID, webhookID); err != nil {
+		return p, err
+	}
+	v, err := s.Temporal.QueryWorkflow(ctx, workflows.RecoveryWorkflowID(webhookID, recoveryID), "", workflows.RecoveryProgressQuery)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return p, store.ErrNotFound
+	}
+	if err != nil {
+		return p, fmt.Errorf("query recovery: %w", err)
+	}
+	err = v.Get(&p)
+	return p, err
+}
+
+// CancelPending cancels the webhook's delivery runs that are still open
+// (waiting for a retry), so nothing fires after it was disabled or
+// deleted. Open runs are found in the attempt log (a run whose newest
+// attempt is not final) and in Temporal's visibility store (runs that have
+// not attempted yet); visibility is eventually consistent, the log is not.
+// A run that starts its first attempt after this call sees the webhook
+// disabled and records itself cancelled. It returns how many it cancelled.
+func (s *Service) CancelPending(ctx context.Context, webhookID string) (int, error) {
+	open, err := s.Store.OpenRuns(ctx, webhookID)
+	if err != nil {
+		return 0, err
+	}
+	q := fmt.Sprintf("%s = %q AND ExecutionStatus = 'Running' AND WorkflowType = 'Delivery'", workflows.AttrWebhookID.GetName(), webhookID)
+	resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: s.Namespace, Query: q, PageSize: 1000})
+	if err != nil {
+		return 0, fmt.Errorf("list pending deliveries: %w", err)
+	}
+	for _, e := range resp.GetExecutions() {
+		open = append(open, store.Run{WorkflowID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId()})
+	}
+	seen := map[string]bool{}
+	n := 0
+	for _, r := range open {
+		if seen[r.RunID] {
+			continue
+		}
+		seen[r.RunID] = true
+		err := s.Temporal.CancelWorkflow(ctx, r.WorkflowID, r.RunID)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			continue // finished meanwhile
+		}
+		if err != nil {
+			return n, fmt.Errorf("cancel %s: %w", r.WorkflowID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Emit implements activities.Notifier: it posts an operational event
+// (e.g. webhook.disabled) to the organization's webhooks that subscribe
+// to it by name.
+func (s *Service) Emit(ctx context.Context, orgID, eventType string, object map[string]any) error {
+	now := s.now()
+	id := ids.New("evt_op")
+	data, err := json.Marshal(map[string]any{"object": object})
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(Envelope{ID: id, Type: eventType, Created: now.Unix(), Data: data, OrganizationID: orgID})
+	if err != nil {
+		return err
+	}
+	ev := models.Event{OrganizationID: orgID, ID: id, Type: eventType, Payload: string(payload), CreatedUnix: now.Unix()}
+	if _, _, err := s.Store.InsertEvent(ctx, &ev); err != nil {
+		return err
+	}
+	_, err = s.dispatch(ctx, ev)
+	return err
+}

@@ -1,0 +1,23 @@
+package worker
+
+import (
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/workflows"
+)
+
+// integrationsWorker serves the integrations task queue: connect, token
+// refresh, sync, push, reminder and disconnect workflows.
+func integrationsWorker(c client.Client, a *activities.Integrations, opts sdkworker.Options) sdkworker.Worker {
+	w := sdkworker.New(c, workflows.IntegrationsQueue, opts)
+	w.RegisterWorkflow(workflows.Connect)
+	w.RegisterWorkflow(workflows.TokenRefresh)
+	w.RegisterWorkflow(workflows.Sync)
+	w.RegisterWorkflow(workflows.Push)
+	w.RegisterWorkflow(workflows.Reminder)
+	w.RegisterWorkflow(workflows.Disconnect)
+	w.RegisterActivity(a)
+	return w
+}

@@ -1,0 +1,66 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aqio/connect/activities"
+)
+
+// RetentionScheduleID is the Temporal Schedule that purges old delivery
+// attempts; find it under Schedules in the Temporal UI.
+const RetentionScheduleID = "webhook-delivery-retention"
+
+// RetentionInput says how old an attempt must be to go.
+type RetentionInput struct {
+	MaxAge time.Duration
+}
+
+// Retention deletes delivery attempts older than MaxAge.
+func Retention(ctx workflow.Context, in RetentionInput) (activities.PurgeResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Minute,
+		HeartbeatTimeout:    time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+	})
+	var a *activities.Deliveries
+	var res activities.PurgeResult
+	err := workflow.ExecuteActivity(ctx, a.PurgeDeliveries, activities.PurgeInput{Before: workflow.Now(ctx).Add(-in.MaxAge)}).Get(ctx, &res)
+	return res, err
+}
+
+// EnsureRetentionSchedule creates (or updates) the hourly retention
+// schedule. Overlapping runs are skipped.
+func EnsureRetentionSchedule(ctx context.Context, c client.Client, maxAge time.Duration) error {
+	action := &client.ScheduleWorkflowAction{
+		ID:        RetentionScheduleID,
+		Workflow:  Retention,
+		Args:      []interface{}{RetentionInput{MaxAge: maxAge}},
+		TaskQueue: WebhooksQueue,
+	}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      RetentionScheduleID,
+		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}},
+		Action:  action,
+		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Note:    "Deletes webhook delivery attempts older than AQIO_DELIVERY_RETENTION.",
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		h := c.ScheduleClient().GetHandle(ctx, RetentionScheduleID)
+		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			in.Description.Schedule.Action = action
+			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
+		}})
+	}
+	if err != nil {
+		return fmt.Errorf("retention schedule: %w", err)
+	}
+	return nil
+}
