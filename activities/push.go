@@ -32,7 +32,7 @@ type AqioEvent struct {
 	OnlineURL    string `json:"online_url"`
 	// Visibility "private" marks an event kept off calendars unless
 	// include_private_events is set.
-	Visibility string `json:"visibility"`
+	Visibility   string `json:"visibility"`
 	MaxAttendees *int   `json:"max_attendees"`
 	URL          string `json:"url"`
 	Status       string `json:"status"`

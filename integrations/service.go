@@ -48,8 +48,8 @@ type Service struct {
 	StateTTL time.Duration
 	// DefaultReturnURL is used when an authorize call names none.
 	DefaultReturnURL string
-	Logger *slog.Logger
-	Now    func() time.Time
+	Logger           *slog.Logger
+	Now              func() time.Time
 	// CallbackTimeout bounds how long the callback waits for the code exchange.
 	CallbackTimeout time.Duration
 }

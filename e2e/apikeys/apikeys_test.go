@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,16 +131,15 @@ func TestKeyLifecycle(t *testing.T) {
 		}
 		var out struct {
 			Data []struct {
-				Action, ActorType, TargetID string `json:"-"`
-				A                           string `json:"action"`
-				Outcome                     string `json:"outcome"`
+				Action  string `json:"action"`
+				Outcome string `json:"outcome"`
 			} `json:"data"`
 			Next *string `json:"next_cursor"`
 		}
 		r.JSON(t, &out)
 		for _, e := range out.Data {
 			if e.Outcome == "success" {
-				actions = append(actions, e.A)
+				actions = append(actions, e.Action)
 			}
 		}
 		if out.Next == nil {
@@ -530,5 +528,4 @@ func TestBadInput(t *testing.T) {
 	if r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer ak_short"); r.Status != 401 || errCode(t, r) != "malformed_api_key" {
 		t.Fatalf("malformed key: %d %s", r.Status, r.Body)
 	}
-	_ = http.StatusOK
 }

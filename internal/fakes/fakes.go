@@ -127,7 +127,11 @@ func (f *Server) RevokeAllRefreshTokens() {
 }
 
 // RateLimit makes the next n requests whose path ends with suffix answer 429.
-func (f *Server) RateLimit(suffix string, n int) { f.mu.Lock(); f.rateLimits[suffix] = n; f.mu.Unlock() }
+func (f *Server) RateLimit(suffix string, n int) {
+	f.mu.Lock()
+	f.rateLimits[suffix] = n
+	f.mu.Unlock()
+}
 
 // Refreshes counts successful refresh-token grants.
 func (f *Server) Refreshes() int { f.mu.Lock(); defer f.mu.Unlock(); return f.refreshes }

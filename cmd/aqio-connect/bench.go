@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/aqio/connect/bench"
+)
+
+// runBench runs the delivery benchmark and prints the results.
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o bench.Options
+	fs.IntVar(&o.Burst, "burst", 2000, "events in the burst")
+	fs.IntVar(&o.Senders, "senders", 32, "concurrent senders in the burst")
+	fs.IntVar(&o.SteadyRate, "rate", 50, "events per second in the steady phase")
+	fs.DurationVar(&o.SteadyFor, "for", 20*time.Second, "length of the steady phase")
+	fs.BoolVar(&o.TemporalSync, "temporal-sync", false, "run the embedded Temporal store with synchronous=FULL")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	res, err := bench.Run(ctx, o, os.Stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	fmt.Printf("ingest (POST /api/events, 202/s):        %8.0f /s\n", res.IngestPerSec)
+	fmt.Printf("burst of %d: deliveries per second:    %8.0f /s  (%.2f s first send → last receipt)\n", res.BurstEvents, res.BurstDeliveries, res.BurstSeconds)
+	fmt.Printf("steady %d events: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.SteadyEvents, res.P50MS, res.P95MS, res.P99MS, res.MaxMS)
+	fmt.Printf("received once: %d, duplicates: %d, lost: %d, ingest errors: %d\n", res.Received, res.Duplicates, res.Lost, res.IngestErrors)
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
+	if res.Lost != 0 || res.IngestErrors != 0 {
+		return fmt.Errorf("%d events lost, %d ingest errors", res.Lost, res.IngestErrors)
+	}
+	return nil
+}
