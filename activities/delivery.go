@@ -72,6 +72,9 @@ type AttemptInput struct {
 	TimeoutSeconds    int
 	RetryCount        int
 	RetryDelaySeconds int
+	// AttemptOffset counts attempts already made by an earlier activity of
+	// the same run (1 when a local first attempt failed).
+	AttemptOffset int32
 }
 
 // AttemptResult is a successful attempt.
@@ -86,7 +89,9 @@ type AttemptResult struct {
 // row. Its error decides what Temporal does next.
 func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResult, error) {
 	info := activity.GetInfo(ctx)
-	attempt := info.Attempt
+	// Attempts made before this activity (the workflow's first attempt runs
+	// as a local activity) shift the numbering so rows stay in order.
+	attempt := info.Attempt + in.AttemptOffset
 	row := &models.WebhookDelivery{
 		ID:             newDeliveryID(),
 		WebhookID:      in.WebhookID,

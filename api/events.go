@@ -29,7 +29,7 @@ func (s *Server) postEvent(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	p := principal(c)
-	if _, err := s.deps.Store.EnsureOrganization(ctx, p.OrganizationID); err != nil {
+	if err := s.deps.Store.EnsureOrganizationExists(ctx, p.OrganizationID); err != nil {
 		return err
 	}
 	res, err := s.deps.Webhooks.Ingest(ctx, p.OrganizationID, in, c.Request().Header.Get("Idempotency-Key"))

@@ -43,3 +43,18 @@ func (s *Store) PutOrganization(ctx context.Context, id, name, plan string) (mod
 	org, err = s.GetOrganization(ctx, id)
 	return org, created, err
 }
+
+// EnsureOrganizationExists is EnsureOrganization for hot paths: once an
+// organization is known to exist, later calls skip the database.
+// Organizations are never deleted by this service, so the memo cannot go
+// stale.
+func (s *Store) EnsureOrganizationExists(ctx context.Context, id string) error {
+	if _, ok := s.knownOrgs.Load(id); ok {
+		return nil
+	}
+	if _, err := s.EnsureOrganization(ctx, id); err != nil {
+		return err
+	}
+	s.knownOrgs.Store(id, struct{}{})
+	return nil
+}

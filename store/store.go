@@ -5,6 +5,7 @@ package store
 
 import (
 	"errors"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,8 +21,9 @@ var ErrConflict = errors.New("conflict")
 
 // Store wraps the database.
 type Store struct {
-	db  *database.DB
-	now func() time.Time
+	db        *database.DB
+	now       func() time.Time
+	knownOrgs sync.Map // organization ids known to exist
 }
 
 // New returns a Store. now may be nil (wall clock, UTC).

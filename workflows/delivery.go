@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -51,19 +52,22 @@ func RetryPolicy(in DeliveryInput) *temporal.RetryPolicy {
 	}
 }
 
-// Delivery delivers one event to one webhook: one activity, retried by
-// Temporal per the webhook's policy. The run fails (and shows as failed in
-// the Temporal UI) when the message could not be delivered.
+// localFirstAttempt is the workflow version that makes the first attempt
+// as a local activity (no activity task round trip through the server).
+const localFirstAttempt = "local-first-attempt"
+
+// Delivery delivers one event to one webhook. The first attempt runs as a
+// local activity inside the workflow task — the common case (the endpoint
+// answers 2xx) then costs one workflow task instead of an activity task
+// round trip. If it fails retryably, the workflow waits the webhook's delay
+// (or the endpoint's Retry-After) and hands the remaining attempts to a
+// regular activity whose RetryPolicy continues the same backoff. Durability
+// is unchanged: the run is persisted before the first attempt, and a worker
+// crash re-runs the attempt. The run fails (and shows as failed in the
+// Temporal UI) when the message could not be delivered.
 func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
-	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		// The HTTP attempt is bounded by timeout_seconds inside the
-		// activity; the margin covers loading and recording.
-		StartToCloseTimeout: time.Duration(in.TimeoutSeconds)*time.Second + 15*time.Second,
-		RetryPolicy:         RetryPolicy(in),
-	})
 	var a *activities.Deliveries
-	var res activities.AttemptResult
-	err := workflow.ExecuteActivity(ctx, a.Deliver, activities.AttemptInput{
+	attemptIn := activities.AttemptInput{
 		OrganizationID:    in.OrganizationID,
 		WebhookID:         in.WebhookID,
 		EventID:           in.EventID,
@@ -72,7 +76,54 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		RetryCount:        in.RetryCount,
 		RetryDelaySeconds: in.RetryDelaySeconds,
 		RedeliveryOf:      in.RedeliveryOf,
-	}).Get(ctx, &res)
+	}
+	attemptTimeout := time.Duration(in.TimeoutSeconds)*time.Second + 15*time.Second
+	policy := RetryPolicy(in)
+	var res activities.AttemptResult
+	var err error
+
+	if workflow.GetVersion(ctx, localFirstAttempt, workflow.DefaultVersion, 1) == 1 {
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: attemptTimeout,
+			// Only infrastructure errors (e.g. the database) are retried
+			// locally; an endpoint failure moves on to the regular activity.
+			RetryPolicy: &temporal.RetryPolicy{
+				InitialInterval:        time.Second,
+				MaximumAttempts:        3,
+				NonRetryableErrorTypes: append([]string{activities.ErrTypeRetryable}, activities.NonRetryableErrorTypes...),
+			},
+		})
+		err = workflow.ExecuteLocalActivity(lctx, a.Deliver, attemptIn).Get(ctx, &res)
+		var appErr *temporal.ApplicationError
+		if err == nil || !errors.As(err, &appErr) || appErr.Type() != activities.ErrTypeRetryable || in.RetryCount == 0 {
+			return deliveryOutcome(ctx, in, res, err)
+		}
+		// The endpoint failed retryably: wait as the policy (or Retry-After) says.
+		delay := policy.InitialInterval
+		if d := appErr.NextRetryDelay(); d > 0 {
+			delay = d
+		}
+		if err := workflow.Sleep(ctx, delay); err != nil {
+			return deliveryOutcome(ctx, in, res, err)
+		}
+		attemptIn.AttemptOffset = 1
+		policy.MaximumAttempts = int32(in.RetryCount)
+		policy.InitialInterval *= 2
+	}
+
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		// The HTTP attempt is bounded by timeout_seconds inside the
+		// activity; the margin covers loading and recording.
+		StartToCloseTimeout: attemptTimeout,
+		RetryPolicy:         policy,
+	})
+	err = workflow.ExecuteActivity(ctx, a.Deliver, attemptIn).Get(ctx, &res)
+	return deliveryOutcome(ctx, in, res, err)
+}
+
+// deliveryOutcome records a cancellation and maps the attempt's result.
+func deliveryOutcome(ctx workflow.Context, in DeliveryInput, res activities.AttemptResult, err error) (DeliveryResult, error) {
+	var a *activities.Deliveries
 	if temporal.IsCanceledError(err) {
 		// Cancelled while waiting for the next attempt (webhook disabled
 		// or deleted): record the explicit final state, then end cancelled.

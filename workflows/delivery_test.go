@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -52,6 +54,9 @@ func TestDeliveryWorkflow(t *testing.T) {
 					}
 					return activities.AttemptResult{StatusCode: 200, Attempt: int32(calls)}, nil
 				})
+			local, remote := 0, 0
+			env.SetOnLocalActivityStartedListener(func(*activity.Info, context.Context, []interface{}) { local++ })
+			env.SetOnActivityStartedListener(func(*activity.Info, context.Context, converter.EncodedValues) { remote++ })
 			start := env.Now()
 			env.ExecuteWorkflow(Delivery, deliveryInput())
 			if !env.IsWorkflowCompleted() {
@@ -62,6 +67,9 @@ func TestDeliveryWorkflow(t *testing.T) {
 			}
 			if err := env.GetWorkflowError(); (err != nil) != tc.wantErr {
 				t.Fatalf("workflow error %v, want error %v", err, tc.wantErr)
+			}
+			if local != 1 || remote != tc.wantCalls-1 {
+				t.Fatalf("first attempt must be local and the rest regular activities: %d local, %d regular", local, remote)
 			}
 			if elapsed := env.Now().Sub(start); elapsed < tc.minElapsed {
 				t.Fatalf("workflow time %s, want at least %s (backoff or Retry-After not applied)", elapsed, tc.minElapsed)
