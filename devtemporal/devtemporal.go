@@ -96,6 +96,8 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		// keeps the file consistent if the process crashes.
 		sqlCfg.ConnectAttributes["journal_mode"] = "wal"
 		sqlCfg.ConnectAttributes["synchronous"] = "off"
+		sqlCfg.ConnectAttributes["busy_timeout"] = "10000"
+
 		if opts.SyncWrites {
 			sqlCfg.ConnectAttributes["synchronous"] = "full"
 		}

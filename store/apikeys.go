@@ -108,8 +108,9 @@ func (s *Store) RotateAPIKey(ctx context.Context, orgID, oldID string, next *mod
 			return fmt.Errorf("rotate api key: %w", res.Error)
 		}
 		if res.RowsAffected == 0 {
-			if _, err := s.GetAPIKey(ctx, orgID, oldID); err != nil {
-				return err
+			var k models.APIKey // read through tx: the SQLite pool has one connection
+			if err := tx.Where("organization_id = ? AND id = ?", orgID, oldID).Take(&k).Error; err != nil {
+				return notFound(err)
 			}
 			return ErrKeyInactive
 		}

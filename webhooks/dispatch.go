@@ -196,7 +196,6 @@ func (s *Service) startDelivery(ctx context.Context, w models.Webhook, ev models
 		TaskQueue:                workflows.WebhooksQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowRunTimeout:       30 * 24 * time.Hour,
 		EnableEagerStart:         true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.AttrOrganizationID.ValueSet(w.OrganizationID),

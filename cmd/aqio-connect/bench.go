@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/aqio/connect/bench"
@@ -21,8 +22,20 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&o.SteadyRate, "rate", 50, "events per second in the steady phase")
 	fs.DurationVar(&o.SteadyFor, "for", 20*time.Second, "length of the steady phase")
 	fs.BoolVar(&o.TemporalSync, "temporal-sync", false, "run the embedded Temporal store with synchronous=FULL")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := bench.Run(ctx, o, os.Stderr)
 	if err != nil {
