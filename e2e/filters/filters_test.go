@@ -26,7 +26,7 @@ func conference(id string, attendees int, location string) map[string]any {
 func TestOnlyMatchingEventsAreDelivered(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	seedRcv, celRcv, allRcv := newReceiver(t), newReceiver(t), newReceiver(t)
+	seedRcv, celRcv, allRcv := testenv.NewReceiver(t), testenv.NewReceiver(t), testenv.NewReceiver(t)
 	seed := createWebhook(t, org, map[string]any{
 		"name": "big conferences", "url": seedRcv.URL, "events": []string{"event.*"},
 		"event_filters": map[string]any{"event_type": []string{"conference", "summit"}, "min_attendees": 10},
@@ -70,9 +70,9 @@ func TestOnlyMatchingEventsAreDelivered(t *testing.T) {
 
 	// The unfiltered webhook gets all five; by then every earlier event has
 	// been dispatched, and the filtered receivers must hold exactly theirs.
-	testenv.Eventually(t, waitFor, "unfiltered receiver gets 5 events", func() bool { return len(allRcv.got()) == 5 })
-	testenv.Eventually(t, waitFor, "seed-filter receiver gets its 2 events", func() bool { return len(seedRcv.got()) >= 2 })
-	testenv.Eventually(t, waitFor, "expression receiver gets its 2 events", func() bool { return len(celRcv.got()) >= 2 })
+	testenv.Eventually(t, waitFor, "unfiltered receiver gets 5 events", func() bool { return len(allRcv.Got()) == 5 })
+	testenv.Eventually(t, waitFor, "seed-filter receiver gets its 2 events", func() bool { return len(seedRcv.Got()) >= 2 })
+	testenv.Eventually(t, waitFor, "expression receiver gets its 2 events", func() bool { return len(celRcv.Got()) >= 2 })
 	assertIDs(t, "event_filters", seedRcv, "evt_big", "evt_both")
 	assertIDs(t, "filter_expression", celRcv, "evt_meetup", "evt_both")
 
@@ -82,7 +82,7 @@ func TestOnlyMatchingEventsAreDelivered(t *testing.T) {
 		t.Fatalf("clear filter_expression: %d %s", resp.Status, resp.Body)
 	}
 	postEvent(t, org, conference("evt_after_clear", 1, "in_person"))
-	testenv.Eventually(t, waitFor, "cleared webhook gets the next event", func() bool { return len(celRcv.got()) == 3 })
+	testenv.Eventually(t, waitFor, "cleared webhook gets the next event", func() bool { return len(celRcv.Got()) == 3 })
 	assertIDs(t, "after clearing", celRcv, "evt_meetup", "evt_both", "evt_after_clear")
 	assertIDs(t, "seed filter still applies", seedRcv, "evt_big", "evt_both")
 
@@ -95,9 +95,9 @@ func TestOnlyMatchingEventsAreDelivered(t *testing.T) {
 	}
 }
 
-func assertIDs(t *testing.T, what string, r *receiver, want ...string) {
+func assertIDs(t *testing.T, what string, r *testenv.Receiver, want ...string) {
 	t.Helper()
-	got := r.ids()
+	got := r.IDs()
 	slices.Sort(got)
 	want = slices.Clone(want)
 	slices.Sort(want)

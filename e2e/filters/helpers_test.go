@@ -1,54 +1,11 @@
 package filters_test
 
 import (
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/aqio/connect/internal/testenv"
 )
-
-// receiver records every request it gets and answers 200.
-type receiver struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests []received
-}
-
-type received struct {
-	Header http.Header
-	Body   []byte
-}
-
-func newReceiver(t *testing.T) *receiver {
-	r := &receiver{}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.requests = append(r.requests, received{Header: req.Header.Clone(), Body: body})
-		r.mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *receiver) got() []received {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]received(nil), r.requests...)
-}
-
-// ids returns the webhook-id header of every request, in arrival order.
-func (r *receiver) ids() []string {
-	var out []string
-	for _, q := range r.got() {
-		out = append(out, q.Header.Get("webhook-id"))
-	}
-	return out
-}
 
 type webhook struct {
 	ID               string            `json:"id"`

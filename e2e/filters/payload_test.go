@@ -21,7 +21,7 @@ func registration(id string) map[string]any {
 }
 
 // verify checks the Standard Webhooks signature over the exact bytes received.
-func verify(t *testing.T, secret string, r received) {
+func verify(t *testing.T, secret string, r testenv.Received) {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
@@ -38,7 +38,7 @@ func TestPayloadCustomization(t *testing.T) {
 	// Each case has its own organization, so no webhook sees another case's events.
 	t.Run("exclude with custom headers, JSON", func(t *testing.T) {
 		org := env.NewOrg(t)
-		rcv := newReceiver(t)
+		rcv := testenv.NewReceiver(t)
 		wh := createWebhook(t, org, map[string]any{
 			"name": "no pii", "url": rcv.URL, "events": []string{"registration.*"},
 			"payload_exclude": []string{"data.object.user_email", "data.object.answers.phone"},
@@ -48,8 +48,8 @@ func TestPayloadCustomization(t *testing.T) {
 			t.Fatalf("settings not returned: %+v", wh)
 		}
 		postEvent(t, org, registration("evt_excl"))
-		testenv.Eventually(t, waitFor, "delivery", func() bool { return len(rcv.got()) == 1 })
-		r := rcv.got()[0]
+		testenv.Eventually(t, waitFor, "delivery", func() bool { return len(rcv.Got()) == 1 })
+		r := rcv.Got()[0]
 		verify(t, wh.Secret, r)
 		if r.Header.Get("Content-Type") != "application/json" {
 			t.Fatalf("content type %q", r.Header.Get("Content-Type"))
@@ -66,15 +66,15 @@ func TestPayloadCustomization(t *testing.T) {
 
 	t.Run("include only, form encoded", func(t *testing.T) {
 		org := env.NewOrg(t)
-		rcv := newReceiver(t)
+		rcv := testenv.NewReceiver(t)
 		wh := createWebhook(t, org, map[string]any{
 			"name": "ids only", "url": rcv.URL, "events": []string{"registration.confirmed"},
 			"content_type":    "application/x-www-form-urlencoded",
 			"payload_include": []string{"data.object.id", "data.object.event_id"},
 		})
 		postEvent(t, org, registration("evt_incl"))
-		testenv.Eventually(t, waitFor, "delivery", func() bool { return len(rcv.got()) == 1 })
-		r := rcv.got()[0]
+		testenv.Eventually(t, waitFor, "delivery", func() bool { return len(rcv.Got()) == 1 })
+		r := rcv.Got()[0]
 		verify(t, wh.Secret, r)
 		if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 			t.Fatalf("content type %q", r.Header.Get("Content-Type"))

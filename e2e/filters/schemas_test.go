@@ -38,7 +38,7 @@ func TestEventTypesPublishSchemasAndExamples(t *testing.T) {
 func TestSchemaViolatingEventsAreRefused(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	createWebhook(t, org, map[string]any{"name": "all", "url": rcv.URL, "events": []string{"*"}})
 	for _, tc := range []struct {
 		name      string
@@ -73,5 +73,5 @@ func TestSchemaViolatingEventsAreRefused(t *testing.T) {
 	}
 	// Additional properties are allowed.
 	postEvent(t, org, event("evt_extra", "registration.created", map[string]any{"id": "reg_2", "event_id": "evt_456", "seat": "A12"}))
-	testenv.Eventually(t, waitFor, "7 deliveries (6 fixed events and one with extra fields)", func() bool { return len(rcv.got()) == 7 })
+	testenv.Eventually(t, waitFor, "7 deliveries (6 fixed events and one with extra fields)", func() bool { return len(rcv.Got()) == 7 })
 }

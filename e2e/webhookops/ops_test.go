@@ -15,7 +15,7 @@ import (
 	"github.com/aqio/connect/workflows"
 )
 
-func verifies(t *testing.T, secret string, r received) bool {
+func verifies(t *testing.T, secret string, r testenv.Received) bool {
 	t.Helper()
 	wh, err := standardwebhooks.NewWebhook(secret)
 	if err != nil {
@@ -27,7 +27,7 @@ func verifies(t *testing.T, secret string, r received) bool {
 func TestSecretRotationSignsWithBothDuringGrace(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "rot", "url": rcv.URL, "events": []string{"*"}})
 	id, oldSecret := wh["id"].(string), wh["secret"].(string)
 
@@ -41,8 +41,8 @@ func TestSecretRotationSignsWithBothDuringGrace(t *testing.T) {
 		t.Fatalf("rotation %s", resp.Body)
 	}
 	post(t, org, "evt_rot1", "event.created")
-	wait(t, "first delivery", func() bool { return len(rcv.got()) == 1 })
-	r := rcv.got()[0]
+	wait(t, "first delivery", func() bool { return len(rcv.Got()) == 1 })
+	r := rcv.Got()[0]
 	if n := len(strings.Fields(r.Header.Get("webhook-signature"))); n != 2 {
 		t.Fatalf("want two signatures during grace, got %q", r.Header.Get("webhook-signature"))
 	}
@@ -53,8 +53,8 @@ func TestSecretRotationSignsWithBothDuringGrace(t *testing.T) {
 	// Rotating with no grace: only the newest secret signs.
 	newest := org.Do(t, "POST", "/api/webhooks/"+id+"/rotate-secret", map[string]any{"grace_seconds": 0}).Map(t)["secret"].(string)
 	post(t, org, "evt_rot2", "event.created")
-	wait(t, "second delivery", func() bool { return len(rcv.got()) == 2 })
-	r = rcv.got()[1]
+	wait(t, "second delivery", func() bool { return len(rcv.Got()) == 2 })
+	r = rcv.Got()[1]
 	if !verifies(t, newest, r) || verifies(t, newSecret, r) || verifies(t, oldSecret, r) {
 		t.Fatalf("after the grace only the newest secret may verify (sig %q)", r.Header.Get("webhook-signature"))
 	}
@@ -69,7 +69,7 @@ func TestSecretRotationSignsWithBothDuringGrace(t *testing.T) {
 func TestDestinationAuth(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "auth", "url": rcv.URL, "events": []string{"*"},
 		"destination_auth": map[string]any{"type": "bearer", "token": "s3cr3t-token-f00d"}})
 	id := wh["id"].(string)
@@ -77,8 +77,8 @@ func TestDestinationAuth(t *testing.T) {
 		t.Fatalf("hint %v", wh["destination_auth"])
 	}
 	post(t, org, "evt_auth", "event.created")
-	wait(t, "delivery", func() bool { return len(rcv.got()) == 1 })
-	if got := rcv.got()[0].Header.Get("Authorization"); got != "Bearer s3cr3t-token-f00d" {
+	wait(t, "delivery", func() bool { return len(rcv.Got()) == 1 })
+	if got := rcv.Got()[0].Header.Get("Authorization"); got != "Bearer s3cr3t-token-f00d" {
 		t.Fatalf("Authorization %q", got)
 	}
 	for _, path := range []string{"/api/webhooks/" + id, "/api/webhooks"} {
@@ -97,8 +97,8 @@ func TestDestinationAuth(t *testing.T) {
 		t.Fatalf("patch: %d %s", resp.Status, resp.Body)
 	}
 	post(t, org, "evt_auth2", "event.created")
-	wait(t, "second delivery", func() bool { return len(rcv.got()) == 2 })
-	if u, p, ok := (&http.Request{Header: rcv.got()[1].Header}).BasicAuth(); !ok || u != "aqio" || p != "pw123456" {
+	wait(t, "second delivery", func() bool { return len(rcv.Got()) == 2 })
+	if u, p, ok := (&http.Request{Header: rcv.Got()[1].Header}).BasicAuth(); !ok || u != "aqio" || p != "pw123456" {
 		t.Fatalf("basic auth %q %q %v", u, p, ok)
 	}
 	resp = org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "header", "header": "webhook-signature", "value": "x"}})
@@ -110,8 +110,8 @@ func TestDestinationAuth(t *testing.T) {
 		t.Fatalf("clearing destination auth: %d %s", resp.Status, resp.Body)
 	}
 	post(t, org, "evt_auth3", "event.created")
-	wait(t, "third delivery", func() bool { return len(rcv.got()) == 3 })
-	if got := rcv.got()[2].Header.Get("Authorization"); got != "" {
+	wait(t, "third delivery", func() bool { return len(rcv.Got()) == 3 })
+	if got := rcv.Got()[2].Header.Get("Authorization"); got != "" {
 		t.Fatalf("cleared credential still sent: %q", got)
 	}
 }
@@ -119,7 +119,7 @@ func TestDestinationAuth(t *testing.T) {
 func TestRedeliverKeepsMessageID(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t, 400)
+	rcv := testenv.NewReceiver(t, 400)
 	wh := createWebhook(t, org, map[string]any{"name": "re", "url": rcv.URL, "events": []string{"*"}})
 	id := wh["id"].(string)
 	post(t, org, "evt_re", "registration.created")
@@ -134,8 +134,8 @@ func TestRedeliverKeepsMessageID(t *testing.T) {
 	if !strings.HasPrefix(run["workflow_id"].(string), workflows.DeliveryWorkflowID(id, "evt_re")+":redeliver:") {
 		t.Fatalf("workflow id %v", run["workflow_id"])
 	}
-	wait(t, "the redelivery", func() bool { return len(rcv.got()) == 2 })
-	if a, b := rcv.got()[0].Header.Get("webhook-id"), rcv.got()[1].Header.Get("webhook-id"); a != b {
+	wait(t, "the redelivery", func() bool { return len(rcv.Got()) == 2 })
+	if a, b := rcv.Got()[0].Header.Get("webhook-id"), rcv.Got()[1].Header.Get("webhook-id"); a != b {
 		t.Fatalf("webhook-id changed on redelivery: %q → %q", a, b)
 	}
 	wait(t, "the new attempt row", func() bool { ds = attempts(t, org, id); return len(ds) == 2 && ds[0].Status == "success" })
@@ -158,7 +158,7 @@ func TestRecoverIsOneWorkflowAndSafeTwice(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
 	start := time.Now().UTC().Add(-time.Second)
-	rcv := newReceiver(t, 400, 400, 400)
+	rcv := testenv.NewReceiver(t, 400, 400, 400)
 	wh := createWebhook(t, org, map[string]any{"name": "rec", "url": rcv.URL, "events": []string{"*"}})
 	id := wh["id"].(string)
 	for _, e := range []string{"evt_r1", "evt_r2", "evt_r3"} {
@@ -196,7 +196,7 @@ func TestRecoverIsOneWorkflowAndSafeTwice(t *testing.T) {
 	if second["recovery_id"] != rec["recovery_id"] || second["workflow_id"] != rec["workflow_id"] {
 		t.Fatalf("second call started another recovery: %v vs %v", second, rec)
 	}
-	if n := len(rcv.got()); n != 6 {
+	if n := len(rcv.Got()); n != 6 {
 		t.Fatalf("receiver got %d requests, want 3 failures + 3 recovered", n)
 	}
 	// A new window finds nothing left to recover: everything succeeded since.
@@ -218,7 +218,7 @@ func TestRecoverIsOneWorkflowAndSafeTwice(t *testing.T) {
 func TestDisableCancelsPendingAndReenableReports(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t, 500, 500, 500)
+	rcv := testenv.NewReceiver(t, 500, 500, 500)
 	wh := createWebhook(t, org, map[string]any{"name": "slow", "url": rcv.URL, "events": []string{"*"}, "retry_delay_seconds": 3600})
 	id := wh["id"].(string)
 	post(t, org, "evt_pending", "registration.cancelled")
@@ -249,7 +249,7 @@ func TestDisableCancelsPendingAndReenableReports(t *testing.T) {
 	if rec := re["recover"].(map[string]any); rec["path"] != "/api/webhooks/"+id+"/recover" {
 		t.Fatalf("recover hint %v", rec)
 	}
-	if n := len(rcv.got()); n != 1 {
+	if n := len(rcv.Got()); n != 1 {
 		t.Fatalf("a cancelled run fired: receiver got %d", n)
 	}
 }
@@ -261,17 +261,17 @@ func TestAutoDisableNotifiesOtherWebhooks(t *testing.T) {
 	defer func() { env.App.Deliveries.AutoDisableAfter = old }()
 
 	org := env.NewOrg(t)
-	dead := newReceiver(t, 500)
-	ops := newReceiver(t)
+	dead := testenv.NewReceiver(t, 500)
+	ops := testenv.NewReceiver(t)
 	bad := createWebhook(t, org, map[string]any{"name": "dead", "url": dead.URL, "events": []string{"*"}, "retry_count": 0})
 	watcher := createWebhook(t, org, map[string]any{"name": "ops", "url": ops.URL, "events": []string{"webhook.disabled"}})
-	bystander := newReceiver(t)
+	bystander := testenv.NewReceiver(t)
 	createWebhook(t, org, map[string]any{"name": "all", "url": bystander.URL, "events": []string{"*"}})
 	_ = watcher
 	post(t, org, "evt_dead", "event.cancelled")
 
-	wait(t, "the webhook.disabled event", func() bool { return len(ops.got()) == 1 })
-	body := string(ops.got()[0].Body)
+	wait(t, "the webhook.disabled event", func() bool { return len(ops.Got()) == 1 })
+	body := string(ops.Got()[0].Body)
 	if !strings.Contains(body, `"type":"webhook.disabled"`) || !strings.Contains(body, bad["id"].(string)) {
 		t.Fatalf("operational event %s", body)
 	}
@@ -280,8 +280,8 @@ func TestAutoDisableNotifiesOtherWebhooks(t *testing.T) {
 		t.Fatalf("webhook %v", w)
 	}
 	// "*" subscribers get domain events only, not the operational one.
-	wait(t, "the bystander's domain event", func() bool { return len(bystander.got()) == 1 })
-	if strings.Contains(string(bystander.got()[0].Body), "webhook.disabled") {
+	wait(t, "the bystander's domain event", func() bool { return len(bystander.Got()) == 1 })
+	if strings.Contains(string(bystander.Got()[0].Body), "webhook.disabled") {
 		t.Fatal("a '*' subscription received an operational event")
 	}
 }
@@ -289,7 +289,7 @@ func TestAutoDisableNotifiesOtherWebhooks(t *testing.T) {
 func TestStats(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t, 400)
+	rcv := testenv.NewReceiver(t, 400)
 	wh := createWebhook(t, org, map[string]any{"name": "st", "url": rcv.URL, "events": []string{"*"}})
 	id := wh["id"].(string)
 	for _, e := range []string{"evt_s1", "evt_s2", "evt_s3", "evt_s4"} {
@@ -310,7 +310,7 @@ func TestStats(t *testing.T) {
 func TestRetentionScheduleDeletesOldAttempts(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "old", "url": rcv.URL, "events": []string{"*"}})
 	id := wh["id"].(string)
 	post(t, org, "evt_old", "event.created")

@@ -92,7 +92,7 @@ func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
 func TestBadEventsAreRefused(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	createWebhook(t, org, map[string]any{"name": "all", "url": rcv.URL, "events": []string{"*"}})
 	big := `{"type":"event.created","data":{"object":{"id":"e","blob":"` + strings.Repeat("a", 300*1024) + `"}}}`
 	for _, tc := range []struct {
@@ -120,7 +120,7 @@ func TestBadEventsAreRefused(t *testing.T) {
 			}
 		})
 	}
-	if n := len(rcv.got()); n != 0 {
+	if n := len(rcv.Got()); n != 0 {
 		t.Fatalf("refused events were delivered %d times", n)
 	}
 	var count int64

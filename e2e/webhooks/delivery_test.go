@@ -86,7 +86,7 @@ func registration(id string) map[string]any {
 func TestSignedDeliveryEndToEnd(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "crm", "url": rcv.URL + "/hook", "events": []string{"registration.*"}})
 	if !strings.HasPrefix(wh.Secret, "whsec_") {
 		t.Fatalf("secret %q", wh.Secret)
@@ -104,8 +104,8 @@ func TestSignedDeliveryEndToEnd(t *testing.T) {
 		t.Fatalf("deliveries %s", resp.Body)
 	}
 
-	testenv.Eventually(t, 20*time.Second, "the receiver to get the event", func() bool { return len(rcv.got()) == 1 })
-	got := rcv.got()[0]
+	testenv.Eventually(t, 20*time.Second, "the receiver to get the event", func() bool { return len(rcv.Got()) == 1 })
+	got := rcv.Got()[0]
 	verifier, err := standardwebhooks.NewWebhook(wh.Secret)
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func getWebhook(t *testing.T, org *testenv.Org, id string) webhook {
 func TestFailTwiceThenSucceed(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t, 500, 503)
+	rcv := testenv.NewReceiver(t, 500, 503)
 	wh := createWebhook(t, org, map[string]any{"name": "flaky", "url": rcv.URL, "events": []string{"*"},
 		"retry_count": 3, "retry_delay_seconds": 1})
 	if resp := postEvent(t, org, registration("evt_flaky")); resp.Status != http.StatusAccepted {
@@ -207,7 +207,7 @@ func TestFailTwiceThenSucceed(t *testing.T) {
 	}
 	// The receiver saw the same webhook-id three times (so it can deduplicate).
 	ids := map[string]int{}
-	for _, r := range rcv.got() {
+	for _, r := range rcv.Got() {
 		ids[r.Header.Get("webhook-id")]++
 	}
 	if len(ids) != 1 || ids["evt_flaky"] != 3 {
@@ -226,8 +226,8 @@ func TestFailTwiceThenSucceed(t *testing.T) {
 func TestNonRetryableAndGone(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	bad := newReceiver(t, 400)
-	gone := newReceiver(t, 410)
+	bad := testenv.NewReceiver(t, 400)
+	gone := testenv.NewReceiver(t, 410)
 	whBad := createWebhook(t, org, map[string]any{"name": "bad", "url": bad.URL, "events": []string{"event.*"}, "retry_delay_seconds": 1})
 	whGone := createWebhook(t, org, map[string]any{"name": "gone", "url": gone.URL, "events": []string{"event.*"}, "retry_delay_seconds": 1})
 	ev := map[string]any{"type": "event.created", "data": map[string]any{"object": map[string]any{"id": "evt_9", "title": "Launch"}}}
@@ -239,7 +239,7 @@ func TestNonRetryableAndGone(t *testing.T) {
 		b := listDeliveries(t, org, whGone.ID, "")
 		return len(a) == 1 && a[0].IsFinal && len(b) == 1 && b[0].IsFinal
 	})
-	if n := len(bad.got()); n != 1 {
+	if n := len(bad.Got()); n != 1 {
 		t.Fatalf("400 must not be retried; receiver saw %d requests", n)
 	}
 	w := getWebhook(t, org, whGone.ID)
@@ -264,7 +264,7 @@ func TestNonRetryableAndGone(t *testing.T) {
 func TestIdempotentIngest(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "once", "url": rcv.URL, "events": []string{"*"}})
 
 	first := postEvent(t, org, registration("evt_dup"))
@@ -300,10 +300,10 @@ func TestIdempotentIngest(t *testing.T) {
 	}
 	wg.Wait()
 
-	testenv.Eventually(t, 20*time.Second, "three deliveries", func() bool { return len(rcv.got()) >= 3 })
+	testenv.Eventually(t, 20*time.Second, "three deliveries", func() bool { return len(rcv.Got()) >= 3 })
 	testenv.Eventually(t, 10*time.Second, "three attempt rows", func() bool { return len(listDeliveries(t, org, wh.ID, "")) == 3 })
 	seen := map[string]int{}
-	for _, r := range rcv.got() {
+	for _, r := range rcv.Got() {
 		seen[r.Header.Get("webhook-id")]++
 	}
 	for id, n := range seen {
@@ -319,12 +319,12 @@ func TestIdempotentIngest(t *testing.T) {
 func TestTenantIsolation(t *testing.T) {
 	env := testenv.Get(t)
 	a, b := env.NewOrg(t), env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, a, map[string]any{"name": "a", "url": rcv.URL, "events": []string{"*"}})
 	if resp := postEvent(t, a, registration("evt_a")); resp.Status != http.StatusAccepted {
 		t.Fatal(resp.Status)
 	}
-	testenv.Eventually(t, 20*time.Second, "org A's delivery", func() bool { return len(rcv.got()) == 1 })
+	testenv.Eventually(t, 20*time.Second, "org A's delivery", func() bool { return len(rcv.Got()) == 1 })
 
 	for _, call := range []struct{ method, path string }{
 		{"GET", "/api/webhooks/" + wh.ID},
@@ -356,7 +356,7 @@ func TestTenantIsolation(t *testing.T) {
 	if w := getWebhook(t, a, wh.ID); w.ID != wh.ID || !w.IsActive {
 		t.Fatalf("org A's webhook changed: %+v", w)
 	}
-	if n := len(rcv.got()); n != 1 {
+	if n := len(rcv.Got()); n != 1 {
 		t.Fatalf("receiver got %d requests", n)
 	}
 }
@@ -364,7 +364,7 @@ func TestTenantIsolation(t *testing.T) {
 func TestCountersUnderConcurrency(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "busy", "url": rcv.URL, "events": []string{"*"}})
 	const n = 25
 	var wg sync.WaitGroup
@@ -382,7 +382,7 @@ func TestCountersUnderConcurrency(t *testing.T) {
 	if w := getWebhook(t, org, wh.ID); w.FailedDeliveries != 0 {
 		t.Fatalf("%+v", w)
 	}
-	if got := len(rcv.got()); got != n {
+	if got := len(rcv.Got()); got != n {
 		t.Fatalf("receiver got %d, want %d", got, n)
 	}
 }
@@ -390,7 +390,7 @@ func TestCountersUnderConcurrency(t *testing.T) {
 func TestWebhookTestEndpoint(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t, 418)
+	rcv := testenv.NewReceiver(t, 418)
 	wh := createWebhook(t, org, map[string]any{"name": "t", "url": rcv.URL, "events": []string{"payment.failed"}})
 	resp := org.Do(t, "POST", "/api/webhooks/"+wh.ID+"/test", nil)
 	if resp.Status != http.StatusOK {
@@ -404,7 +404,7 @@ func TestWebhookTestEndpoint(t *testing.T) {
 	if res["status"] != "success" || res["response_status_code"] != float64(200) {
 		t.Fatalf("second test %v", res)
 	}
-	reqs := rcv.got()
+	reqs := rcv.Got()
 	if len(reqs) != 2 || !strings.Contains(string(reqs[1].Body), `"type":"webhook.test"`) {
 		t.Fatalf("receiver got %d requests", len(reqs))
 	}
@@ -413,7 +413,7 @@ func TestWebhookTestEndpoint(t *testing.T) {
 func TestDeliveriesPagination(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	rcv := newReceiver(t)
+	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "p", "url": rcv.URL, "events": []string{"*"}})
 	for i := 0; i < 5; i++ {
 		postEvent(t, org, map[string]any{"id": fmt.Sprintf("evt_p%d", i), "type": "invitation.sent", "data": map[string]any{"object": map[string]any{"id": "inv"}}})
