@@ -72,6 +72,27 @@ func (a *Integrations) now() time.Time {
 	return time.Now().UTC()
 }
 
+// CleanupOAuthStatesInput: the states whose deadline passed before
+// Before are deleted.
+type CleanupOAuthStatesInput struct {
+	Before time.Time
+}
+
+// CleanupOAuthStatesResult counts the deleted states.
+type CleanupOAuthStatesResult struct {
+	Deleted int64
+}
+
+// CleanupOAuthStates deletes expired pending authorizations (their PKCE
+// verifiers and codes with them).
+func (a *Integrations) CleanupOAuthStates(ctx context.Context, in CleanupOAuthStatesInput) (CleanupOAuthStatesResult, error) {
+	n, err := a.Store.DeleteExpiredOAuthStates(ctx, in.Before)
+	if err != nil {
+		return CleanupOAuthStatesResult{}, err
+	}
+	return CleanupOAuthStatesResult{Deleted: n}, nil
+}
+
 // ConnectInput names a claimed OAuth state whose code is stored (encrypted).
 type ConnectInput struct {
 	StateID string

@@ -144,14 +144,17 @@ func (a *App) EnsureSearchAttributes(ctx context.Context) error {
 	return workflows.EnsureSearchAttributes(ctx, a.Temporal, a.Config.TemporalNamespace)
 }
 
-// StartWorkers starts the workers and makes sure the retention schedule
-// exists.
+// StartWorkers starts the workers and makes sure the retention and OAuth
+// state cleanup schedules exist.
 func (a *App) StartWorkers() error {
 	if err := worker.Start(a.Workers); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if err := workflows.EnsureOAuthStateCleanupSchedule(ctx, a.Temporal); err != nil {
+		return err
+	}
 	return workflows.EnsureRetentionSchedule(ctx, a.Temporal, a.Config.DeliveryRetention)
 }
 

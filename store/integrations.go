@@ -81,9 +81,14 @@ func (s *Store) GetOAuthState(ctx context.Context, id string) (models.Integratio
 	return st, notFound(err)
 }
 
-// DeleteExpiredOAuthStates removes states past their deadline.
-func (s *Store) DeleteExpiredOAuthStates(ctx context.Context) error {
-	return s.db.WithContext(ctx).Where("expires_at < ?", s.now().Add(-time.Hour)).Delete(&models.IntegrationOAuthState{}).Error
+// DeleteExpiredOAuthStates removes the states whose deadline passed
+// before the given time and returns how many went.
+func (s *Store) DeleteExpiredOAuthStates(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Where("expires_at < ?", before).Delete(&models.IntegrationOAuthState{})
+	if res.Error != nil {
+		return 0, fmt.Errorf("delete expired oauth states: %w", res.Error)
+	}
+	return res.RowsAffected, nil
 }
 
 // Sealed are the encrypted credentials of a connection.

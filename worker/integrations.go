@@ -9,7 +9,8 @@ import (
 )
 
 // integrationsWorker serves the integrations task queue: connect, token
-// refresh, sync, push, reminder and disconnect workflows.
+// refresh, sync, push, reminder, disconnect and OAuth state cleanup
+// workflows.
 func integrationsWorker(c client.Client, a *activities.Integrations, opts sdkworker.Options) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.IntegrationsQueue, opts)
 	w.RegisterWorkflow(workflows.Connect)
@@ -18,6 +19,7 @@ func integrationsWorker(c client.Client, a *activities.Integrations, opts sdkwor
 	w.RegisterWorkflow(workflows.Push)
 	w.RegisterWorkflow(workflows.Reminder)
 	w.RegisterWorkflow(workflows.Disconnect)
+	w.RegisterWorkflow(workflows.OAuthStateCleanup)
 	w.RegisterActivity(a)
 	return w
 }

@@ -1,8 +1,14 @@
 package workflows
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aqio/connect/activities"
@@ -43,4 +49,67 @@ func Disconnect(ctx workflow.Context, in activities.DisconnectInput) (Disconnect
 		return res, err
 	}
 	return res, nil
+}
+
+// OAuthStateGrace is how long an expired authorization state is kept, so
+// a late callback is told "expired" rather than "unknown state".
+const OAuthStateGrace = time.Hour
+
+// OAuthStateCleanupInput says how long past its deadline a state stays.
+type OAuthStateCleanupInput struct {
+	Grace time.Duration
+}
+
+// OAuthStateCleanupResult is what one cleanup run deleted.
+type OAuthStateCleanupResult = activities.CleanupOAuthStatesResult
+
+// OAuthStateCleanup deletes the pending authorizations (state hash,
+// encrypted PKCE verifier) whose deadline passed more than Grace ago.
+func OAuthStateCleanup(ctx workflow.Context, in OAuthStateCleanupInput) (OAuthStateCleanupResult, error) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 5 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
+	})
+	var a *activities.Integrations
+	var res OAuthStateCleanupResult
+	err := workflow.ExecuteActivity(ctx, a.CleanupOAuthStates, activities.CleanupOAuthStatesInput{
+		Before: workflow.Now(ctx).Add(-in.Grace),
+	}).Get(ctx, &res)
+	return res, err
+}
+
+// EnsureOAuthStateCleanupSchedule creates (or updates) the hourly
+// schedule that runs OAuthStateCleanup. Overlapping runs are skipped.
+func EnsureOAuthStateCleanupSchedule(ctx context.Context, c client.Client) error {
+	action := &client.ScheduleWorkflowAction{
+		ID:        OAuthStateCleanupScheduleID,
+		Workflow:  OAuthStateCleanup,
+		Args:      []any{OAuthStateCleanupInput{Grace: OAuthStateGrace}},
+		TaskQueue: IntegrationsQueue,
+	}
+	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}}
+	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+		ID:      OAuthStateCleanupScheduleID,
+		Spec:    spec,
+		Action:  action,
+		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
+		Note:    "Deletes OAuth authorization states that expired more than an hour ago.",
+	})
+	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		h := c.ScheduleClient().GetHandle(ctx, OAuthStateCleanupScheduleID)
+		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+			sched := in.Description.Schedule
+			sched.Spec = &spec
+			sched.Action = action
+			if sched.Policy == nil {
+				sched.Policy = &client.SchedulePolicies{}
+			}
+			sched.Policy.Overlap = enums.SCHEDULE_OVERLAP_POLICY_SKIP
+			return &client.ScheduleUpdate{Schedule: &sched}, nil
+		}})
+	}
+	if err != nil {
+		return fmt.Errorf("oauth state cleanup schedule: %w", err)
+	}
+	return nil
 }

@@ -17,6 +17,10 @@ const (
 	schedulePrefix   = "integration-sync-schedule:"
 )
 
+// OAuthStateCleanupScheduleID is the hourly Temporal Schedule that deletes
+// expired OAuth authorization states (its runs are oauth-state-cleanup-<time>).
+const OAuthStateCleanupScheduleID = "oauth-state-cleanup"
+
 // TokenRefreshWorkflowID is the one long-lived refresh loop of an integration.
 func TokenRefreshWorkflowID(integrationID string) string { return refreshPrefix + integrationID }
 

@@ -50,14 +50,19 @@ type ReminderSchedule struct {
 	HoursBefore int
 }
 
-// ReminderResult says whether the reminder was posted.
+// ReminderResult says what the reminder did.
 type ReminderResult struct {
-	Outcome string // posted, cancelled, past
+	// Outcome is the last PostReminder action (posted, skipped), or
+	// cancelled, or past (the event started before a reminder was due).
+	Outcome string
 }
 
 // Reminder is a durable timer: it sleeps until hours_before the event's
-// start, moves when the start moves (reschedule signal), ends when the
-// event is cancelled (cancel signal), and posts the reminder.
+// start and posts the reminder, moves when the start moves (reschedule
+// signal), and ends when the event is cancelled (cancel signal). It lives
+// until the event starts, so an update that does not move the start (the
+// reschedule signal every event.updated sends) never posts twice, while a
+// moved start arms a new reminder for the new time.
 func Reminder(ctx workflow.Context, in ReminderInput) (ReminderResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
@@ -66,40 +71,51 @@ func Reminder(ctx workflow.Context, in ReminderInput) (ReminderResult, error) {
 	resched := workflow.GetSignalChannel(ctx, SignalReschedule)
 	cancelCh := workflow.GetSignalChannel(ctx, SignalCancel)
 	sched := in.Schedule
+	var postedFor time.Time // the start the last reminder was posted for
+	outcome := "past"
 	for {
-		fireAt := sched.StartsAt.Add(-time.Duration(sched.HoursBefore) * time.Hour)
+		// Signals already delivered win over a due timer: an event created
+		// and cancelled at once posts nothing.
+		for resched.ReceiveAsync(&sched) {
+		}
+		if cancelCh.ReceiveAsync(nil) {
+			return ReminderResult{Outcome: "cancelled"}, nil
+		}
 		now := workflow.Now(ctx)
 		if !sched.StartsAt.After(now) {
-			return ReminderResult{Outcome: "past"}, nil
+			return ReminderResult{Outcome: outcome}, nil
 		}
-		fire, cancelled := false, false
-		tctx, cancel := workflow.WithCancel(ctx)
-		sel := workflow.NewSelector(ctx)
-		if d := fireAt.Sub(now); d > 0 {
-			sel.AddFuture(workflow.NewTimer(tctx, d), func(workflow.Future) { fire = true })
-		} else {
-			fire = true
+		armed := !sched.StartsAt.Equal(postedFor)
+		wake := sched.StartsAt
+		if armed {
+			wake = sched.StartsAt.Add(-time.Duration(sched.HoursBefore) * time.Hour)
 		}
-		if !fire {
+		if d := wake.Sub(now); d > 0 {
+			// Wait for the reminder time (or, once posted, the start), a
+			// moved start, or a cancellation.
+			timerCtx, cancelTimer := workflow.WithCancel(ctx)
+			due, cancelled := false, false
+			sel := workflow.NewSelector(ctx)
+			sel.AddFuture(workflow.NewTimer(timerCtx, d), func(workflow.Future) { due = true })
 			sel.AddReceive(resched, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &sched) })
 			sel.AddReceive(cancelCh, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); cancelled = true })
 			sel.Select(ctx)
+			cancelTimer()
+			if cancelled {
+				return ReminderResult{Outcome: "cancelled"}, nil
+			}
+			if !due || !armed {
+				continue
+			}
 		}
-		cancel()
-		if cancelled {
-			return ReminderResult{Outcome: "cancelled"}, nil
+		var a *activities.Integrations
+		var res activities.PushResult
+		err := workflow.ExecuteActivity(ctx, a.PostReminder, activities.ReminderInput{
+			IntegrationID: in.IntegrationID, OrganizationID: in.OrganizationID, AqioEventID: in.AqioEventID,
+		}).Get(ctx, &res)
+		if err != nil {
+			return ReminderResult{}, err
 		}
-		if fire {
-			break
-		}
+		postedFor, outcome = sched.StartsAt, res.Action
 	}
-	var a *activities.Integrations
-	var res activities.PushResult
-	err := workflow.ExecuteActivity(ctx, a.PostReminder, activities.ReminderInput{
-		IntegrationID: in.IntegrationID, OrganizationID: in.OrganizationID, AqioEventID: in.AqioEventID,
-	}).Get(ctx, &res)
-	if err != nil {
-		return ReminderResult{}, err
-	}
-	return ReminderResult{Outcome: res.Action}, nil
 }

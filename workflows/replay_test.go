@@ -15,7 +15,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 4 {
+	if len(files) < 18 {
 		t.Fatalf("expected recorded histories in testdata/, found %d", len(files))
 	}
 	for _, f := range files {
@@ -24,6 +24,13 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(Delivery)
 			r.RegisterWorkflow(Recovery)
 			r.RegisterWorkflow(Retention)
+			r.RegisterWorkflow(Connect)
+			r.RegisterWorkflow(TokenRefresh)
+			r.RegisterWorkflow(Sync)
+			r.RegisterWorkflow(Push)
+			r.RegisterWorkflow(Reminder)
+			r.RegisterWorkflow(Disconnect)
+			r.RegisterWorkflow(OAuthStateCleanup)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

@@ -50,6 +50,9 @@ type Server struct {
 	messages   []SlackMessage
 	events     map[string]*calEvent // calendar/id → event
 	now        func() time.Time
+	// held: path part → closed on release; waiting counts held requests.
+	held    map[string]chan struct{}
+	waiting map[string]int
 }
 
 type codeGrant struct {
@@ -87,6 +90,7 @@ func New(clients map[string]string) *Server {
 		clients: clients, codes: map[string]codeGrant{}, access: map[string]accessToken{},
 		refresh: map[string]refreshToken{}, accessTT: time.Hour, rateLimits: map[string]int{},
 		events: map[string]*calEvent{}, now: time.Now,
+		held: map[string]chan struct{}{}, waiting: map[string]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /oauth/authorize", f.authorize(false))
@@ -101,7 +105,7 @@ func New(clients map[string]string) *Server {
 	mux.HandleFunc("GET /calendar/v3/calendars/{cal}/events/{id}", f.calGet)
 	mux.HandleFunc("PATCH /calendar/v3/calendars/{cal}/events/{id}", f.calPatch)
 	mux.HandleFunc("DELETE /calendar/v3/calendars/{cal}/events/{id}", f.calDelete)
-	f.Server = httptest.NewServer(mux)
+	f.Server = httptest.NewServer(f.holding(mux))
 	return f
 }
 
@@ -184,6 +188,57 @@ func random(prefix string) string {
 	b := make([]byte, 18)
 	_, _ = rand.Read(b)
 	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Hold makes requests whose path contains part wait (a slow provider)
+// until release is called. Waiting reports how many are waiting.
+func (f *Server) Hold(part string) (release func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	f.held[part] = ch
+	f.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			delete(f.held, part)
+			f.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// Waiting is the number of requests held by Hold(part) right now.
+func (f *Server) Waiting(part string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.waiting[part]
+}
+
+func (f *Server) holding(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		var part string
+		var ch chan struct{}
+		for p, c := range f.held {
+			if strings.Contains(r.URL.Path, p) {
+				part, ch = p, c
+				f.waiting[p]++
+				break
+			}
+		}
+		f.mu.Unlock()
+		if ch != nil {
+			select {
+			case <-ch:
+			case <-r.Context().Done():
+			}
+			f.mu.Lock()
+			f.waiting[part]--
+			f.mu.Unlock()
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (f *Server) rateLimited(w http.ResponseWriter, r *http.Request, slack bool) bool {
