@@ -35,6 +35,9 @@ type Options struct {
 	SteadyFor    time.Duration // length of the steady phase (default 20s)
 	DataDir      string        // where the databases live (default: a temp dir)
 	TemporalSync bool          // keep the embedded server's SQLite synchronous (default off, as in dev)
+	// TemporalPostgres persists the embedded Temporal server to Postgres
+	// (the production shape) instead of SQLite; nil keeps dev's SQLite.
+	TemporalPostgres *devtemporal.Postgres
 }
 
 // Result is what a run measured.
@@ -120,6 +123,7 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) 
 	ts, err := devtemporal.Start(ctx, devtemporal.Options{
 		DatabaseFile: filepath.Join(dir, "temporal.db"), Namespace: "default",
 		SearchAttributes: workflows.SearchAttributes(), UIPort: -1, SyncWrites: opts.TemporalSync,
+		Postgres: opts.TemporalPostgres,
 	})
 	if err != nil {
 		return Result{}, err

@@ -12,6 +12,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,6 +52,8 @@ type Options struct {
 	CodecEndpoint string
 	// Logger; nil discards the server's logs.
 	Logger log.Logger
+	// Postgres, when set, replaces SQLite persistence (benchmarks only).
+	Postgres *Postgres
 	// SyncWrites keeps SQLite's synchronous=FULL (slower, survives power loss).
 	// Off by default: dev data survives a process crash either way (WAL).
 	SyncWrites bool
@@ -111,6 +115,16 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 	}
 
+	stores := map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlCfg}}
+	defaultStore, visibilityStore, shards := sqliteplugin.PluginName, sqliteplugin.PluginName, int32(1)
+	if opts.Postgres != nil {
+		pg, pgVis, err := opts.Postgres.setup(opts.Logger)
+		if err != nil {
+			return nil, err
+		}
+		stores = map[string]config.DataStore{"postgres": {SQL: &pg}, "postgres-visibility": {SQL: &pgVis}}
+		defaultStore, visibilityStore, shards = "postgres", "postgres-visibility", 4
+	}
 	cfg := &config.Config{}
 	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host}
 	cfg.Global.Metrics = &metrics.Config{Prometheus: &metrics.PrometheusConfig{
@@ -118,10 +132,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}}
 	cfg.Global.PProf = config.PProf{Port: 0}
 	cfg.Persistence = config.Persistence{
-		DefaultStore:     sqliteplugin.PluginName,
-		VisibilityStore:  sqliteplugin.PluginName,
-		NumHistoryShards: 1,
-		DataStores:       map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlCfg}},
+		DefaultStore:     defaultStore,
+		VisibilityStore:  visibilityStore,
+		NumHistoryShards: shards,
+		DataStores:       stores,
 	}
 	cfg.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,
@@ -134,7 +148,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	cfg.DCRedirectionPolicy = config.DCRedirectionPolicy{Policy: "noop"}
 	service := func(port int) config.Service {
-		return config.Service{RPC: config.RPC{GRPCPort: port, MembershipPort: freePort(), BindOnIP: host}}
+		return config.Service{RPC: config.RPC{GRPCPort: port, MembershipPort: membershipPort(), BindOnIP: host}}
 	}
 	cfg.Services = map[string]config.Service{
 		"frontend": service(frontendPort),
@@ -156,7 +170,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("namespace config: %w", err)
 	}
-	if err := sqlite.CreateNamespaces(&sqlCfg, nsCfg); err != nil {
+	// The helper writes namespace rows through the generic SQL layer, so it
+	// pre-creates the namespace (and its search attributes) in Postgres too.
+	nsStore := &sqlCfg
+	if opts.Postgres != nil {
+		nsStore = stores["postgres"].SQL
+	}
+	if err := sqlite.CreateNamespaces(nsStore, nsCfg); err != nil {
 		return nil, fmt.Errorf("create namespace: %w", err)
 	}
 
@@ -265,3 +285,17 @@ func (s *Server) Stop() error {
 // (the server's own freeport trick: TIME_WAIT), so parallel test binaries
 // do not collide.
 func freePort() int { return freeport.MustGetFreePort() }
+
+// membershipPort picks a free port below 32768: the SQL stores keep
+// membership ports in a smallint column (Postgres refuses larger values).
+func membershipPort() int {
+	for i := 0; i < 200; i++ {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	return freePort()
+}

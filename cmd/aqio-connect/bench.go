@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"time"
 
 	"github.com/aqio/connect/bench"
+	"github.com/aqio/connect/devtemporal"
 )
 
 // runBench runs the delivery benchmark and prints the results.
@@ -23,8 +26,17 @@ func runBench(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.SteadyFor, "for", 20*time.Second, "length of the steady phase")
 	fs.BoolVar(&o.TemporalSync, "temporal-sync", false, "run the embedded Temporal store with synchronous=FULL")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	pgHost := fs.String("temporal-postgres", "", "host:port of a Postgres (user postgres, trust auth) to persist the embedded Temporal server to, instead of SQLite; databases aqio_bench_temporal* are dropped and recreated")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *pgHost != "" {
+		host, port, err := net.SplitHostPort(*pgHost)
+		if err != nil {
+			return fmt.Errorf("-temporal-postgres: %w", err)
+		}
+		p, _ := strconv.Atoi(port)
+		o.TemporalPostgres = &devtemporal.Postgres{Host: host, Port: p, User: "postgres", Database: "aqio_bench_temporal"}
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
