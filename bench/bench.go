@@ -42,20 +42,21 @@ type Options struct {
 
 // Result is what a run measured.
 type Result struct {
-	IngestPerSec      float64 `json:"ingest_per_sec"`
-	BurstEvents       int     `json:"burst_events"`
-	BurstDeliveries   float64 `json:"burst_deliveries_per_sec"`
-	BurstSeconds      float64 `json:"burst_seconds"`
-	SteadyEvents      int     `json:"steady_events"`
-	P50MS             float64 `json:"steady_p50_ms"`
-	P95MS             float64 `json:"steady_p95_ms"`
-	P99MS             float64 `json:"steady_p99_ms"`
-	MaxMS             float64 `json:"steady_max_ms"`
-	Received          int     `json:"received_unique"`
-	Duplicates        int     `json:"received_duplicates"`
-	Lost              int     `json:"lost"`
-	IngestErrors      int64   `json:"ingest_errors"`
-	WorkerConcurrency int     `json:"worker_concurrency"`
+	IngestPerSec       float64 `json:"ingest_per_sec"`
+	IngestNoSubsPerSec float64 `json:"ingest_unsubscribed_per_sec"`
+	BurstEvents        int     `json:"burst_events"`
+	BurstDeliveries    float64 `json:"burst_deliveries_per_sec"`
+	BurstSeconds       float64 `json:"burst_seconds"`
+	SteadyEvents       int     `json:"steady_events"`
+	P50MS              float64 `json:"steady_p50_ms"`
+	P95MS              float64 `json:"steady_p95_ms"`
+	P99MS              float64 `json:"steady_p99_ms"`
+	MaxMS              float64 `json:"steady_max_ms"`
+	Received           int     `json:"received_unique"`
+	Duplicates         int     `json:"received_duplicates"`
+	Lost               int     `json:"lost"`
+	IngestErrors       int64   `json:"ingest_errors"`
+	WorkerConcurrency  int     `json:"worker_concurrency"`
 }
 
 type receiver struct {
@@ -200,29 +201,42 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) 
 	res := Result{BurstEvents: opts.Burst, WorkerConcurrency: cfg.WorkerConcurrency}
 	var ingestErrors atomic.Int64
 
+	// Ingest alone: events no webhook subscribes to (stored, nothing started).
+	send := func(n int, mk func(i int) map[string]any) time.Duration {
+		next := atomic.Int64{}
+		start := time.Now()
+		var wg sync.WaitGroup
+		for s := 0; s < opts.Senders; s++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := next.Add(1) - 1
+					if i >= int64(n) {
+						return
+					}
+					code, _, err := call("POST", "/api/events", mk(int(i)))
+					if err != nil || code != http.StatusAccepted {
+						ingestErrors.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	took := send(opts.Burst, func(i int) map[string]any {
+		return map[string]any{"id": fmt.Sprintf("quiet_%d", i), "type": "invitation.sent",
+			"data": map[string]any{"object": map[string]any{"id": fmt.Sprintf("inv_%d", i)}}}
+	})
+	res.IngestNoSubsPerSec = float64(opts.Burst) / took.Seconds()
+	fmt.Fprintf(progress, "ingest without subscribers: %.0f/s\n", res.IngestNoSubsPerSec)
+
 	// Burst: opts.Burst events from opts.Senders senders.
 	fmt.Fprintf(progress, "burst: %d events, %d senders\n", opts.Burst, opts.Senders)
 	rcv.expect(opts.Burst)
-	next := atomic.Int64{}
 	start := time.Now()
-	var wg sync.WaitGroup
-	for s := 0; s < opts.Senders; s++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(opts.Burst) {
-					return
-				}
-				code, _, err := call("POST", "/api/events", event(fmt.Sprintf("burst_%d", i)))
-				if err != nil || code != http.StatusAccepted {
-					ingestErrors.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	send(opts.Burst, func(i int) map[string]any { return event(fmt.Sprintf("burst_%d", i)) })
 	ingested := time.Since(start)
 	res.IngestPerSec = float64(opts.Burst) / ingested.Seconds()
 	select {

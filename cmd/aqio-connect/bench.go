@@ -54,7 +54,7 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Printf("machine: %s/%s, %d CPUs, %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
-	fmt.Printf("ingest (POST /api/events, 202/s):        %8.0f /s\n", res.IngestPerSec)
+	fmt.Printf("ingest (POST /api/events, 202/s):        %8.0f /s  (events no webhook subscribes to: %.0f /s)\n", res.IngestPerSec, res.IngestNoSubsPerSec)
 	fmt.Printf("burst of %d: deliveries per second:    %8.0f /s  (%.2f s first send → last receipt)\n", res.BurstEvents, res.BurstDeliveries, res.BurstSeconds)
 	fmt.Printf("steady %d events: p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms\n", res.SteadyEvents, res.P50MS, res.P95MS, res.P99MS, res.MaxMS)
 	fmt.Printf("received once: %d, duplicates: %d, lost: %d, ingest errors: %d\n", res.Received, res.Duplicates, res.Lost, res.IngestErrors)
