@@ -37,7 +37,7 @@ func (a *App) buildAuth() error {
 		a.JWT = auth.NewVerifier(auth.Config{
 			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, JWKSURL: cfg.JWTJWKSURL, ClockSkew: cfg.JWTClockSkew,
 			UserClaim: cfg.JWTUserClaim, EmailClaim: cfg.JWTEmailClaim, RolesClaim: cfg.JWTRolesClaim,
-			OrganizationsClaim: cfg.JWTOrganizationsClaim,
+			OrganizationsClaim: cfg.JWTOrganizationsClaim, JWKSMinRefetch: cfg.JWTJWKSMinRefetch,
 		})
 	}
 	return nil

@@ -36,6 +36,9 @@ type Config struct {
 	OrganizationsClaim string
 	HTTPClient         *http.Client
 	Now                func() time.Time
+	// JWKSMinRefetch is the least time between key-set fetches (0: the
+	// default of 30 s; negative: no limit).
+	JWKSMinRefetch time.Duration
 }
 
 // Identity is what a verified token says about its user.
@@ -60,6 +63,7 @@ type Verifier struct {
 
 	mu       sync.Mutex
 	verifier *oidc.IDTokenVerifier
+	fetch    *throttledFetch
 }
 
 // NewVerifier returns a verifier; the key set is fetched on first use.
@@ -82,8 +86,20 @@ func (v *Verifier) oidcVerifier(ctx context.Context) (*oidc.IDTokenVerifier, err
 	if v.verifier != nil {
 		return v.verifier, nil
 	}
-	// The key set outlives this request: its fetches use a background context.
-	kctx := oidc.ClientContext(context.WithoutCancel(ctx), v.cfg.HTTPClient)
+	// The key set outlives this request: its fetches use a background
+	// context, through a transport that limits how often Keycloak is asked.
+	next := v.cfg.HTTPClient.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	minRefetch := v.cfg.JWKSMinRefetch
+	if minRefetch == 0 {
+		minRefetch = DefaultJWKSMinRefetch
+	}
+	v.fetch = &throttledFetch{next: next, minInterval: minRefetch, now: v.cfg.Now}
+	keyClient := *v.cfg.HTTPClient
+	keyClient.Transport = v.fetch
+	kctx := oidc.ClientContext(context.WithoutCancel(ctx), &keyClient)
 	jwksURL := v.cfg.JWKSURL
 	if jwksURL == "" {
 		u, err := v.discover(ctx)

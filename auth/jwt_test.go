@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -108,6 +109,7 @@ func TestVerify(t *testing.T) {
 	v := NewVerifier(Config{
 		Issuer: p.srv.URL, Audience: "aqio-connect", ClockSkew: 30 * time.Second,
 		UserClaim: "sub", EmailClaim: "email", RolesClaim: "realm_access.roles", OrganizationsClaim: "organization",
+		JWKSMinRefetch: -1, // refetch on every unknown kid: the rotation cases below need it
 	})
 	ctx := context.Background()
 
@@ -215,5 +217,46 @@ func TestLookupClaimShapes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestJWKSRefetchIsThrottled(t *testing.T) {
+	p := newIDP(t)
+	k1 := p.publish(t, "k1")
+	clock := time.Now()
+	v := NewVerifier(Config{
+		Issuer: p.srv.URL, Audience: "aqio-connect", UserClaim: "sub",
+		JWKSMinRefetch: time.Minute, Now: func() time.Time { return clock },
+	})
+	claims := map[string]any{"iss": p.srv.URL, "aud": "aqio-connect", "sub": "user-1", "exp": clock.Add(time.Hour).Unix()}
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, sign(t, k1, "k1", claims)); err != nil {
+		t.Fatal(err)
+	}
+	// A flood of forged tokens (unknown kids, known kid with a wrong key)
+	// must not turn into a flood of requests to the identity provider.
+	forger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for i := 0; i < 50; i++ {
+		if _, err := v.Verify(ctx, sign(t, forger, fmt.Sprintf("forged-%d", i), claims)); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("forged token %d: %v", i, err)
+		}
+		if _, err := v.Verify(ctx, sign(t, forger, "k1", claims)); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("forged k1 token %d: %v", i, err)
+		}
+	}
+	if n := v.fetch.Fetches(); n != 1 {
+		t.Fatalf("key set fetched %d times, want 1", n)
+	}
+	// A real rotation is picked up once the interval has passed.
+	k2 := p.publish(t, "k2")
+	if _, err := v.Verify(ctx, sign(t, k2, "k2", claims)); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("new key inside the interval: %v", err)
+	}
+	clock = clock.Add(61 * time.Second)
+	if _, err := v.Verify(ctx, sign(t, k2, "k2", claims)); err != nil {
+		t.Fatalf("new key after the interval: %v", err)
+	}
+	if n := v.fetch.Fetches(); n != 2 {
+		t.Fatalf("key set fetched %d times, want 2", n)
 	}
 }

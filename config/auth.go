@@ -21,6 +21,9 @@ type AuthConfig struct {
 	JWTJWKSURL string
 	// JWTClockSkew (AQIO_JWT_CLOCK_SKEW, default 60s) is the leeway on "exp".
 	JWTClockSkew time.Duration
+	// JWTJWKSMinRefetch (AQIO_JWT_JWKS_MIN_REFETCH, default 30s) is the least
+	// time between two key-set fetches, whatever tokens arrive.
+	JWTJWKSMinRefetch time.Duration
 	// Claim paths (dotted for nested objects).
 	JWTUserClaim          string // AQIO_JWT_USER_CLAIM, default "sub"
 	JWTEmailClaim         string // AQIO_JWT_EMAIL_CLAIM, default "email"
@@ -62,6 +65,9 @@ func loadAuth(env Env) (AuthConfig, error) {
 	}
 	var err error
 	if c.JWTClockSkew, err = getDuration(env, "AQIO_JWT_CLOCK_SKEW", 60*time.Second); err != nil {
+		return c, err
+	}
+	if c.JWTJWKSMinRefetch, err = getDuration(env, "AQIO_JWT_JWKS_MIN_REFETCH", 30*time.Second); err != nil {
 		return c, err
 	}
 	if c.UsageFlushInterval, err = getDuration(env, "AQIO_USAGE_FLUSH_INTERVAL", time.Second); err != nil {
