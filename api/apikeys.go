@@ -4,12 +4,14 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/aqio/connect/apikeys"
 	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/store"
 )
 
 const apiKeyVerifyPath = "/api/api-keys/verify"
@@ -133,7 +135,11 @@ func (s *Server) createAPIKey(c echo.Context) error {
 }
 
 func (s *Server) listAPIKeys(c echo.Context) error {
-	keys, err := s.deps.APIKeys.List(c.Request().Context(), s.caller(c))
+	limit, _ := strconv.Atoi(c.QueryParam("limit"))
+	keys, next, err := s.deps.APIKeys.List(c.Request().Context(), s.caller(c), limit, c.QueryParam("cursor"))
+	if errors.Is(err, store.ErrBadCursor) {
+		return err // the error handler names the cursor field
+	}
 	if err != nil {
 		return keyError(err)
 	}
@@ -142,7 +148,7 @@ func (s *Server) listAPIKeys(c echo.Context) error {
 	for i, k := range keys {
 		out[i] = viewAPIKey(k, now)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out})
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": nullable(next)})
 }
 
 func (s *Server) getAPIKey(c echo.Context) error {

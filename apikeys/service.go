@@ -202,14 +202,14 @@ func (s *Service) setScopesAndIPs(c Caller, k *models.APIKey, scopes, ips *[]str
 }
 
 // List returns the keys the caller may see.
-func (s *Service) List(ctx context.Context, c Caller) ([]models.APIKey, error) {
-	var f store.APIKeyFilter
+func (s *Service) List(ctx context.Context, c Caller, limit int, cursor string) ([]models.APIKey, string, error) {
+	f := store.APIKeyFilter{Limit: limit, Cursor: cursor}
 	switch {
 	case Covers(c.Scopes, "api_keys:read"), Covers(c.Scopes, "api_keys:write"):
 	case c.UserID != "" && Covers(c.Scopes, "api_keys:own"):
 		f.UserID = c.UserID
 	default:
-		return nil, &Error{Kind: Forbidden, Code: "insufficient_scope", Message: "listing keys needs the api_keys:read or api_keys:own scope"}
+		return nil, "", &Error{Kind: Forbidden, Code: "insufficient_scope", Message: "listing keys needs the api_keys:read or api_keys:own scope"}
 	}
 	return s.Store.ListAPIKeys(ctx, c.OrganizationID, f)
 }

@@ -50,19 +50,39 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *models.APIKey, after func(t
 // APIKeyFilter narrows a key listing.
 type APIKeyFilter struct {
 	UserID string // only keys owned by this user
+	Limit  int    // page size: 1-200, default 100
+	Cursor string // opaque, from a previous page
 }
 
-// ListAPIKeys returns an organization's keys, newest first.
-func (s *Store) ListAPIKeys(ctx context.Context, orgID string, f APIKeyFilter) ([]models.APIKey, error) {
+// ListAPIKeys returns a page of an organization's keys, newest first, and
+// the cursor of the next page ("" when there is none).
+func (s *Store) ListAPIKeys(ctx context.Context, orgID string, f APIKeyFilter) ([]models.APIKey, string, error) {
 	q := s.db.WithContext(ctx).Where("organization_id = ?", orgID)
 	if f.UserID != "" {
 		q = q.Where("user_id = ?", f.UserID)
 	}
-	var out []models.APIKey
-	if err := q.Order("created_at DESC, id DESC").Limit(1000).Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("list api keys: %w", err)
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("(created_at < ?) OR (created_at = ? AND id < ?)", at, at, id)
 	}
-	return out, nil
+	limit := f.Limit
+	if limit <= 0 || limit > 200 {
+		limit = 100
+	}
+	var out []models.APIKey
+	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&out).Error; err != nil {
+		return nil, "", fmt.Errorf("list api keys: %w", err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[len(out)-1]
+		next = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return out, next, nil
 }
 
 // GetAPIKey loads one key of an organization.

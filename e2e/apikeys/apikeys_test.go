@@ -529,3 +529,49 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("malformed key: %d %s", r.Status, r.Body)
 	}
 }
+
+func TestListAPIKeysPaginates(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	for i := 0; i < 5; i++ {
+		if r := org.Do(t, "POST", "/api/api-keys", map[string]any{"name": fmt.Sprintf("k%d", i), "scopes": []string{"webhooks:read"}}); r.Status != 201 {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+	}
+	seen := map[string]bool{}
+	cursor, pages := "", 0
+	for {
+		q := "/api/api-keys?limit=2"
+		if cursor != "" {
+			q += "&cursor=" + cursor
+		}
+		var page struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		r := org.Do(t, "GET", q, nil)
+		if r.Status != 200 {
+			t.Fatalf("list: %d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &page)
+		pages++
+		for _, k := range page.Data {
+			if seen[k.ID] {
+				t.Fatalf("key %s on two pages", k.ID)
+			}
+			seen[k.ID] = true
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		cursor = *page.NextCursor
+	}
+	if len(seen) != 5 || pages != 3 {
+		t.Fatalf("saw %d keys over %d pages", len(seen), pages)
+	}
+	if r := org.Do(t, "GET", "/api/api-keys?cursor=nope!", nil); r.Status != 400 {
+		t.Fatalf("bad cursor: %d %s", r.Status, r.Body)
+	}
+}
