@@ -146,6 +146,7 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 	if err != nil {
 		return AttemptResult{}, fmt.Errorf("build payload of event %s: %w", ev.ID, err)
 	}
+	row.Payload = string(body) // the log shows exactly what was sent (and signed)
 	ts := d.now().Unix()
 	sig, err := signing.Sign(secrets, in.MessageID, ts, body)
 	if err != nil {

@@ -62,6 +62,20 @@ func TestPayloadCustomization(t *testing.T) {
 		if string(r.Body) != want {
 			t.Fatalf("body\n got %s\nwant %s", r.Body, want)
 		}
+		// The delivery log keeps exactly the bytes sent: no excluded field.
+		var page struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		testenv.Eventually(t, waitFor, "the attempt row", func() bool {
+			org.Do(t, "GET", "/api/webhooks/"+wh.ID+"/deliveries", nil).JSON(t, &page)
+			return len(page.Data) == 1
+		})
+		logged := org.Do(t, "GET", "/api/webhooks/"+wh.ID+"/deliveries/"+page.Data[0].ID, nil).Map(t)["payload"]
+		if logged != string(r.Body) {
+			t.Fatalf("delivery log payload\n got %v\nwant %s", logged, r.Body)
+		}
 	})
 
 	t.Run("include only, form encoded", func(t *testing.T) {
