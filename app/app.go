@@ -56,8 +56,9 @@ type App struct {
 	Usage   *apikeys.UsageRecorder
 	JWT     *auth.Verifier
 
-	httpServer *http.Server
-	listener   net.Listener
+	httpServer     *http.Server
+	listener       net.Listener
+	workersStarted bool
 }
 
 // New opens the database and the Temporal client and builds the API and
@@ -150,6 +151,7 @@ func (a *App) StartWorkers() error {
 	if err := worker.Start(a.Workers); err != nil {
 		return err
 	}
+	a.workersStarted = true
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := workflows.EnsureOAuthStateCleanupSchedule(ctx, a.Temporal); err != nil {
@@ -189,7 +191,9 @@ func (a *App) Close() {
 		_ = a.httpServer.Shutdown(ctx)
 		cancel()
 	}
-	worker.Stop(a.Workers)
+	if a.workersStarted {
+		worker.Stop(a.Workers)
+	}
 	a.closeAuth()
 	if a.Temporal != nil {
 		a.Temporal.Close()
