@@ -20,6 +20,7 @@ func (a *App) buildIntegrations() *activities.Integrations {
 		RedirectURL:      cfg.Integrations.OAuthRedirectURL,
 		StateTTL:         cfg.Integrations.OAuthStateTTL,
 		DefaultReturnURL: cfg.Integrations.DefaultReturnURL,
+		ReturnOrigins:    cfg.Integrations.ReturnOrigins,
 		Logger:           a.Logger.With("component", "integrations"),
 	}
 	a.Webhooks.Observers = append(a.Webhooks.Observers, a.Integrations)

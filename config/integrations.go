@@ -38,6 +38,10 @@ type IntegrationsConfig struct {
 	// DefaultReturnURL is where the callback sends the browser when the
 	// authorize call named no return_url (AQIO_INTEGRATIONS_RETURN_URL).
 	DefaultReturnURL string
+	// ReturnOrigins (AQIO_INTEGRATIONS_RETURN_ORIGINS, comma-separated
+	// scheme://host[:port]) limits where an authorize call may send the
+	// browser afterwards; empty allows any http(s) URL.
+	ReturnOrigins []string
 }
 
 // ProviderTypes are the integration types whose settings are read.
@@ -65,6 +69,11 @@ func loadIntegrations(env Env, publicURL string) (IntegrationsConfig, error) {
 	}
 	ic.OAuthRedirectURL = get(env, "AQIO_OAUTH_REDIRECT_URL", def)
 	ic.DefaultReturnURL = get(env, "AQIO_INTEGRATIONS_RETURN_URL", "")
+	for _, o := range strings.Split(get(env, "AQIO_INTEGRATIONS_RETURN_ORIGINS", ""), ",") {
+		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
+			ic.ReturnOrigins = append(ic.ReturnOrigins, o)
+		}
+	}
 	var err error
 	if ic.OAuthStateTTL, err = getDuration(env, "AQIO_OAUTH_STATE_TTL", 15*time.Minute); err != nil {
 		return ic, err

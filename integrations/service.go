@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,8 +49,10 @@ type Service struct {
 	StateTTL time.Duration
 	// DefaultReturnURL is used when an authorize call names none.
 	DefaultReturnURL string
-	Logger           *slog.Logger
-	Now              func() time.Time
+	// ReturnOrigins, when set, are the only origins return_url may name.
+	ReturnOrigins []string
+	Logger        *slog.Logger
+	Now           func() time.Time
 	// CallbackTimeout bounds how long the callback waits for the code exchange.
 	CallbackTimeout time.Duration
 }
@@ -162,6 +165,9 @@ func (s *Service) Authorize(ctx context.Context, orgID, userID, typ string, in A
 	u, err := url.Parse(ret)
 	if ret == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return Authorization{}, invalid("return_url", "must be an absolute http(s) URL to send the user back to")
+	}
+	if len(s.ReturnOrigins) > 0 && !slices.Contains(s.ReturnOrigins, u.Scheme+"://"+u.Host) {
+		return Authorization{}, invalid("return_url", "must be on an allowed origin (%s)", strings.Join(s.ReturnOrigins, ", "))
 	}
 	name := strings.TrimSpace(in.Name)
 	if name == "" {

@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		c.HTTPAddr = addr
 		c.PublicURL = "http://" + addr
 		c.Integrations.OAuthRedirectURL = "http://" + addr + "/api/integrations/oauth/callback"
+		c.Integrations.ReturnOrigins = []string{"https://app.aqio.test"}
 		c.Integrations.Providers["slack"] = config.ProviderConfig{
 			ClientID: slackClient, ClientSecret: slackSecret,
 			AuthURL:    fake.URL + "/slack/oauth/v2/authorize",
