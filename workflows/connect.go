@@ -2,11 +2,9 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -81,33 +79,14 @@ func OAuthStateCleanup(ctx workflow.Context, in OAuthStateCleanupInput) (OAuthSt
 // EnsureOAuthStateCleanupSchedule creates (or updates) the hourly
 // schedule that runs OAuthStateCleanup. Overlapping runs are skipped.
 func EnsureOAuthStateCleanupSchedule(ctx context.Context, c client.Client) error {
-	action := &client.ScheduleWorkflowAction{
-		ID:        OAuthStateCleanupScheduleID,
-		Workflow:  OAuthStateCleanup,
-		Args:      []any{OAuthStateCleanupInput{Grace: OAuthStateGrace}},
-		TaskQueue: IntegrationsQueue,
-	}
-	spec := client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:      OAuthStateCleanupScheduleID,
-		Spec:    spec,
-		Action:  action,
-		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Note:    "Deletes OAuth authorization states that expired more than an hour ago.",
-	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		h := c.ScheduleClient().GetHandle(ctx, OAuthStateCleanupScheduleID)
-		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			sched := in.Description.Schedule
-			sched.Spec = &spec
-			sched.Action = action
-			if sched.Policy == nil {
-				sched.Policy = &client.SchedulePolicies{}
-			}
-			sched.Policy.Overlap = enums.SCHEDULE_OVERLAP_POLICY_SKIP
-			return &client.ScheduleUpdate{Schedule: &sched}, nil
-		}})
-	}
+	err := ensureSchedule(ctx, c, OAuthStateCleanupScheduleID,
+		"Deletes OAuth authorization states that expired more than an hour ago.",
+		&client.ScheduleWorkflowAction{
+			ID:        OAuthStateCleanupScheduleID,
+			Workflow:  OAuthStateCleanup,
+			Args:      []any{OAuthStateCleanupInput{Grace: OAuthStateGrace}},
+			TaskQueue: IntegrationsQueue,
+		})
 	if err != nil {
 		return fmt.Errorf("oauth state cleanup schedule: %w", err)
 	}

@@ -2,11 +2,9 @@ package workflows
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -39,26 +37,14 @@ func Retention(ctx workflow.Context, in RetentionInput) (activities.PurgeResult,
 // EnsureRetentionSchedule creates (or updates) the hourly retention
 // schedule. Overlapping runs are skipped.
 func EnsureRetentionSchedule(ctx context.Context, c client.Client, maxAge time.Duration) error {
-	action := &client.ScheduleWorkflowAction{
-		ID:        RetentionScheduleID,
-		Workflow:  Retention,
-		Args:      []interface{}{RetentionInput{MaxAge: maxAge}},
-		TaskQueue: WebhooksQueue,
-	}
-	_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-		ID:      RetentionScheduleID,
-		Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: time.Hour}}},
-		Action:  action,
-		Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
-		Note:    "Deletes webhook delivery attempts older than AQIO_DELIVERY_RETENTION.",
-	})
-	if errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		h := c.ScheduleClient().GetHandle(ctx, RetentionScheduleID)
-		err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
-			in.Description.Schedule.Action = action
-			return &client.ScheduleUpdate{Schedule: &in.Description.Schedule}, nil
-		}})
-	}
+	err := ensureSchedule(ctx, c, RetentionScheduleID,
+		"Deletes webhook delivery attempts older than AQIO_DELIVERY_RETENTION.",
+		&client.ScheduleWorkflowAction{
+			ID:        RetentionScheduleID,
+			Workflow:  Retention,
+			Args:      []interface{}{RetentionInput{MaxAge: maxAge}},
+			TaskQueue: WebhooksQueue,
+		})
 	if err != nil {
 		return fmt.Errorf("retention schedule: %w", err)
 	}
