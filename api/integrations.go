@@ -206,11 +206,7 @@ func (s *Server) getIntegration(c echo.Context) error {
 	if err != nil {
 		return integrationError(err, "integration")
 	}
-	v := viewIntegration(in)
-	if v.SyncSchedule, err = s.deps.Integrations.Schedule(ctx, in); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return s.respondIntegration(c, in)
 }
 
 func (s *Server) patchIntegration(c echo.Context) error {
@@ -226,11 +222,7 @@ func (s *Server) patchIntegration(c echo.Context) error {
 	if err != nil {
 		return integrationError(err, "integration")
 	}
-	v := viewIntegration(in)
-	if v.SyncSchedule, err = s.deps.Integrations.Schedule(ctx, in); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, v)
+	return s.respondIntegration(c, in)
 }
 
 func (s *Server) deleteIntegration(c echo.Context) error {
@@ -347,4 +339,14 @@ func (s *Server) retrySync(c echo.Context) error {
 		return integrationError(err, "sync")
 	}
 	return c.JSON(http.StatusAccepted, s.viewSync(l))
+}
+
+// respondIntegration answers with one integration and its sync schedule.
+func (s *Server) respondIntegration(c echo.Context, in models.Integration) error {
+	v := viewIntegration(in)
+	var err error
+	if v.SyncSchedule, err = s.deps.Integrations.Schedule(c.Request().Context(), in); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
 }
