@@ -129,48 +129,110 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 			temporal.NewNonRetryableApplicationError("webhook is disabled", ErrTypeWebhookInactive, nil))
 	}
 
-	secrets, err := d.signingSecrets(wh)
+	t, err := d.prepare(wh)
 	if err != nil {
 		return AttemptResult{}, err
 	}
-	authName, authValue, err := d.destinationAuth(wh)
+	timeout := time.Duration(in.TimeoutSeconds) * time.Second
+	oc, err := d.send(ctx, t, ev, in.MessageID, timeout, row)
 	if err != nil {
 		return AttemptResult{}, err
 	}
+	switch oc.kind {
+	case outcomeSuccess:
+		if err := d.finishOK(ctx, row, oc.elapsed); err != nil {
+			return AttemptResult{}, err
+		}
+		return AttemptResult{DeliveryID: row.ID, StatusCode: oc.code, DurationMS: *row.DurationMS, Attempt: attempt}, nil
+	case outcomeGone:
+		if err := d.deactivateGone(ctx, wh); err != nil {
+			return AttemptResult{}, err
+		}
+		return AttemptResult{}, d.finishObserved(ctx, row, oc.msg, oc.elapsed,
+			temporal.NewNonRetryableApplicationError("endpoint answered 410 Gone", ErrTypeGone, nil))
+	case outcomeRetryable:
+		return AttemptResult{}, d.retryOrFail(ctx, row, in, oc.msg, oc.retryAfter, oc.elapsed)
+	default: // outcomeRejected
+		return AttemptResult{}, d.finishObserved(ctx, row, oc.msg, oc.elapsed,
+			temporal.NewNonRetryableApplicationError(oc.msg, ErrTypeHTTPClientError, nil))
+	}
+}
 
-	settings, customHeaders, err := payload.ForWebhook(wh)
-	if err != nil {
-		return AttemptResult{}, err
+// target is a webhook made ready to send to: secrets decrypted, payload
+// settings parsed. A batch prepares it once for all its messages.
+type target struct {
+	wh                  models.Webhook
+	secrets             []string
+	authName, authValue string
+	settings            payload.Settings
+	customHeaders       map[string]string
+}
+
+func (d *Deliveries) prepare(wh models.Webhook) (*target, error) {
+	t := &target{wh: wh}
+	var err error
+	if t.secrets, err = d.signingSecrets(wh); err != nil {
+		return nil, err
 	}
-	body, contentType, err := payload.Build(settings, []byte(ev.Payload))
+	if t.authName, t.authValue, err = d.destinationAuth(wh); err != nil {
+		return nil, err
+	}
+	if t.settings, t.customHeaders, err = payload.ForWebhook(wh); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+type outcomeKind int
+
+const (
+	outcomeSuccess   outcomeKind = iota
+	outcomeRetryable             // transport error, 408/409/425/429, 5xx
+	outcomeRejected              // any other status, a blocked address, an unusable URL: not retried
+	outcomeGone                  // 410: not retried, webhook deactivated
+)
+
+// outcome is what one HTTP attempt came to.
+type outcome struct {
+	kind       outcomeKind
+	code       int
+	msg        string
+	retryAfter time.Duration
+	elapsed    time.Duration
+}
+
+// send builds, signs and posts one message and fills in the attempt row
+// (payload as sent, request headers without credentials, response). An
+// error means the attempt could not be made (e.g. the payload could not
+// be built) and nothing was sent.
+func (d *Deliveries) send(ctx context.Context, t *target, ev models.Event, messageID string, timeout time.Duration, row *models.WebhookDelivery) (outcome, error) {
+	body, contentType, err := payload.Build(t.settings, []byte(ev.Payload))
 	if err != nil {
-		return AttemptResult{}, fmt.Errorf("build payload of event %s: %w", ev.ID, err)
+		return outcome{}, fmt.Errorf("build payload of event %s: %w", ev.ID, err)
 	}
 	row.Payload = string(body) // the log shows exactly what was sent (and signed)
 	ts := d.now().Unix()
-	sig, err := signing.Sign(secrets, in.MessageID, ts, body)
+	sig, err := signing.Sign(t.secrets, messageID, ts, body)
 	if err != nil {
-		return AttemptResult{}, temporal.NewNonRetryableApplicationError("sign payload: "+err.Error(), ErrTypeWebhookInactive, nil)
+		return outcome{kind: outcomeRejected, msg: "sign payload: " + err.Error()}, nil
 	}
 	reqHeaders := http.Header{}
-	payload.SetHeaders(reqHeaders, customHeaders) // first, so they never override ours
+	payload.SetHeaders(reqHeaders, t.customHeaders) // first, so they never override ours
 	reqHeaders.Set("Content-Type", contentType)
 	reqHeaders.Set("User-Agent", UserAgent)
-	reqHeaders.Set("webhook-id", in.MessageID)
+	reqHeaders.Set("webhook-id", messageID)
 	reqHeaders.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	row.RequestHeaders = jsonHeaders(reqHeaders) // recorded before the signature and credentials are added
 	reqHeaders.Set("webhook-signature", sig)
-	if authName != "" {
-		reqHeaders.Set(authName, authValue)
+	if t.authName != "" {
+		reqHeaders.Set(t.authName, t.authValue)
 	}
 
-	timeout := time.Duration(in.TimeoutSeconds) * time.Second
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(hctx, http.MethodPost, wh.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(hctx, http.MethodPost, t.wh.URL, bytes.NewReader(body))
 	if err != nil {
-		return AttemptResult{}, d.finish(ctx, row, models.DeliveryFailed, "invalid webhook URL: "+err.Error(), true,
-			temporal.NewNonRetryableApplicationError("invalid webhook URL", ErrTypeHTTPClientError, err))
+		return outcome{kind: outcomeRejected, msg: "invalid webhook URL: " + err.Error()}, nil
 	}
 	req.Header = reqHeaders
 
@@ -182,10 +244,9 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 	if err != nil {
 		msg := describeTransportError(err, timeout)
 		if errors.Is(err, egress.ErrBlockedAddress) {
-			return AttemptResult{}, d.finish(ctx, row, models.DeliveryFailed, msg, true,
-				temporal.NewNonRetryableApplicationError(msg, ErrTypeHTTPClientError, nil))
+			return outcome{kind: outcomeRejected, msg: msg}, nil
 		}
-		return AttemptResult{}, d.retryOrFail(ctx, row, in, msg, 0, elapsed)
+		return outcome{kind: outcomeRetryable, msg: msg, elapsed: elapsed}, nil
 	}
 	respBody, truncated, _ := egress.ReadLimited(resp.Body, d.ResponseBodyLimit)
 	resp.Body.Close()
@@ -198,26 +259,27 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 	}
 	row.ResponseBody = &bodyStr
 
+	oc := outcome{code: code, elapsed: elapsed}
 	switch {
 	case code >= 200 && code < 300:
-		if err := d.finishOK(ctx, row, elapsed); err != nil {
-			return AttemptResult{}, err
-		}
-		return AttemptResult{DeliveryID: row.ID, StatusCode: code, DurationMS: ms, Attempt: attempt}, nil
+		oc.kind = outcomeSuccess
 	case code == http.StatusGone:
-		if _, err := d.Store.DeactivateWebhook(ctx, wh.OrganizationID, wh.ID, "endpoint answered 410 Gone"); err != nil {
-			return AttemptResult{}, err
-		}
-		d.Logger.Warn("webhook deactivated: endpoint answered 410 Gone", "webhook_id", wh.ID, "organization_id", wh.OrganizationID)
-		return AttemptResult{}, d.finishObserved(ctx, row, "endpoint answered 410 Gone; webhook deactivated", elapsed,
-			temporal.NewNonRetryableApplicationError("endpoint answered 410 Gone", ErrTypeGone, nil))
+		oc.kind, oc.msg = outcomeGone, "endpoint answered 410 Gone; webhook deactivated"
 	case retryableStatus(code):
-		return AttemptResult{}, d.retryOrFail(ctx, row, in, fmt.Sprintf("endpoint answered %d", code), retryAfter(resp.Header, d.now()), elapsed)
+		oc.kind, oc.msg, oc.retryAfter = outcomeRetryable, fmt.Sprintf("endpoint answered %d", code), retryAfter(resp.Header, d.now())
 	default:
-		msg := fmt.Sprintf("endpoint answered %d (not retried)", code)
-		return AttemptResult{}, d.finishObserved(ctx, row, msg, elapsed,
-			temporal.NewNonRetryableApplicationError(msg, ErrTypeHTTPClientError, nil))
+		oc.kind, oc.msg = outcomeRejected, fmt.Sprintf("endpoint answered %d (not retried)", code)
 	}
+	return oc, nil
+}
+
+// deactivateGone turns a webhook off because its endpoint answered 410.
+func (d *Deliveries) deactivateGone(ctx context.Context, wh models.Webhook) error {
+	if _, err := d.Store.DeactivateWebhook(ctx, wh.OrganizationID, wh.ID, "endpoint answered 410 Gone"); err != nil {
+		return err
+	}
+	d.Logger.Warn("webhook deactivated: endpoint answered 410 Gone", "webhook_id", wh.ID, "organization_id", wh.OrganizationID)
+	return nil
 }
 
 // retryableStatus: 408, 409, 425, 429 and 5xx are retried.
@@ -230,24 +292,13 @@ func retryableStatus(code int) bool {
 }
 
 func (d *Deliveries) retryOrFail(ctx context.Context, row *models.WebhookDelivery, in AttemptInput, msg string, after, elapsed time.Duration) error {
-	attempt := int(row.RetryNumber) + 1
-	final := attempt >= in.RetryCount+1
+	next, final := d.schedule(row, in.RetryCount, in.RetryDelaySeconds, after)
 	if final {
-		row.Status = models.DeliveryFailed
-		msg = fmt.Sprintf("%s; gave up after %d attempts", msg, attempt)
+		msg = fmt.Sprintf("%s; gave up after %d attempts", msg, row.RetryNumber+1)
 		d.observe("failed", elapsed)
 		return d.finish(ctx, row, models.DeliveryFailed, msg, true,
 			temporal.NewApplicationError(msg, ErrTypeRetryable))
 	}
-	next := after
-	if next <= 0 {
-		next = backoff(in.RetryDelaySeconds, attempt)
-	}
-	if next > MaxRetryInterval {
-		next = MaxRetryInterval
-	}
-	at := d.now().Add(next)
-	row.NextRetryAt = &at
 	d.observe("retry", elapsed)
 	opts := temporal.ApplicationErrorOptions{}
 	if after > 0 {
@@ -255,6 +306,25 @@ func (d *Deliveries) retryOrFail(ctx context.Context, row *models.WebhookDeliver
 	}
 	return d.finish(ctx, row, models.DeliveryFailed, msg, false,
 		temporal.NewApplicationErrorWithOptions(msg, ErrTypeRetryable, opts))
+}
+
+// schedule decides what follows a retryable failure of the attempt in row:
+// final when retry_count retries are used up, otherwise the delay to the
+// next attempt (Retry-After when given, else the backoff), which it also
+// writes to row.NextRetryAt.
+func (d *Deliveries) schedule(row *models.WebhookDelivery, retryCount, delaySeconds int, after time.Duration) (time.Duration, bool) {
+	attempt := row.RetryNumber + 1
+	if attempt >= retryCount+1 {
+		return 0, true
+	}
+	next := after
+	if next <= 0 {
+		next = backoff(delaySeconds, attempt)
+	}
+	next = min(next, MaxRetryInterval)
+	at := d.now().Add(next)
+	row.NextRetryAt = &at
+	return next, false
 }
 
 // backoff mirrors the workflow's RetryPolicy: delay * 2^(attempt-1).

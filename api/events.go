@@ -14,11 +14,6 @@ func (s *Server) listEventTypes(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"data": eventtypes.All()})
 }
 
-type deliveryRef struct {
-	webhooks.Started
-	TemporalURL string `json:"temporal_url,omitempty"`
-}
-
 func (s *Server) postEvent(c echo.Context) error {
 	if err := requireScope(c, "events:write"); err != nil {
 		return err
@@ -39,9 +34,9 @@ func (s *Server) postEvent(c echo.Context) error {
 		}
 		return serviceError(err)
 	}
-	refs := make([]deliveryRef, len(res.Deliveries))
+	refs := make([]map[string]string, len(res.Deliveries))
 	for i, d := range res.Deliveries {
-		refs[i] = deliveryRef{Started: d, TemporalURL: s.deps.Webhooks.WorkflowURL(d.WorkflowID, d.RunID)}
+		refs[i] = map[string]string{"webhook_id": d.WebhookID, "status": "queued"}
 	}
 	status := http.StatusAccepted
 	if res.Duplicate {

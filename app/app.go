@@ -152,6 +152,7 @@ func (a *App) StartWorkers() error {
 		return err
 	}
 	a.workersStarted = true
+	a.Webhooks.StartDispatcher(a.Logger) // operational events (webhook.disabled) are enqueued here too
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := workflows.EnsureOAuthStateCleanupSchedule(ctx, a.Temporal); err != nil {
@@ -168,6 +169,7 @@ func (a *App) ServeAPI() (string, error) {
 		return "", fmt.Errorf("listen %s: %w", a.Config.HTTPAddr, err)
 	}
 	a.listener = l
+	a.Webhooks.StartDispatcher(a.Logger)
 	a.httpServer = &http.Server{
 		Handler:           a.API.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -190,6 +192,9 @@ func (a *App) Close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = a.httpServer.Shutdown(ctx)
 		cancel()
+	}
+	if a.Webhooks != nil {
+		a.Webhooks.StopDispatcher()
 	}
 	if a.workersStarted {
 		worker.Stop(a.Workers)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/providers/slack"
+	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/workflows"
 )
 
@@ -23,11 +24,15 @@ var objectTypes = map[string]string{
 	"event": "event", "registration": "registration", "invitation": "invitation", "payment": "payment",
 }
 
-// Observe is called by the webhook ingest after a domain event is stored:
-// it keeps the latest state of the Aqio object the event carries and
-// starts a push workflow for every connected integration that reacts to
-// the event type (idempotent per integration and event).
-func (s *Service) Observe(ctx context.Context, ev models.Event) error {
+// eventObject is the part of an event's object integrations look at.
+type eventObject struct {
+	ID       string `json:"id"`
+	EventID  string `json:"event_id"`
+	Status   string `json:"status"`
+	StartsAt string `json:"starts_at"`
+}
+
+func parseEvent(ev models.Event) (created int64, raw json.RawMessage, obj eventObject, err error) {
 	var env struct {
 		Created int64 `json:"created"`
 		Data    struct {
@@ -35,20 +40,26 @@ func (s *Service) Observe(ctx context.Context, ev models.Event) error {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(ev.Payload), &env); err != nil {
-		return fmt.Errorf("observe %s: %w", ev.ID, err)
-	}
-	family, action, _ := strings.Cut(ev.Type, ".")
-	objType, tracked := objectTypes[family]
-	var obj struct {
-		ID       string `json:"id"`
-		EventID  string `json:"event_id"`
-		Status   string `json:"status"`
-		StartsAt string `json:"starts_at"`
+		return 0, nil, obj, fmt.Errorf("observe %s: %w", ev.ID, err)
 	}
 	_ = json.Unmarshal(env.Data.Object, &obj)
-	if tracked && obj.ID != "" {
+	return env.Created, env.Data.Object, obj, nil
+}
+
+// Record is called by the webhook ingest inside the transaction that
+// stores a domain event (st is bound to it): it keeps the latest state of
+// the Aqio object the event carries, and reports whether a connected
+// integration reacts to the event — then Observe must run once the event
+// is committed.
+func (s *Service) Record(ctx context.Context, st *store.Store, ev models.Event) (bool, error) {
+	created, raw, obj, err := parseEvent(ev)
+	if err != nil {
+		return false, err
+	}
+	family, action, _ := strings.Cut(ev.Type, ".")
+	if objType, tracked := objectTypes[family]; tracked && obj.ID != "" {
 		o := &models.IntegrationObject{OrganizationID: ev.OrganizationID, ObjectType: objType, ObjectID: obj.ID,
-			Data: string(env.Data.Object), LastEventID: ev.ID, LastEventType: ev.Type, LastEventCreated: env.Created}
+			Data: string(raw), LastEventID: ev.ID, LastEventType: ev.Type, LastEventCreated: created}
 		if obj.EventID != "" {
 			o.ParentID = &obj.EventID
 		}
@@ -59,10 +70,32 @@ func (s *Service) Observe(ctx context.Context, ev models.Event) error {
 		if status != "" {
 			o.Status = &status
 		}
-		if err := s.Store.UpsertObject(ctx, o); err != nil {
-			return fmt.Errorf("keep object %s %s: %w", objType, obj.ID, err)
+		if err := st.UpsertObject(ctx, o); err != nil {
+			return false, fmt.Errorf("keep object %s %s: %w", objType, obj.ID, err)
 		}
 	}
+	integs, err := st.ActiveIntegrations(ctx, ev.OrganizationID)
+	if err != nil {
+		return false, err
+	}
+	for _, integ := range integs {
+		if p, ok := s.Catalog.Get(integ.IntegrationType); ok && slices.Contains(p.Pushes, ev.Type) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Observe runs after Record asked for it, once the event is committed: it
+// starts a push workflow for every connected integration that reacts to
+// the event type (idempotent per integration and event) and keeps Slack
+// reminders in step.
+func (s *Service) Observe(ctx context.Context, ev models.Event) error {
+	_, _, obj, err := parseEvent(ev)
+	if err != nil {
+		return err
+	}
+	family, action, _ := strings.Cut(ev.Type, ".")
 	integs, err := s.Store.ActiveIntegrations(ctx, ev.OrganizationID)
 	if err != nil {
 		return err

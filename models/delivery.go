@@ -38,3 +38,18 @@ type WebhookDelivery struct {
 	IsFinal            bool
 	RedeliveryOf       *string // workflow id of the run this one repeats
 }
+
+// OutboxEntry is one (webhook, event) pair waiting to be handed to a
+// delivery batch workflow.
+type OutboxEntry struct {
+	WebhookID      string `gorm:"primaryKey"`
+	EventID        string `gorm:"primaryKey"`
+	OrganizationID string
+	EventType      string
+	CreatedAt      time.Time
+	BatchID        *string
+	ClaimedAt      *time.Time
+}
+
+// TableName is the outbox table.
+func (OutboxEntry) TableName() string { return "webhook_outbox" }

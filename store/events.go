@@ -53,10 +53,24 @@ func (s *Store) GetEvent(ctx context.Context, orgID, id string) (models.Event, e
 	return e, err
 }
 
-// SetEventDispatch records the deliveries started for an event and marks
-// it dispatched.
-func (s *Store) SetEventDispatch(ctx context.Context, orgID, id, dispatchJSON string) error {
+// MarkEventDispatched records that an event's deliveries are enqueued
+// and its observers (integrations) have seen it.
+func (s *Store) MarkEventDispatched(ctx context.Context, orgID, id string) error {
 	return s.db.WithContext(ctx).Model(&models.Event{}).
 		Where("organization_id = ? AND id = ?", orgID, id).
-		Updates(map[string]any{"dispatch": dispatchJSON, "dispatched_at": s.now()}).Error
+		Update("dispatched_at", s.now()).Error
+}
+
+// GetEvents loads events of one organization by id (missing ids are
+// simply absent from the result).
+func (s *Store) GetEvents(ctx context.Context, orgID string, ids []string) (map[string]models.Event, error) {
+	var rows []models.Event
+	if err := s.db.WithContext(ctx).Where("organization_id = ? AND id IN ?", orgID, ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make(map[string]models.Event, len(rows))
+	for _, e := range rows {
+		out[e.ID] = e
+	}
+	return out, nil
 }

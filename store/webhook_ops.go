@@ -148,26 +148,35 @@ func (s *Store) DeleteDeliveriesBefore(ctx context.Context, cutoff time.Time, ba
 
 // NextRetryNumber is the retry number the next row of a run would take.
 func (s *Store) NextRetryNumber(ctx context.Context, runID string) (int, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&models.WebhookDelivery{}).Where("run_id = ?", runID).Count(&n).Error
-	return int(n), err
+	var n *int
+	err := s.db.WithContext(ctx).Model(&models.WebhookDelivery{}).Where("run_id = ?", runID).
+		Select("MAX(retry_number) + 1").Scan(&n).Error
+	if err != nil || n == nil {
+		return 0, err
+	}
+	return *n, nil
 }
 
-// Run names one workflow run.
+// Run names one workflow run (RunID "" for a run to find by id) and, for
+// an attempt a DeliveryBatch run handed on, the message.
 type Run struct {
 	WorkflowID string
 	RunID      string
+	EventID    *string
 }
 
-// OpenRuns lists the delivery runs of a webhook whose attempts so far are
-// all non-final: they are waiting for a retry.
+// OpenRuns lists the runs of a webhook's messages that are waiting for a
+// retry: attempts that are not final with no final attempt of the same
+// message since. An attempt made by a DeliveryBatch run is continued by
+// the message's own Delivery run; the caller maps it (EventID is set).
 func (s *Store) OpenRuns(ctx context.Context, webhookID string) ([]Run, error) {
 	var out []Run
-	finished := s.db.WithContext(ctx).Model(&models.WebhookDelivery{}).Select("run_id").
-		Where("webhook_id = ? AND is_final = ?", webhookID, true)
-	err := s.db.WithContext(ctx).Model(&models.WebhookDelivery{}).
-		Select("DISTINCT workflow_id, run_id").
-		Where("webhook_id = ? AND is_final = ? AND run_id NOT IN (?)", webhookID, false, finished).
+	err := s.db.WithContext(ctx).Raw(`SELECT DISTINCT d.workflow_id, d.run_id, d.event_id
+		FROM webhook_deliveries d
+		WHERE d.webhook_id = ? AND d.is_final = ? AND NOT EXISTS (
+			SELECT 1 FROM webhook_deliveries f
+			WHERE f.webhook_id = d.webhook_id AND f.message_id = d.message_id
+			  AND f.is_final = ? AND f.attempted_at >= d.attempted_at)`, webhookID, false, true).
 		Scan(&out).Error
 	return out, err
 }

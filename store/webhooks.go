@@ -86,7 +86,7 @@ func (s *Store) DeactivateWebhook(ctx context.Context, orgID, id, reason string)
 func (s *Store) RecordAttempt(ctx context.Context, d *models.WebhookDelivery) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var existing models.WebhookDelivery
-		err := tx.Where("run_id = ? AND retry_number = ?", d.RunID, d.RetryNumber).Take(&existing).Error
+		err := tx.Where("run_id = ? AND message_id = ? AND retry_number = ?", d.RunID, d.MessageID, d.RetryNumber).Take(&existing).Error
 		switch {
 		case err == nil:
 			d.ID = existing.ID
@@ -112,4 +112,87 @@ func (s *Store) RecordAttempt(ctx context.Context, d *models.WebhookDelivery) er
 		}
 		return tx.Model(&models.Webhook{}).Where("id = ?", d.WebhookID).UpdateColumns(cols).Error
 	})
+}
+
+// RecordAttempts records the attempts one batch run made (one per message)
+// and updates the webhook's counters, all in one transaction. Like
+// RecordAttempt, a re-run overwrites its own rows (run, message, retry
+// number) and a message already counted final is not counted again.
+func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*models.WebhookDelivery) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		msgs := make([]string, len(rows))
+		for i, d := range rows {
+			msgs[i] = d.MessageID
+		}
+		var existing []models.WebhookDelivery
+		err := tx.Select("id, message_id, retry_number, is_final").
+			Where("run_id = ? AND message_id IN ?", rows[0].RunID, msgs).Find(&existing).Error
+		if err != nil {
+			return fmt.Errorf("find attempts: %w", err)
+		}
+		type key struct {
+			msg   string
+			retry int
+		}
+		prev := make(map[key]models.WebhookDelivery, len(existing))
+		for _, e := range existing {
+			prev[key{e.MessageID, e.RetryNumber}] = e
+		}
+		var fresh []*models.WebhookDelivery
+		total, failed := 0, 0
+		last := rows[0].AttemptedAt
+		for _, d := range rows {
+			if d.AttemptedAt.After(last) {
+				last = d.AttemptedAt
+			}
+			if e, ok := prev[key{d.MessageID, d.RetryNumber}]; ok {
+				d.ID = e.ID
+				if err := tx.Save(d).Error; err != nil {
+					return fmt.Errorf("update attempt: %w", err)
+				}
+				if e.IsFinal {
+					continue
+				}
+			} else {
+				fresh = append(fresh, d)
+			}
+			if d.IsFinal {
+				total++
+				if d.Status != models.DeliverySuccess {
+					failed++
+				}
+			}
+		}
+		if len(fresh) > 0 {
+			if err := tx.CreateInBatches(fresh, 100).Error; err != nil {
+				return fmt.Errorf("insert attempts: %w", err)
+			}
+		}
+		cols := map[string]any{"last_triggered_at": last}
+		if total > 0 {
+			cols["total_deliveries"] = gorm.Expr("total_deliveries + ?", total)
+		}
+		if failed > 0 {
+			cols["failed_deliveries"] = gorm.Expr("failed_deliveries + ?", failed)
+		}
+		return tx.Model(&models.Webhook{}).Where("id = ?", webhookID).UpdateColumns(cols).Error
+	})
+}
+
+// AttemptsOfRun returns the attempts a run recorded with a retry number,
+// by message id (a batch re-run reuses what its earlier try recorded).
+func (s *Store) AttemptsOfRun(ctx context.Context, runID string, retryNumber int) (map[string]models.WebhookDelivery, error) {
+	var rows []models.WebhookDelivery
+	err := s.db.WithContext(ctx).Where("run_id = ? AND retry_number = ?", runID, retryNumber).Find(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]models.WebhookDelivery, len(rows))
+	for _, r := range rows {
+		out[r.MessageID] = r
+	}
+	return out, nil
 }

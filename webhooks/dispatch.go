@@ -47,22 +47,30 @@ type Started struct {
 	RunID      string `json:"run_id,omitempty"`
 }
 
+// Queued is a delivery accepted for one webhook: it waits in the outbox
+// for the dispatcher, which hands it to a DeliveryBatch run.
+type Queued struct {
+	WebhookID string `json:"webhook_id"`
+}
+
 // Ingested is the outcome of posting an event.
 type Ingested struct {
 	EventID    string
 	Type       string
 	Duplicate  bool
-	Deliveries []Started
+	Deliveries []Queued
 }
 
 // ErrIdempotencyConflict is returned when an event id or Idempotency-Key
 // is reused with a different event.
 var ErrIdempotencyConflict = errors.New("idempotency conflict")
 
-// Ingest stores a domain event and starts a delivery workflow for every
-// active webhook of the organization that subscribes to its type. A
-// repeated id or Idempotency-Key starts nothing new: the workflow ids are
-// business keys and the event row remembers what was started.
+// Ingest stores a domain event together with one outbox row per active
+// webhook of the organization that wants it (type, event_filters,
+// filter_expression), in one transaction, and wakes the dispatcher. The
+// deliveries are durable once it returns; the dispatcher starts their
+// workflows within milliseconds (docs/WEBHOOKS.md, "How a delivery
+// runs"). A repeated id or Idempotency-Key enqueues nothing new.
 func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempotencyKey string) (Ingested, error) {
 	if !eventtypes.Known(in.Type) {
 		return Ingested{}, invalid("type", "unknown event type %q; see GET /api/event-types", in.Type)
@@ -111,7 +119,11 @@ func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempote
 	}
 
 	ev := models.Event{OrganizationID: orgID, ID: id, Type: in.Type, IdempotencyKey: idem, Payload: string(payload), CreatedUnix: created}
-	stored, isNew, err := s.Store.InsertEvent(ctx, &ev)
+	queued, err := s.subscribers(ctx, ev)
+	if err != nil {
+		return Ingested{}, err
+	}
+	stored, isNew, err := s.Store.IngestEvent(ctx, &ev, webhookIDs(queued), dispatchJSON(queued), s.record)
 	if err != nil {
 		return Ingested{}, err
 	}
@@ -119,24 +131,52 @@ func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempote
 		if !sameEvent(stored, ev, in.Created != nil) {
 			return Ingested{}, fmt.Errorf("%w: event %s was already posted with different content", ErrIdempotencyConflict, stored.ID)
 		}
-		if stored.DispatchedAt != nil && stored.Dispatch != nil {
-			var started []Started
-			_ = json.Unmarshal([]byte(*stored.Dispatch), &started)
-			return Ingested{EventID: stored.ID, Type: stored.Type, Duplicate: true, Deliveries: started}, nil
-		}
-		// Stored but never fully dispatched (a crash or a failed start):
-		// finish the job; the workflow ids keep it from delivering twice.
-	}
-	for _, o := range s.Observers { // integrations (issue 5); idempotent per event
-		if err := o.Observe(ctx, stored); err != nil {
-			return Ingested{}, fmt.Errorf("observe event %s: %w", stored.ID, err)
+		if stored.Dispatch == nil {
+			// Stored before the outbox existed and never dispatched.
+			if queued, err = s.enqueue(ctx, stored); err != nil {
+				return Ingested{}, err
+			}
+		} else {
+			queued = []Queued{}
+			_ = json.Unmarshal([]byte(*stored.Dispatch), &queued)
 		}
 	}
-	started, err := s.dispatch(ctx, stored)
-	if err != nil {
-		return Ingested{}, err
+	if isNew && len(queued) > 0 {
+		s.kick()
 	}
-	return Ingested{EventID: stored.ID, Type: stored.Type, Duplicate: !isNew, Deliveries: started}, nil
+	if stored.DispatchedAt == nil {
+		// An observer asked to see the committed event (or an earlier try
+		// failed before it did): a crash before the mark is finished by the
+		// client's retry of the same event.
+		if !isNew {
+			if _, err := s.record(ctx, s.Store, stored); err != nil {
+				return Ingested{}, err
+			}
+		}
+		for _, o := range s.Observers {
+			if err := o.Observe(ctx, stored); err != nil {
+				return Ingested{}, fmt.Errorf("observe event %s: %w", stored.ID, err)
+			}
+		}
+		if err := s.Store.MarkEventDispatched(ctx, stored.OrganizationID, stored.ID); err != nil {
+			return Ingested{}, fmt.Errorf("mark event dispatched: %w", err)
+		}
+	}
+	return Ingested{EventID: stored.ID, Type: stored.Type, Duplicate: !isNew, Deliveries: queued}, nil
+}
+
+// record runs the observers' Record for a stored event; it reports
+// whether any of them must see it after the commit.
+func (s *Service) record(ctx context.Context, st *store.Store, ev models.Event) (bool, error) {
+	after := false
+	for _, o := range s.Observers {
+		a, err := o.Record(ctx, st, ev)
+		if err != nil {
+			return false, fmt.Errorf("observe event %s: %w", ev.ID, err)
+		}
+		after = after || a
+	}
+	return after, nil
 }
 
 func sameEvent(stored, posted models.Event, createdGiven bool) bool {
@@ -153,28 +193,50 @@ func sameEvent(stored, posted models.Event, createdGiven bool) bool {
 	return bytes.Equal(a.Data, b.Data)
 }
 
-func (s *Service) dispatch(ctx context.Context, ev models.Event) ([]Started, error) {
+// subscribers lists the active webhooks of the event's organization that
+// want it.
+func (s *Service) subscribers(ctx context.Context, ev models.Event) ([]Queued, error) {
 	hooks, err := s.Store.ActiveWebhooks(ctx, ev.OrganizationID)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	started := []Started{}
+	queued := []Queued{}
 	m := &matcher{s: s, payload: []byte(ev.Payload)}
 	for _, w := range hooks {
-		if !eventtypes.Match(Events(w), ev.Type) || !m.wants(w) {
-			continue
+		if eventtypes.Match(Events(w), ev.Type) && m.wants(w) {
+			queued = append(queued, Queued{WebhookID: w.ID})
 		}
-		st, err := s.startDelivery(ctx, w, ev, workflows.DeliveryWorkflowID(w.ID, ev.ID), "")
-		if err != nil {
-			return nil, err
-		}
-		started = append(started, st)
 	}
-	b, _ := json.Marshal(started)
-	if err := s.Store.SetEventDispatch(ctx, ev.OrganizationID, ev.ID, string(b)); err != nil {
-		return nil, fmt.Errorf("mark event dispatched: %w", err)
+	return queued, nil
+}
+
+// enqueue writes the outbox rows of a stored event and wakes the
+// dispatcher.
+func (s *Service) enqueue(ctx context.Context, ev models.Event) ([]Queued, error) {
+	queued, err := s.subscribers(ctx, ev)
+	if err != nil {
+		return nil, err
 	}
-	return started, nil
+	if err := s.Store.EnqueueDeliveries(ctx, ev, webhookIDs(queued), dispatchJSON(queued)); err != nil {
+		return nil, err
+	}
+	if len(queued) > 0 {
+		s.kick()
+	}
+	return queued, nil
+}
+
+func webhookIDs(q []Queued) []string {
+	out := make([]string, len(q))
+	for i, d := range q {
+		out[i] = d.WebhookID
+	}
+	return out
+}
+
+func dispatchJSON(q []Queued) string {
+	b, _ := json.Marshal(q)
+	return string(b)
 }
 
 // startDelivery starts (or finds) the delivery workflow of one webhook and

@@ -330,15 +330,27 @@ func (s *Service) CancelPending(ctx context.Context, webhookID string) (int, err
 		return 0, fmt.Errorf("list pending deliveries: %w", err)
 	}
 	for _, e := range resp.GetExecutions() {
+		// Searched by run id; the same runs found through the log are
+		// searched by id (RunID "") and cancel the same run.
 		open = append(open, store.Run{WorkflowID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId()})
 	}
 	seen := map[string]bool{}
 	n := 0
 	for _, r := range open {
-		if seen[r.RunID] {
+		if batchWebhook, _, ok := workflows.ParseBatchWorkflowID(r.WorkflowID); ok && r.EventID != nil {
+			// The batch hands the retry to the message's own run; let it
+			// finish starting that run, then cancel the run.
+			if err := s.awaitRun(ctx, r.WorkflowID, r.RunID); err != nil {
+				return n, err
+			}
+			r = store.Run{WorkflowID: workflows.DeliveryWorkflowID(batchWebhook, *r.EventID)}
+		}
+		// One delivery run per workflow id can be open, whether it was
+		// found by run id (visibility) or by id (the log).
+		if seen[r.WorkflowID] {
 			continue
 		}
-		seen[r.RunID] = true
+		seen[r.WorkflowID] = true
 		err := s.Temporal.CancelWorkflow(ctx, r.WorkflowID, r.RunID)
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
@@ -350,6 +362,21 @@ func (s *Service) CancelPending(ctx context.Context, webhookID string) (int, err
 		n++
 	}
 	return n, nil
+}
+
+// awaitRun waits (briefly) for a run to close.
+func (s *Service) awaitRun(ctx context.Context, workflowID, runID string) error {
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	err := s.Temporal.GetWorkflow(wctx, workflowID, runID).Get(wctx, nil)
+	var nf *serviceerror.NotFound
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil && errors.Is(wctx.Err(), context.DeadlineExceeded) && !errors.As(err, &nf) {
+		return fmt.Errorf("wait for %s: %w", workflowID, err)
+	}
+	return nil // ended (whichever way): its retry runs exist
 }
 
 // Emit implements activities.Notifier: it posts an operational event
@@ -367,9 +394,13 @@ func (s *Service) Emit(ctx context.Context, orgID, eventType string, object map[
 		return err
 	}
 	ev := models.Event{OrganizationID: orgID, ID: id, Type: eventType, Payload: string(payload), CreatedUnix: now.Unix()}
-	if _, _, err := s.Store.InsertEvent(ctx, &ev); err != nil {
+	queued, err := s.subscribers(ctx, ev)
+	if err != nil {
 		return err
 	}
-	_, err = s.dispatch(ctx, ev)
-	return err
+	if _, _, err := s.Store.IngestEvent(ctx, &ev, webhookIDs(queued), dispatchJSON(queued), nil); err != nil {
+		return err
+	}
+	s.kick()
+	return nil
 }

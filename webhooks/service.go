@@ -25,6 +25,7 @@ type Starter interface {
 	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 	CancelWorkflow(ctx context.Context, workflowID string, runID string) error
 	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...interface{}) (converter.EncodedValue, error)
+	GetWorkflow(ctx context.Context, workflowID string, runID string) client.WorkflowRun
 }
 
 // Service holds the webhook service's dependencies.
@@ -44,13 +45,20 @@ type Service struct {
 	Filters     *filters.Compiler
 	filtersOnce sync.Once
 	filtersErr  error
-	// Observers see every stored domain event before its deliveries start
-	// (integrations keep object state and start pushes).
+	// Observers see every stored domain event (integrations keep object
+	// state and start pushes).
 	Observers []EventObserver
+
+	dispatcherMu sync.Mutex
+	dispatcher   *dispatcher
 }
 
-// EventObserver is told about each ingested domain event once it is stored.
+// EventObserver is told about each ingested domain event: Record inside
+// the transaction that stores it (st is bound to it), Observe after the
+// commit when Record asked for it. Both must be idempotent per event: a
+// client's retry of an event whose Observe failed runs them again.
 type EventObserver interface {
+	Record(ctx context.Context, st *store.Store, ev models.Event) (after bool, err error)
 	Observe(ctx context.Context, ev models.Event) error
 }
 

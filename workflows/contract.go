@@ -34,7 +34,15 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 	return m
 }
 
-const deliveryPrefix = "webhook-delivery:"
+const (
+	deliveryPrefix = "webhook-delivery:"
+	batchPrefix    = "webhook-batch:"
+)
+
+// BatchWorkflowID names the DeliveryBatch run of one outbox batch.
+func BatchWorkflowID(webhookID, batchID string) string {
+	return batchPrefix + webhookID + ":" + batchID
+}
 
 // DeliveryWorkflowID is the business key of a delivery: one webhook, one
 // event. Starting it twice starts nothing new.
@@ -60,4 +68,14 @@ func ParseDeliveryWorkflowID(id string) (webhookID, eventID string, err error) {
 	}
 	eventID, _, _ = strings.Cut(rest, ":redeliver:")
 	return webhookID, eventID, nil
+}
+
+// ParseBatchWorkflowID is the inverse of BatchWorkflowID.
+func ParseBatchWorkflowID(id string) (webhookID, batchID string, ok bool) {
+	rest, ok := strings.CutPrefix(id, batchPrefix)
+	if !ok {
+		return "", "", false
+	}
+	webhookID, batchID, ok = strings.Cut(rest, ":")
+	return webhookID, batchID, ok && webhookID != "" && batchID != ""
 }

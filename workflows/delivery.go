@@ -26,6 +26,11 @@ type DeliveryInput struct {
 	TimeoutSeconds    int
 	RetryCount        int
 	RetryDelaySeconds int
+	// PriorAttempts is set when a DeliveryBatch run made the first
+	// attempt(s) and hands the retries to this run; it waits
+	// NextAttemptDelay before its first attempt.
+	PriorAttempts    int32
+	NextAttemptDelay time.Duration
 }
 
 // DeliveryResult is how the delivery ended.
@@ -82,7 +87,19 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	var res activities.AttemptResult
 	var err error
 
-	if workflow.GetVersion(ctx, localFirstAttempt, workflow.DefaultVersion, 1) == 1 {
+	if in.PriorAttempts > 0 {
+		// Continuing a batch's failed first attempt: wait as it said,
+		// then the remaining attempts with the same backoff.
+		if err := workflow.Sleep(ctx, in.NextAttemptDelay); err != nil {
+			return deliveryOutcome(ctx, in, res, err)
+		}
+		attemptIn.AttemptOffset = in.PriorAttempts
+		policy.MaximumAttempts = int32(in.RetryCount) + 1 - in.PriorAttempts
+		for range in.PriorAttempts {
+			policy.InitialInterval *= 2
+		}
+		policy.InitialInterval = min(policy.InitialInterval, policy.MaximumInterval)
+	} else if workflow.GetVersion(ctx, localFirstAttempt, workflow.DefaultVersion, 1) == 1 {
 		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 			StartToCloseTimeout: attemptTimeout,
 			// Only infrastructure errors (e.g. the database) are retried

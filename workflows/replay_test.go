@@ -22,6 +22,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Delivery)
+			r.RegisterWorkflow(DeliveryBatch)
 			r.RegisterWorkflow(Recovery)
 			r.RegisterWorkflow(Retention)
 			r.RegisterWorkflow(Connect)

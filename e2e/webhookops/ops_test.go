@@ -146,7 +146,8 @@ func TestRedeliverKeepsMessageID(t *testing.T) {
 	}
 	var row models.WebhookDelivery
 	env.App.DB.Where("id = ?", ds[0].ID).Take(&row)
-	if row.RedeliveryOf == nil || *row.RedeliveryOf != workflows.DeliveryWorkflowID(id, "evt_re") || !row.IsRetry {
+	// Linked to the run that made the redelivered attempt (a DeliveryBatch run).
+	if row.RedeliveryOf == nil || *row.RedeliveryOf != ds[1].WorkflowID || !strings.HasPrefix(ds[1].WorkflowID, workflows.BatchWorkflowID(id, "")) || !row.IsRetry {
 		t.Fatalf("redelivery_of %v", row.RedeliveryOf)
 	}
 	if resp := org.Do(t, "POST", "/api/webhooks/"+id+"/deliveries/dlv_nope/redeliver", nil); resp.Status != 404 {

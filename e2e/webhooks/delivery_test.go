@@ -97,10 +97,13 @@ func TestSignedDeliveryEndToEnd(t *testing.T) {
 		t.Fatalf("post event: %d %s", resp.Status, resp.Body)
 	}
 	var accepted struct {
-		Deliveries []struct{ WebhookID, WorkflowID string } `json:"deliveries"`
+		Deliveries []struct {
+			WebhookID string `json:"webhook_id"`
+			Status    string `json:"status"`
+		} `json:"deliveries"`
 	}
 	resp.JSON(t, &accepted)
-	if len(accepted.Deliveries) != 1 {
+	if len(accepted.Deliveries) != 1 || accepted.Deliveries[0].WebhookID != wh.ID || accepted.Deliveries[0].Status != "queued" {
 		t.Fatalf("deliveries %s", resp.Body)
 	}
 
@@ -142,7 +145,8 @@ func TestSignedDeliveryEndToEnd(t *testing.T) {
 	detail := org.Do(t, "GET", "/api/webhooks/"+wh.ID+"/deliveries/"+ds[0].ID, nil)
 	var d delivery
 	detail.JSON(t, &d)
-	if d.WorkflowID != workflows.DeliveryWorkflowID(wh.ID, "wh_evt_123456") || d.RunID == "" || d.TemporalURL == nil || d.Payload == "" {
+	// The first attempt is made by a DeliveryBatch run of this webhook.
+	if !strings.HasPrefix(d.WorkflowID, workflows.BatchWorkflowID(wh.ID, "")) || d.RunID == "" || d.TemporalURL == nil || d.Payload == "" {
 		t.Fatalf("detail %s", detail.Body)
 	}
 
@@ -153,6 +157,9 @@ func TestSignedDeliveryEndToEnd(t *testing.T) {
 		desc, err = env.App.Temporal.DescribeWorkflowExecution(context.Background(), d.WorkflowID, d.RunID)
 		return err == nil && desc.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 	})
+	if desc.WorkflowExecutionInfo.Type.GetName() != "DeliveryBatch" {
+		t.Errorf("first attempt made by a %s run", desc.WorkflowExecutionInfo.Type.GetName())
+	}
 	fields := desc.WorkflowExecutionInfo.SearchAttributes.GetIndexedFields()
 	for _, name := range []string{"AqioOrganizationId", "AqioWebhookId", "AqioEventType"} {
 		if fields[name] == nil {

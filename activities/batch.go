@@ -1,0 +1,188 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/store"
+)
+
+// BatchConcurrency is how many requests one batch has in flight to its
+// endpoint at a time.
+const BatchConcurrency = 16
+
+// BatchInput names the messages a DeliveryBatch run delivers: events of
+// one webhook (the message id of each is its event id).
+type BatchInput struct {
+	OrganizationID string
+	WebhookID      string
+	EventIDs       []string
+}
+
+// BatchResult is what the first attempts of a batch came to. Retries
+// lists the messages that failed retryably; the workflow hands each to
+// its own Delivery run with the webhook's settings below.
+type BatchResult struct {
+	Delivered, Failed, Cancelled int
+	Retries                      []BatchRetry
+	TimeoutSeconds               int
+	RetryCount                   int
+	RetryDelaySeconds            int
+}
+
+// BatchRetry is a message whose first attempt failed retryably.
+type BatchRetry struct {
+	EventID   string
+	EventType string
+	// Delay until the second attempt (Retry-After or the backoff).
+	Delay time.Duration
+}
+
+// DeliverBatch makes the first attempt of every message of a batch, up to
+// BatchConcurrency at a time, and records all attempts in one
+// transaction. Run again (a crash, a database error), it does not resend
+// a message it already recorded a result for in this run; a message sent
+// but not recorded is sent again with the same webhook-id, which receivers
+// deduplicate on.
+func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResult, error) {
+	wf := activityWorkflow(ctx)
+	wh, err := d.Store.GetWebhook(ctx, in.OrganizationID, in.WebhookID)
+	if errors.Is(err, store.ErrNotFound) {
+		// Deleted: its rows are gone with it, nothing to record.
+		d.countN("cancelled", len(in.EventIDs))
+		return BatchResult{Cancelled: len(in.EventIDs)}, nil
+	}
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("load webhook %s: %w", in.WebhookID, err)
+	}
+	res := BatchResult{TimeoutSeconds: wh.TimeoutSeconds, RetryCount: wh.RetryCount, RetryDelaySeconds: wh.RetryDelaySeconds}
+	events, err := d.Store.GetEvents(ctx, in.OrganizationID, in.EventIDs)
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("load events: %w", err)
+	}
+	done, err := d.Store.AttemptsOfRun(ctx, wf.RunID, 0)
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("load earlier attempts: %w", err)
+	}
+	var t *target
+	if wh.IsActive {
+		if t, err = d.prepare(wh); err != nil {
+			return BatchResult{}, err
+		}
+	}
+
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		rows []*models.WebhookDelivery
+		gone bool
+		sem  = make(chan struct{}, BatchConcurrency)
+	)
+	timeout := time.Duration(wh.TimeoutSeconds) * time.Second
+	for _, id := range in.EventIDs {
+		ev, ok := events[id]
+		if !ok {
+			continue // deleted with its organization: nothing to deliver
+		}
+		if prev, ok := done[id]; ok && prev.Status != models.DeliveryPending {
+			res.add(prev, ev.Type) // recorded by an earlier try of this run
+			continue
+		}
+		row := &models.WebhookDelivery{
+			ID: newDeliveryID(), WebhookID: wh.ID, OrganizationID: wh.OrganizationID,
+			EventID: &ev.ID, EventType: ev.Type, MessageID: ev.ID, Payload: ev.Payload,
+			WorkflowID: wf.ID, RunID: wf.RunID, AttemptedAt: d.now(), Status: models.DeliveryPending,
+		}
+		if !wh.IsActive {
+			d.settle(row, models.DeliveryCancelled, "webhook is disabled", true)
+			d.count("cancelled", 0)
+			rows = append(rows, row)
+			res.add(*row, ev.Type)
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			oc, err := d.send(ctx, t, ev, ev.ID, timeout, row)
+			if err != nil {
+				oc = outcome{kind: outcomeRejected, msg: err.Error()}
+			}
+			switch oc.kind {
+			case outcomeSuccess:
+				d.settle(row, models.DeliverySuccess, "", true)
+				d.observe("success", oc.elapsed)
+			case outcomeRetryable:
+				if _, final := d.schedule(row, wh.RetryCount, wh.RetryDelaySeconds, oc.retryAfter); final {
+					d.settle(row, models.DeliveryFailed, oc.msg+"; gave up after 1 attempts", true)
+					d.observe("failed", oc.elapsed)
+				} else {
+					d.settle(row, models.DeliveryFailed, oc.msg, false)
+					d.observe("retry", oc.elapsed)
+				}
+			default: // rejected or gone
+				d.settle(row, models.DeliveryFailed, oc.msg, true)
+				d.observe("failed", oc.elapsed)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			gone = gone || oc.kind == outcomeGone
+			rows = append(rows, row)
+			res.add(*row, ev.Type)
+		}()
+	}
+	wg.Wait()
+	if gone {
+		if err := d.deactivateGone(ctx, wh); err != nil {
+			return BatchResult{}, err
+		}
+	}
+	if err := d.Store.RecordAttempts(ctx, wh.ID, rows); err != nil {
+		return BatchResult{}, fmt.Errorf("record attempts: %w", err)
+	}
+	if res.Failed > 0 {
+		if err := d.autoDisable(ctx, wh.OrganizationID, wh.ID); err != nil {
+			return BatchResult{}, fmt.Errorf("auto-disable check: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// add counts one recorded first attempt.
+func (r *BatchResult) add(row models.WebhookDelivery, eventType string) {
+	switch {
+	case row.Status == models.DeliverySuccess:
+		r.Delivered++
+	case row.Status == models.DeliveryCancelled:
+		r.Cancelled++
+	case row.IsFinal:
+		r.Failed++
+	default:
+		delay := time.Second
+		if row.NextRetryAt != nil && row.CompletedAt != nil {
+			delay = max(row.NextRetryAt.Sub(*row.CompletedAt), time.Second)
+		}
+		r.Retries = append(r.Retries, BatchRetry{EventID: *row.EventID, EventType: eventType, Delay: delay})
+	}
+}
+
+// settle sets an attempt row's final fields.
+func (d *Deliveries) settle(row *models.WebhookDelivery, status, msg string, final bool) {
+	now := d.now()
+	row.Status = status
+	row.CompletedAt = &now
+	row.IsFinal = final
+	if msg != "" {
+		row.ErrorMessage = &msg
+	}
+}
+
+func (d *Deliveries) countN(outcome string, n int) {
+	for range n {
+		d.count(outcome, 0)
+	}
+}

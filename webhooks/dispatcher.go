@@ -1,0 +1,202 @@
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/ids"
+	"github.com/aqio/connect/store"
+	"github.com/aqio/connect/workflows"
+)
+
+// Dispatcher settings.
+const (
+	// claimLimit bounds the outbox rows one pass claims.
+	claimLimit = 1000
+	// MaxBatch bounds the messages of one DeliveryBatch run.
+	MaxBatch = 200
+	// startConcurrency bounds the workflow starts in flight.
+	startConcurrency = 8
+	// dispatchPoll is how often the dispatcher looks at the outbox when
+	// nothing wakes it (rows written by another process).
+	dispatchPoll = time.Second
+	// staleClaim is how long a claimed batch may wait for its start before
+	// another pass starts it (its dispatcher died in between).
+	staleClaim = 30 * time.Second
+)
+
+// dispatcher hands outbox rows to Temporal: it claims the waiting rows,
+// groups them by webhook and event type into batches, starts one
+// DeliveryBatch workflow per batch (the workflow id is the batch id, so a
+// repeated start is a no-op) and deletes the rows once their workflow
+// exists. Several dispatchers (API replicas) can run against one database.
+type dispatcher struct {
+	s      *Service
+	logger *slog.Logger
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// StartDispatcher starts the outbox dispatcher of this process (once).
+func (s *Service) StartDispatcher(logger *slog.Logger) {
+	s.dispatcherMu.Lock()
+	defer s.dispatcherMu.Unlock()
+	if s.dispatcher != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &dispatcher{s: s, logger: logger.With("component", "dispatcher"), wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	s.dispatcher = d
+	go d.run(ctx)
+}
+
+// StopDispatcher stops the dispatcher and waits for its pass to end; rows
+// it had not started are started by the next dispatcher.
+func (s *Service) StopDispatcher() {
+	s.dispatcherMu.Lock()
+	d := s.dispatcher
+	s.dispatcher = nil
+	s.dispatcherMu.Unlock()
+	if d != nil {
+		d.cancel()
+		<-d.done
+	}
+}
+
+// kick wakes this process's dispatcher, if it runs one.
+func (s *Service) kick() {
+	s.dispatcherMu.Lock()
+	d := s.dispatcher
+	s.dispatcherMu.Unlock()
+	if d == nil {
+		return
+	}
+	select {
+	case d.wake <- struct{}{}:
+	default: // already awake or about to be
+	}
+}
+
+func (d *dispatcher) run(ctx context.Context) {
+	defer close(d.done)
+	tick := time.NewTicker(dispatchPoll)
+	defer tick.Stop()
+	lastStale := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-tick.C:
+		}
+		if time.Since(lastStale) >= staleClaim/3 {
+			lastStale = time.Now()
+			if err := d.restartStale(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("restart stale outbox batches", "err", err)
+			}
+		}
+		for ctx.Err() == nil {
+			n, err := d.s.DispatchOnce(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					d.logger.Error("dispatch outbox", "err", err)
+				}
+				break
+			}
+			if n < claimLimit {
+				break
+			}
+		}
+	}
+}
+
+// DispatchOnce claims what waits in the outbox and starts its batches; it
+// returns how many rows it claimed. Rows whose start failed stay claimed
+// and are started again after staleClaim.
+func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
+	batches, err := s.Store.ClaimOutbox(ctx, claimLimit, MaxBatch, func() string {
+		return strings.TrimPrefix(ids.New("b"), "b_")
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, b := range batches {
+		n += len(b.EventIDs)
+	}
+	return n, s.startBatches(ctx, batches)
+}
+
+func (d *dispatcher) restartStale(ctx context.Context) error {
+	batches, err := d.s.Store.StaleOutbox(ctx, d.s.now().Add(-staleClaim), 100)
+	if err != nil || len(batches) == 0 {
+		return err
+	}
+	d.logger.Warn("starting outbox batches a dispatcher claimed but did not start", "batches", len(batches))
+	return d.s.startBatches(ctx, batches)
+}
+
+// startBatches starts the workflow of each batch and deletes the rows of
+// those that started.
+func (s *Service) startBatches(ctx context.Context, batches []store.OutboxBatch) error {
+	var (
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		started []string
+		errs    []error
+		sem     = make(chan struct{}, startConcurrency)
+	)
+	for _, b := range batches {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			err := s.startBatch(ctx, b)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			started = append(started, b.BatchID)
+		}()
+	}
+	wg.Wait()
+	if err := s.Store.DeleteOutboxBatches(context.WithoutCancel(ctx), started); err != nil {
+		errs = append(errs, fmt.Errorf("delete started outbox rows: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) startBatch(ctx context.Context, b store.OutboxBatch) error {
+	id := workflows.BatchWorkflowID(b.WebhookID, b.BatchID)
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                workflows.WebhooksQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		EnableEagerStart:         true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrOrganizationID.ValueSet(b.OrganizationID),
+			workflows.AttrWebhookID.ValueSet(b.WebhookID),
+			workflows.AttrEventType.ValueSet(b.EventType),
+		),
+	}, workflows.DeliveryBatch, activities.BatchInput{OrganizationID: b.OrganizationID, WebhookID: b.WebhookID, EventIDs: b.EventIDs})
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if err != nil && !errors.As(err, &already) {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	return nil
+}
