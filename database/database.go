@@ -25,6 +25,11 @@ import (
 type DB struct {
 	*gorm.DB
 	Dialect string // "postgres" or "sqlite"
+	// Reads serves hot read-only queries outside transactions. On SQLite
+	// it is a separate read-only pool: WAL lets readers run beside the one
+	// writer connection instead of queueing behind its transactions. On
+	// Postgres it is the same pool.
+	Reads *gorm.DB
 }
 
 // Open connects to DATABASE_URL: postgres://… or sqlite://path (sqlite:///abs/path
@@ -52,7 +57,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if err := sqlDB.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("ping postgres: %w", err)
 		}
-		return &DB{DB: g, Dialect: "postgres"}, nil
+		return &DB{DB: g, Dialect: "postgres", Reads: g}, nil
 	case strings.HasPrefix(rawURL, "sqlite://"):
 		path := strings.TrimPrefix(rawURL, "sqlite://")
 		if path == "" {
@@ -84,7 +89,19 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if err := sqlDB.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("ping sqlite: %w", err)
 		}
-		return &DB{DB: g, Dialect: "sqlite"}, nil
+		reads := g
+		if !strings.Contains(path, ":memory:") && !strings.Contains(path, "mode=memory") {
+			rcfg := *cfg
+			reads, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: SQLiteDSN(path) + "&_pragma=query_only(1)"}), &rcfg)
+			if err != nil {
+				sqlDB.Close()
+				return nil, fmt.Errorf("open sqlite read pool: %w", err)
+			}
+			rdb, _ := reads.DB()
+			rdb.SetMaxOpenConns(4)
+			rdb.SetMaxIdleConns(4)
+		}
+		return &DB{DB: g, Dialect: "sqlite", Reads: reads}, nil
 	default:
 		return nil, fmt.Errorf("DATABASE_URL must start with postgres:// or sqlite:// (got %q)", redactURL(rawURL))
 	}
@@ -126,8 +143,15 @@ func (d *DB) Ping(ctx context.Context) error {
 	return d.SQL().PingContext(ctx)
 }
 
-// Close closes the pool.
-func (d *DB) Close() error { return d.SQL().Close() }
+// Close closes the pools.
+func (d *DB) Close() error {
+	if d.Reads != nil && d.Reads != d.DB {
+		if r, err := d.Reads.DB(); err == nil {
+			_ = r.Close()
+		}
+	}
+	return d.SQL().Close()
+}
 
 func redactURL(s string) string {
 	u, err := url.Parse(s)

@@ -65,7 +65,7 @@ func (s *Store) MarkEventDispatched(ctx context.Context, orgID, id string) error
 // simply absent from the result).
 func (s *Store) GetEvents(ctx context.Context, orgID string, ids []string) (map[string]models.Event, error) {
 	var rows []models.Event
-	if err := s.db.WithContext(ctx).Where("organization_id = ? AND id IN ?", orgID, ids).Find(&rows).Error; err != nil {
+	if err := s.reads().WithContext(ctx).Where("organization_id = ? AND id IN ?", orgID, ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make(map[string]models.Event, len(rows))

@@ -175,7 +175,7 @@ func (s *Store) ListIntegrations(ctx context.Context, orgID string) ([]models.In
 // ActiveIntegrations lists the organization's active integrations.
 func (s *Store) ActiveIntegrations(ctx context.Context, orgID string) ([]models.Integration, error) {
 	var out []models.Integration
-	err := s.db.WithContext(ctx).Where("organization_id = ? AND status = ?", orgID, models.IntegrationActive).
+	err := s.reads().WithContext(ctx).Where("organization_id = ? AND status = ?", orgID, models.IntegrationActive).
 		Order("created_at, id").Find(&out).Error
 	return out, err
 }
@@ -312,6 +312,9 @@ func (s *Store) SetIntegrationSynced(ctx context.Context, id string, at time.Tim
 // (by its created time) never overwrites a newer one.
 func (s *Store) UpsertObject(ctx context.Context, o *models.IntegrationObject) error {
 	o.UpdatedAt = s.now()
+	if s.raw != nil {
+		return s.raw.upsertObject(ctx, o)
+	}
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "organization_id"}, {Name: "object_type"}, {Name: "object_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"parent_id", "status", "data", "last_event_id", "last_event_type", "last_event_created", "updated_at"}),

@@ -44,28 +44,13 @@ func (s *Store) IngestEvent(ctx context.Context, e *models.Event, webhookIDs []s
 	e.ReceivedAt = now
 	e.Dispatch = &dispatchJSON
 	e.DispatchedAt = &now
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(e)
-		if res.Error != nil {
-			return fmt.Errorf("insert event: %w", res.Error)
-		}
-		if res.RowsAffected == 0 {
-			return errDuplicate
-		}
-		if err := insertOutbox(tx, *e, webhookIDs, now); err != nil {
-			return err
-		}
-		if record == nil {
-			return nil
-		}
-		after, err := record(ctx, s.withTx(tx), *e)
-		if err != nil || !after {
-			return err
-		}
-		e.DispatchedAt = nil
-		return tx.Model(&models.Event{}).Where("organization_id = ? AND id = ?", e.OrganizationID, e.ID).
-			Update("dispatched_at", nil).Error
-	})
+	job := &ingestJob{ctx: ctx, e: e, webhookIDs: webhookIDs, record: record, now: now}
+	var err error
+	if s.db.Dialect == "sqlite" {
+		err = s.ingests.do(s, job)
+	} else {
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.ingestTx(tx, job) })
+	}
 	if err == nil {
 		return *e, true, nil
 	}
@@ -86,9 +71,43 @@ func (s *Store) IngestEvent(ctx context.Context, e *models.Event, webhookIDs []s
 	return stored, false, nil
 }
 
+// ingestJob is one event to store.
+type ingestJob struct {
+	ctx        context.Context
+	e          *models.Event
+	webhookIDs []string
+	record     Recorder
+	now        time.Time
+	done       chan error
+}
+
+// ingestTx writes one event in tx; errDuplicate when it exists.
+func (s *Store) ingestTx(tx *gorm.DB, j *ingestJob) error {
+	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(j.e)
+	if res.Error != nil {
+		return fmt.Errorf("insert event: %w", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return errDuplicate
+	}
+	if err := insertOutbox(tx, *j.e, j.webhookIDs, j.now); err != nil {
+		return err
+	}
+	if j.record == nil {
+		return nil
+	}
+	after, err := j.record(j.ctx, s.withTx(tx), *j.e)
+	if err != nil || !after {
+		return err
+	}
+	j.e.DispatchedAt = nil
+	return tx.Model(&models.Event{}).Where("organization_id = ? AND id = ?", j.e.OrganizationID, j.e.ID).
+		Update("dispatched_at", nil).Error
+}
+
 // withTx is a Store whose queries run in tx.
 func (s *Store) withTx(tx *gorm.DB) *Store {
-	return &Store{db: &database.DB{DB: tx, Dialect: s.db.Dialect}, now: s.now}
+	return &Store{db: &database.DB{DB: tx, Dialect: s.db.Dialect, Reads: tx}, now: s.now}
 }
 
 // EnqueueDeliveries writes the outbox rows and dispatch record of an event

@@ -24,6 +24,8 @@ type Store struct {
 	db        *database.DB
 	now       func() time.Time
 	knownOrgs sync.Map // organization ids known to exist
+	ingests   groupCommit
+	raw       *rawTx // set on a Store bound to a group commit
 }
 
 // New returns a Store. now may be nil (wall clock, UTC).
@@ -36,6 +38,15 @@ func New(db *database.DB, now func() time.Time) *Store {
 
 // DB exposes the gorm handle for packages that own their own tables.
 func (s *Store) DB() *gorm.DB { return s.db.DB }
+
+// reads is the pool for hot reads outside transactions (see
+// database.DB.Reads); a Store bound to a transaction reads in it.
+func (s *Store) reads() *gorm.DB {
+	if s.db.Reads != nil {
+		return s.db.Reads
+	}
+	return s.db.DB
+}
 
 // Dialect is "postgres" or "sqlite".
 func (s *Store) Dialect() string { return s.db.Dialect }

@@ -22,7 +22,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *models.Webhook) error {
 // GetWebhook loads one webhook of the organization.
 func (s *Store) GetWebhook(ctx context.Context, orgID, id string) (models.Webhook, error) {
 	var w models.Webhook
-	err := s.db.WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id).Take(&w).Error
+	err := s.reads().WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id).Take(&w).Error
 	return w, notFound(err)
 }
 
@@ -36,7 +36,7 @@ func (s *Store) ListWebhooks(ctx context.Context, orgID string) ([]models.Webhoo
 // ActiveWebhooks lists the organization's active webhooks.
 func (s *Store) ActiveWebhooks(ctx context.Context, orgID string) ([]models.Webhook, error) {
 	var ws []models.Webhook
-	err := s.db.WithContext(ctx).Where("organization_id = ? AND is_active = ?", orgID, true).Order("created_at, id").Find(&ws).Error
+	err := s.reads().WithContext(ctx).Where("organization_id = ? AND is_active = ?", orgID, true).Order("created_at, id").Find(&ws).Error
 	return ws, err
 }
 
@@ -186,7 +186,7 @@ func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*mo
 // by message id (a batch re-run reuses what its earlier try recorded).
 func (s *Store) AttemptsOfRun(ctx context.Context, runID string, retryNumber int) (map[string]models.WebhookDelivery, error) {
 	var rows []models.WebhookDelivery
-	err := s.db.WithContext(ctx).Where("run_id = ? AND retry_number = ?", runID, retryNumber).Find(&rows).Error
+	err := s.reads().WithContext(ctx).Where("run_id = ? AND retry_number = ?", runID, retryNumber).Find(&rows).Error
 	if err != nil {
 		return nil, err
 	}
