@@ -31,9 +31,9 @@ const (
 	// dispatchPoll is how often the dispatcher looks at the outbox when
 	// nothing wakes it (rows written by another process).
 	dispatchPoll = time.Second
-	// staleClaim is how long a claimed batch may wait for its start before
-	// another pass starts it (its dispatcher died in between).
-	staleClaim = 30 * time.Second
+	// DefaultStaleClaim is how long a claimed batch may wait for its start
+	// before another pass starts it (its dispatcher died in between).
+	DefaultStaleClaim = 30 * time.Second
 )
 
 // dispatcher hands outbox rows to Temporal: it claims the waiting rows,
@@ -93,7 +93,7 @@ func (d *dispatcher) run(ctx context.Context) {
 	defer close(d.done)
 	tick := time.NewTicker(dispatchPoll)
 	defer tick.Stop()
-	lastStale := time.Now()
+	var lastStale time.Time // look for stale claims at once: an earlier process may have left some
 	for {
 		select {
 		case <-ctx.Done():
@@ -101,7 +101,7 @@ func (d *dispatcher) run(ctx context.Context) {
 		case <-d.wake:
 		case <-tick.C:
 		}
-		if time.Since(lastStale) >= staleClaim/3 {
+		if time.Since(lastStale) >= d.s.staleClaim()/3 {
 			lastStale = time.Now()
 			if err := d.restartStale(ctx); err != nil && ctx.Err() == nil {
 				d.logger.Error("restart stale outbox batches", "err", err)
@@ -124,7 +124,7 @@ func (d *dispatcher) run(ctx context.Context) {
 
 // DispatchOnce claims what waits in the outbox and starts its batches; it
 // returns how many rows it claimed. Rows whose start failed stay claimed
-// and are started again after staleClaim.
+// and are started again after the stale-claim interval.
 func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
 	batches, err := s.Store.ClaimOutbox(ctx, claimLimit, MaxBatch, func() string {
 		return strings.TrimPrefix(ids.New("b"), "b_")
@@ -140,7 +140,7 @@ func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
 }
 
 func (d *dispatcher) restartStale(ctx context.Context) error {
-	batches, err := d.s.Store.StaleOutbox(ctx, d.s.now().Add(-staleClaim), 100)
+	batches, err := d.s.Store.StaleOutbox(ctx, d.s.now().Add(-d.s.staleClaim()), 100)
 	if err != nil || len(batches) == 0 {
 		return err
 	}
@@ -199,4 +199,11 @@ func (s *Service) startBatch(ctx context.Context, b store.OutboxBatch) error {
 		return fmt.Errorf("start %s: %w", id, err)
 	}
 	return nil
+}
+
+func (s *Service) staleClaim() time.Duration {
+	if s.StaleClaim > 0 {
+		return s.StaleClaim
+	}
+	return DefaultStaleClaim
 }

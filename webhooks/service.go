@@ -49,6 +49,11 @@ type Service struct {
 	// state and start pushes).
 	Observers []EventObserver
 
+	// StaleClaim is how long outbox rows claimed by a dispatcher may wait
+	// for their workflow before another dispatcher starts it
+	// (0: DefaultStaleClaim).
+	StaleClaim time.Duration
+
 	dispatcherMu sync.Mutex
 	dispatcher   *dispatcher
 }

@@ -15,7 +15,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 22 {
+	if len(files) < 24 {
 		t.Fatalf("expected recorded histories in testdata/, found %d", len(files))
 	}
 	for _, f := range files {

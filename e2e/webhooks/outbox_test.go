@@ -1,0 +1,264 @@
+package webhooks_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/aqio/connect/internal/testenv"
+	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/workflows"
+)
+
+// pauseDispatcher stops the app's outbox dispatcher until the test ends
+// (or resume is called), so events pile up in the outbox.
+func pauseDispatcher(t *testing.T, env *testenv.Env) (resume func()) {
+	env.App.Webhooks.StopDispatcher()
+	var once sync.Once
+	resume = func() { once.Do(func() { env.App.Webhooks.StartDispatcher(env.App.Logger) }) }
+	t.Cleanup(resume)
+	return resume
+}
+
+func outboxRows(t *testing.T, env *testenv.Env, webhookID string) []models.OutboxEntry {
+	t.Helper()
+	var rows []models.OutboxEntry
+	if err := env.App.DB.Where("webhook_id = ?", webhookID).Order("event_id").Find(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestQueuedEventsWaitInTheOutboxAndGoOutAsOneBatch(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := testenv.NewReceiver(t)
+	wh := createWebhook(t, org, map[string]any{"name": "outbox", "url": rcv.URL, "events": []string{"registration.*"}})
+	resume := pauseDispatcher(t, env)
+
+	ids := []string{"ob_1", "ob_2", "ob_3", "ob_4", "ob_5"}
+	for _, id := range ids {
+		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
+			t.Fatalf("post %s: %d %s", id, resp.Status, resp.Body)
+		}
+	}
+	// Accepted means stored: every delivery is in the outbox, none sent.
+	if rows := outboxRows(t, env, wh.ID); len(rows) != len(ids) {
+		t.Fatalf("outbox holds %d rows, want %d", len(rows), len(ids))
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(rcv.Got()); n != 0 {
+		t.Fatalf("receiver got %d requests while the dispatcher was stopped", n)
+	}
+
+	resume()
+	testenv.Eventually(t, 20*time.Second, "all five deliveries", func() bool { return len(rcv.Got()) >= len(ids) })
+	time.Sleep(200 * time.Millisecond)
+	got := map[string]int{}
+	for _, id := range rcv.IDs() {
+		got[id]++
+	}
+	for _, id := range ids {
+		if got[id] != 1 {
+			t.Fatalf("webhook-id %s received %d times (all: %v)", id, got[id], rcv.IDs())
+		}
+	}
+	if rows := outboxRows(t, env, wh.ID); len(rows) != 0 {
+		t.Fatalf("outbox still holds %d rows after dispatch", len(rows))
+	}
+	// One DeliveryBatch run made all five first attempts.
+	var ds []delivery
+	testenv.Eventually(t, 10*time.Second, "five attempt rows", func() bool {
+		ds = listDeliveries(t, org, wh.ID, "")
+		return len(ds) == len(ids)
+	})
+	for _, d := range ds {
+		if d.WorkflowID != ds[0].WorkflowID || d.Status != "success" || !d.IsFinal {
+			t.Fatalf("attempts %+v", ds)
+		}
+	}
+	if !strings.HasPrefix(ds[0].WorkflowID, workflows.BatchWorkflowID(wh.ID, "")) {
+		t.Fatalf("workflow %s", ds[0].WorkflowID)
+	}
+	if w := getWebhook(t, org, wh.ID); w.TotalDeliveries != len(ids) || w.FailedDeliveries != 0 {
+		t.Fatalf("counters %+v", w)
+	}
+}
+
+func TestClaimedBatchOfADeadDispatcherIsStarted(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := testenv.NewReceiver(t)
+	wh := createWebhook(t, org, map[string]any{"name": "stale", "url": rcv.URL, "events": []string{"registration.*"}})
+	resume := pauseDispatcher(t, env)
+	for _, id := range []string{"stale_1", "stale_2"} {
+		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
+			t.Fatalf("post: %d %s", resp.Status, resp.Body)
+		}
+	}
+	// A dispatcher claims the rows and dies before starting the workflow.
+	batches, err := env.App.Store.ClaimOutbox(context.Background(), 1000, 200, func() string { return "deadbeef-" + wh.ID })
+	if err != nil || len(batches) == 0 {
+		t.Fatalf("claim: %v %v", batches, err)
+	}
+	if err := env.App.DB.Model(&models.OutboxEntry{}).Where("webhook_id = ?", wh.ID).
+		Update("claimed_at", time.Now().UTC().Add(-time.Hour)).Error; err != nil {
+		t.Fatal(err)
+	}
+	// A fresh claim pass does not take them again: they are claimed.
+	again, err := env.App.Store.ClaimOutbox(context.Background(), 1000, 200, func() string { return "other" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range again {
+		if b.WebhookID == wh.ID {
+			t.Fatalf("claimed rows claimed twice: %+v", b)
+		}
+	}
+
+	resume() // the next dispatcher finds the stale claim and starts it under the same id
+	testenv.Eventually(t, 20*time.Second, "both deliveries", func() bool { return len(rcv.Got()) >= 2 })
+	time.Sleep(200 * time.Millisecond)
+	if ids := rcv.IDs(); len(ids) != 2 || ids[0] == ids[1] {
+		t.Fatalf("received %v, want stale_1 and stale_2 once each", ids)
+	}
+	ds := listDeliveries(t, org, wh.ID, "")
+	if len(ds) != 2 || ds[0].WorkflowID != workflows.BatchWorkflowID(wh.ID, "deadbeef-"+wh.ID) {
+		t.Fatalf("attempts %+v", ds)
+	}
+	if rows := outboxRows(t, env, wh.ID); len(rows) != 0 {
+		t.Fatalf("outbox still holds %d rows", len(rows))
+	}
+}
+
+// byIDReceiver answers per webhook-id prefix: ok_ → 200, bad_ → 400,
+// flaky_ → 503 the first time, then 200.
+type byIDReceiver struct {
+	*httptest.Server
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func newByIDReceiver(t *testing.T) *byIDReceiver {
+	r := &byIDReceiver{seen: map[string]int{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		id := req.Header.Get("webhook-id")
+		r.mu.Lock()
+		r.seen[id]++
+		n := r.seen[id]
+		r.mu.Unlock()
+		switch {
+		case strings.HasPrefix(id, "bad_"):
+			w.WriteHeader(http.StatusBadRequest)
+		case strings.HasPrefix(id, "flaky_") && n == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *byIDReceiver) count(id string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seen[id]
+}
+
+func TestBatchHandsRetriesToTheirOwnRuns(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := newByIDReceiver(t)
+	wh := createWebhook(t, org, map[string]any{"name": "mixed", "url": rcv.URL, "events": []string{"registration.*"},
+		"retry_count": 2, "retry_delay_seconds": 1})
+	resume := pauseDispatcher(t, env)
+	for _, id := range []string{"ok_1", "bad_1", "flaky_1"} {
+		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
+			t.Fatalf("post: %d %s", resp.Status, resp.Body)
+		}
+	}
+	resume()
+	testenv.Eventually(t, 30*time.Second, "the flaky message's second attempt", func() bool { return rcv.count("flaky_1") == 2 })
+
+	var ds []delivery
+	testenv.Eventually(t, 10*time.Second, "four attempt rows", func() bool {
+		ds = listDeliveries(t, org, wh.ID, "")
+		return len(ds) == 4 && ds[0].Status == "success"
+	})
+	byMsg := map[string][]delivery{}
+	for _, d := range ds {
+		byMsg[d.MessageID] = append(byMsg[d.MessageID], d)
+	}
+	batch := byMsg["ok_1"][0].WorkflowID
+	if !strings.HasPrefix(batch, workflows.BatchWorkflowID(wh.ID, "")) {
+		t.Fatalf("ok_1 delivered by %s", batch)
+	}
+	if b := byMsg["bad_1"]; len(b) != 1 || b[0].WorkflowID != batch || b[0].Status != "failed" || !b[0].IsFinal {
+		t.Fatalf("bad_1 attempts %+v", b)
+	}
+	f := byMsg["flaky_1"] // newest first
+	if len(f) != 2 || f[1].WorkflowID != batch || f[1].IsFinal || f[1].NextRetryAt == nil ||
+		f[0].WorkflowID != workflows.DeliveryWorkflowID(wh.ID, "flaky_1") || f[0].RetryNumber != 1 || !f[0].IsRetry || f[0].Status != "success" {
+		t.Fatalf("flaky_1 attempts %+v", f)
+	}
+	if rcv.count("ok_1") != 1 || rcv.count("bad_1") != 1 {
+		t.Fatalf("ok_1 sent %d times, bad_1 %d times", rcv.count("ok_1"), rcv.count("bad_1"))
+	}
+	if w := getWebhook(t, org, wh.ID); w.TotalDeliveries != 3 || w.FailedDeliveries != 1 {
+		t.Fatalf("counters %+v", w)
+	}
+
+	// Both runs are in Temporal, completed; the retry run outlived the batch.
+	for _, id := range []string{batch, f[0].WorkflowID} {
+		var status enums.WorkflowExecutionStatus
+		testenv.Eventually(t, 10*time.Second, "run "+id+" to complete", func() bool {
+			desc, err := env.App.Temporal.DescribeWorkflowExecution(context.Background(), id, "")
+			if err == nil {
+				status = desc.WorkflowExecutionInfo.Status
+			}
+			return status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
+		})
+	}
+	recordHistories(t, env, map[string]string{"batch_mixed_outcomes.json": batch, "delivery_after_batch.json": f[0].WorkflowID})
+}
+
+// recordHistories writes the runs' histories to $AQIO_RECORD_HISTORIES
+// (for workflows/testdata, whose replay test keeps old runs replayable).
+func recordHistories(t *testing.T, env *testenv.Env, runs map[string]string) {
+	dir := os.Getenv("AQIO_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	for name, id := range runs {
+		iter := env.App.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var events []json.RawMessage
+		for iter.HasNext() {
+			ev, err := iter.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := protojson.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			events = append(events, b)
+		}
+		out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
