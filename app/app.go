@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -93,6 +94,18 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		UIURL:        cfg.TemporalUIURL,
 		Namespace:    cfg.TemporalNamespace,
 	}
+	a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "aqio_webhook_outbox_depth",
+		Help: "Deliveries accepted but not yet handed to a DeliveryBatch workflow (should stay near 0).",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := a.Store.OutboxDepth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 	integrationActivities := a.buildIntegrations()
 	spec, err := api.LoadSpec()
 	if err != nil {

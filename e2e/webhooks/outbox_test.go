@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -60,6 +61,17 @@ func TestQueuedEventsWaitInTheOutboxAndGoOutAsOneBatch(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(rcv.Got()); n != 0 {
 		t.Fatalf("receiver got %d requests while the dispatcher was stopped", n)
+	}
+	// Operators see the queue on /metrics.
+	m := env.Do(t, "GET", "/metrics", nil)
+	var depth float64
+	for _, line := range strings.Split(string(m.Body), "\n") {
+		if v, ok := strings.CutPrefix(line, "aqio_webhook_outbox_depth "); ok {
+			depth, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if depth < float64(len(ids)) {
+		t.Fatalf("aqio_webhook_outbox_depth %v, want at least %d", depth, len(ids))
 	}
 
 	resume()
