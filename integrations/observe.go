@@ -74,9 +74,7 @@ func (s *Service) Record(ctx context.Context, st *store.Store, ev models.Event) 
 			return false, fmt.Errorf("keep object %s %s: %w", objType, obj.ID, err)
 		}
 	}
-	// Read outside the transaction (the read pool): it decides nothing
-	// the transaction writes.
-	integs, err := s.Store.ActiveIntegrations(ctx, ev.OrganizationID)
+	integs, err := st.ActiveIntegrations(ctx, ev.OrganizationID)
 	if err != nil {
 		return false, err
 	}

@@ -121,7 +121,9 @@ func (s *Store) commitGroup(batch []*ingestJob) {
 	// statement; without it ConnPool would be set on the shared one).
 	gtx := s.db.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
 	gtx.Statement.ConnPool = tx
-	bound := &Store{db: &database.DB{DB: gtx, Dialect: s.db.Dialect, Reads: gtx}, now: s.now, raw: st}
+	// Reads inside the group go to the read-only pool (other connections:
+	// WAL readers never wait for this writer) with their cached statements.
+	bound := &Store{db: &database.DB{DB: gtx, Dialect: s.db.Dialect, Reads: s.reads()}, now: s.now, raw: st}
 	results := make([]error, len(batch))
 	for i, j := range batch {
 		if err := st.exec(ctx, st.stmts.savepoint); err != nil {

@@ -105,7 +105,8 @@ func (s *Store) ingestTx(tx *gorm.DB, j *ingestJob) error {
 		Update("dispatched_at", nil).Error
 }
 
-// withTx is a Store whose queries run in tx.
+// withTx is a Store whose queries run in tx (reads too: a second
+// connection from the pool inside a transaction can exhaust it).
 func (s *Store) withTx(tx *gorm.DB) *Store {
 	return &Store{db: &database.DB{DB: tx, Dialect: s.db.Dialect, Reads: tx}, now: s.now}
 }

@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,5 +274,82 @@ func recordHistories(t *testing.T, env *testenv.Env, runs map[string]string) {
 		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func TestConcurrentDispatchersClaimEachDeliveryOnce(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := testenv.NewReceiver(t)
+	hooks := []webhook{
+		createWebhook(t, org, map[string]any{"name": "a", "url": rcv.URL, "events": []string{"registration.*"}}),
+		createWebhook(t, org, map[string]any{"name": "b", "url": rcv.URL, "events": []string{"registration.*"}}),
+	}
+	pauseDispatcher(t, env)
+	const events = 150
+	var wg sync.WaitGroup
+	for i := range events {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp := postEvent(t, org, registration(fmt.Sprintf("cc_%03d", i))); resp.Status != http.StatusAccepted {
+				t.Errorf("post: %d %s", resp.Status, resp.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	// Eight dispatchers (as if eight API replicas) claim at once.
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		batchN  atomic.Int64
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				bs, err := env.App.Store.ClaimOutbox(context.Background(), 40, 25, func() string {
+					return fmt.Sprintf("cc-%d", batchN.Add(1))
+				})
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				n := 0
+				mu.Lock()
+				for _, b := range bs {
+					if b.OrganizationID != org.ID || len(b.EventIDs) > 25 {
+						t.Errorf("batch %+v", b)
+					}
+					for _, e := range b.EventIDs {
+						claimed[b.WebhookID+"/"+e]++
+					}
+					n += len(b.EventIDs)
+				}
+				mu.Unlock()
+				if n == 0 {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(claimed) != 2*events {
+		t.Fatalf("%d deliveries claimed, want %d", len(claimed), 2*events)
+	}
+	for k, n := range claimed {
+		if n != 1 {
+			t.Fatalf("%s claimed %d times", k, n)
+		}
+	}
+	for _, h := range hooks {
+		if rows := outboxRows(t, env, h.ID); len(rows) != events {
+			t.Fatalf("webhook %s: %d outbox rows left claimed, want %d", h.ID, len(rows), events)
+		}
+	}
+	// Leave nothing behind for the other tests' dispatcher.
+	if err := env.App.DB.Where("organization_id = ?", org.ID).Delete(&models.OutboxEntry{}).Error; err != nil {
+		t.Fatal(err)
 	}
 }
