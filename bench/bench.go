@@ -7,12 +7,14 @@ package bench
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,6 +24,8 @@ import (
 
 	"github.com/aqio/connect/app"
 	"github.com/aqio/connect/config"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+
 	"github.com/aqio/connect/devtemporal"
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/workflows"
@@ -38,6 +42,11 @@ type Options struct {
 	// TemporalPostgres persists the embedded Temporal server to Postgres
 	// (the production shape) instead of SQLite; nil keeps dev's SQLite.
 	TemporalPostgres *devtemporal.Postgres
+	// AppPostgres is a Postgres URL (to its maintenance database, e.g.
+	// postgres://postgres@127.0.0.1:5432/postgres) on which the app
+	// database aqio_bench_app is dropped and recreated; "" keeps dev's
+	// SQLite.
+	AppPostgres string
 }
 
 // Result is what a run measured.
@@ -138,6 +147,11 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) 
 	}
 	cfg.HTTPAddr = "127.0.0.1:0"
 	cfg.DatabaseURL = "sqlite://" + filepath.Join(dir, "aqio.db")
+	if opts.AppPostgres != "" {
+		if cfg.DatabaseURL, err = freshPostgres(ctx, opts.AppPostgres, "aqio_bench_app"); err != nil {
+			return Result{}, err
+		}
+	}
 	cfg.TemporalAddress = ts.FrontendAddress()
 	cfg.TemporalNamespace = ts.Namespace()
 	cfg.ServiceToken = "bench-token"
@@ -293,4 +307,25 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) 
 	res.Lost = opts.Burst + n - res.Received
 	res.IngestErrors = ingestErrors.Load()
 	return res, nil
+}
+
+// freshPostgres drops and recreates database name on the server of
+// maintenanceURL and returns its URL.
+func freshPostgres(ctx context.Context, maintenanceURL, name string) (string, error) {
+	db, err := sql.Open("pgx", maintenanceURL)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	for _, q := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return "", fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	u, err := url.Parse(maintenanceURL)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
 }

@@ -27,6 +27,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.TemporalSync, "temporal-sync", false, "run the embedded Temporal store with synchronous=FULL")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	pgHost := fs.String("temporal-postgres", "", "host:port of a Postgres (user postgres, trust auth) to persist the embedded Temporal server to, instead of SQLite; databases aqio_bench_temporal* are dropped and recreated")
+	fs.StringVar(&o.AppPostgres, "app-postgres", "", "URL of a Postgres maintenance database (postgres://postgres@127.0.0.1:5432/postgres) on whose server the app database aqio_bench_app is dropped and recreated, instead of SQLite")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
