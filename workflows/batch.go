@@ -34,7 +34,7 @@ func DeliveryBatch(ctx workflow.Context, in activities.BatchInput) (BatchOutcome
 	var a *activities.Deliveries
 	// Most batches finish in one local activity inside the first workflow
 	// task. The bound leaves room for every request to time out.
-	perRequest := 45 * time.Second
+	perRequest := 75 * time.Second // timeout_seconds is at most 60
 	rounds := time.Duration((len(in.EventIDs) + activities.BatchConcurrency - 1) / activities.BatchConcurrency)
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: rounds*perRequest + time.Minute,
