@@ -17,10 +17,13 @@ import (
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/aqio/connect/internal/testenv"
 	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/webhooks"
 	"github.com/aqio/connect/workflows"
 )
 
@@ -352,4 +355,62 @@ func TestConcurrentDispatchersClaimEachDeliveryOnce(t *testing.T) {
 	if err := env.App.DB.Where("organization_id = ?", org.ID).Delete(&models.OutboxEntry{}).Error; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// downTemporal is a Temporal client whose workflow starts fail, as when
+// the Temporal frontend is unreachable.
+type downTemporal struct {
+	webhooks.Starter
+	starts atomic.Int64
+}
+
+func (d *downTemporal) ExecuteWorkflow(context.Context, client.StartWorkflowOptions, interface{}, ...interface{}) (client.WorkflowRun, error) {
+	d.starts.Add(1)
+	return nil, serviceerror.NewUnavailable("temporal is down (test)")
+}
+
+func TestEventsAcceptedWhileTemporalIsDownAreDeliveredLater(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := testenv.NewReceiver(t)
+	wh := createWebhook(t, org, map[string]any{"name": "down", "url": rcv.URL, "events": []string{"registration.*"}})
+	svc := env.App.Webhooks
+	real, oldStale := svc.Temporal, svc.StaleClaim
+	down := &downTemporal{Starter: real}
+
+	resume := pauseDispatcher(t, env)
+	svc.Temporal = down // swapped while no dispatcher runs
+	t.Cleanup(func() {
+		env.App.Webhooks.StopDispatcher()
+		svc.Temporal, svc.StaleClaim = real, oldStale
+	})
+	resume()
+	for _, id := range []string{"down_1", "down_2", "down_3"} {
+		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
+			t.Fatalf("post while Temporal is down: %d %s", resp.Status, resp.Body)
+		}
+	}
+	testenv.Eventually(t, 10*time.Second, "the dispatcher to try and fail", func() bool {
+		rows := outboxRows(t, env, wh.ID)
+		return down.starts.Load() > 0 && len(rows) == 3 && rows[0].BatchID != nil
+	})
+	if n := len(rcv.Got()); n != 0 {
+		t.Fatalf("receiver got %d requests while Temporal was down", n)
+	}
+
+	// Temporal is back: the claimed batch is started again once its claim
+	// is stale, under the same id, and every event arrives once.
+	env.App.Webhooks.StopDispatcher()
+	svc.Temporal, svc.StaleClaim = real, time.Second
+	env.App.Webhooks.StartDispatcher(env.App.Logger)
+	testenv.Eventually(t, 20*time.Second, "the three deliveries", func() bool { return len(rcv.Got()) >= 3 })
+	time.Sleep(300 * time.Millisecond)
+	got := map[string]int{}
+	for _, id := range rcv.IDs() {
+		got[id]++
+	}
+	if len(got) != 3 || got["down_1"] != 1 || got["down_2"] != 1 || got["down_3"] != 1 {
+		t.Fatalf("received %v", rcv.IDs())
+	}
+	testenv.Eventually(t, 5*time.Second, "the outbox to empty", func() bool { return len(outboxRows(t, env, wh.ID)) == 0 })
 }
