@@ -89,7 +89,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			continue // deleted with its organization: nothing to deliver
 		}
 		if prev, ok := done[id]; ok && prev.Status != models.DeliveryPending {
-			res.add(prev, ev.Type) // recorded by an earlier try of this run
+			res.add(prev) // recorded by an earlier try of this run
 			continue
 		}
 		row := &models.WebhookDelivery{
@@ -101,7 +101,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			d.settle(row, models.DeliveryCancelled, "webhook is disabled", true)
 			d.count("cancelled", 0)
 			rows = append(rows, row)
-			res.add(*row, ev.Type)
+			res.add(*row)
 			continue
 		}
 		wg.Add(1)
@@ -132,7 +132,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			defer mu.Unlock()
 			gone = gone || oc.kind == outcomeGone
 			rows = append(rows, row)
-			res.add(*row, ev.Type)
+			res.add(*row)
 		}()
 	}
 	wg.Wait()
@@ -153,7 +153,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 }
 
 // add counts one recorded first attempt.
-func (r *BatchResult) add(row models.WebhookDelivery, eventType string) {
+func (r *BatchResult) add(row models.WebhookDelivery) {
 	switch {
 	case row.Status == models.DeliverySuccess:
 		r.Delivered++
@@ -166,7 +166,7 @@ func (r *BatchResult) add(row models.WebhookDelivery, eventType string) {
 		if row.NextRetryAt != nil && row.CompletedAt != nil {
 			delay = max(row.NextRetryAt.Sub(*row.CompletedAt), time.Second)
 		}
-		r.Retries = append(r.Retries, BatchRetry{EventID: *row.EventID, EventType: eventType, Delay: delay})
+		r.Retries = append(r.Retries, BatchRetry{EventID: *row.EventID, EventType: row.EventType, Delay: delay})
 	}
 }
 

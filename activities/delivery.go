@@ -353,13 +353,7 @@ func (d *Deliveries) finishObserved(ctx context.Context, row *models.WebhookDeli
 // that error and Temporal retries the attempt (the row is keyed by run and
 // retry number, so the retry overwrites rather than duplicates).
 func (d *Deliveries) finish(ctx context.Context, row *models.WebhookDelivery, status, msg string, final bool, cause error) error {
-	now := d.now()
-	row.Status = status
-	row.CompletedAt = &now
-	row.IsFinal = final
-	if msg != "" {
-		row.ErrorMessage = &msg
-	}
+	d.settle(row, status, msg, final)
 	if status == models.DeliveryCancelled {
 		d.count("cancelled", 0)
 	}

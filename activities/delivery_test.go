@@ -60,7 +60,7 @@ func newFixture(t *testing.T, url, contentType string) *fixture {
 	}
 	ev := models.Event{OrganizationID: "org_1", ID: "evt_1", Type: "registration.confirmed",
 		Payload: `{"id":"evt_1","type":"registration.confirmed","created":1,"data":{"object":{"id":"reg_1"}},"organization_id":"org_1"}`, CreatedUnix: 1}
-	if _, _, err := st.InsertEvent(ctx, &ev); err != nil {
+	if _, _, err := st.IngestEvent(ctx, &ev, nil, "[]", nil); err != nil {
 		t.Fatal(err)
 	}
 	return &fixture{st: st, ring: ring, secret: secret, hook: hook, event: ev, acts: &Deliveries{

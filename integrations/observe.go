@@ -78,12 +78,13 @@ func (s *Service) Record(ctx context.Context, st *store.Store, ev models.Event) 
 	if err != nil {
 		return false, err
 	}
-	for _, integ := range integs {
-		if p, ok := s.Catalog.Get(integ.IntegrationType); ok && slices.Contains(p.Pushes, ev.Type) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return slices.ContainsFunc(integs, func(in models.Integration) bool { return s.pushes(in, ev.Type) }), nil
+}
+
+// pushes reports whether an integration reacts to an event type.
+func (s *Service) pushes(integ models.Integration, eventType string) bool {
+	p, ok := s.Catalog.Get(integ.IntegrationType)
+	return ok && slices.Contains(p.Pushes, eventType)
 }
 
 // Observe runs after Record asked for it, once the event is committed: it
@@ -101,8 +102,7 @@ func (s *Service) Observe(ctx context.Context, ev models.Event) error {
 		return err
 	}
 	for _, integ := range integs {
-		p, ok := s.Catalog.Get(integ.IntegrationType)
-		if !ok || !slices.Contains(p.Pushes, ev.Type) {
+		if !s.pushes(integ, ev.Type) {
 			continue
 		}
 		if err := s.startPush(ctx, integ, ev); err != nil {

@@ -3,38 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/aqio/connect/models"
 )
-
-// InsertEvent stores a posted event unless one with the same id (or the
-// same idempotency key) exists; it returns the stored row and whether it
-// was new.
-func (s *Store) InsertEvent(ctx context.Context, e *models.Event) (models.Event, bool, error) {
-	e.ReceivedAt = s.now()
-	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e)
-	if res.Error != nil {
-		return models.Event{}, false, fmt.Errorf("insert event: %w", res.Error)
-	}
-	if res.RowsAffected == 1 {
-		return *e, true, nil
-	}
-	var existing models.Event
-	q := s.db.WithContext(ctx).Where("organization_id = ?", e.OrganizationID)
-	if e.IdempotencyKey != nil {
-		q = q.Where("id = ? OR idempotency_key = ?", e.ID, *e.IdempotencyKey)
-	} else {
-		q = q.Where("id = ?", e.ID)
-	}
-	if err := q.Take(&existing).Error; err != nil {
-		return models.Event{}, false, fmt.Errorf("load existing event: %w", err)
-	}
-	return existing, false, nil
-}
 
 // FindEventByIdempotencyKey returns the event posted with key, if any.
 func (s *Store) FindEventByIdempotencyKey(ctx context.Context, orgID, key string) (models.Event, error) {

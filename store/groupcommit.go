@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -98,54 +99,12 @@ func (g *groupCommit) prepare(db *sql.DB) error {
 }
 
 func (s *Store) commitGroup(batch []*ingestJob) {
-	fail := func(err error) {
+	results := make([]error, len(batch))
+	if err := s.runGroup(batch, results); err != nil {
 		for _, j := range batch {
 			j.e.DispatchedAt = nil
 			j.done <- fmt.Errorf("store events: %w", err)
 		}
-	}
-	sqlDB := s.db.SQL()
-	g := &s.ingests
-	if err := g.prepare(sqlDB); err != nil {
-		fail(err)
-		return
-	}
-	ctx := context.Background() // the batch is everyone's: one caller's cancel must not end it
-	tx, err := sqlDB.BeginTx(ctx, nil)
-	if err != nil {
-		fail(err)
-		return
-	}
-	st := &rawTx{tx: tx, stmts: &g.stmts}
-	// A session of its own (setting Context makes gorm copy the
-	// statement; without it ConnPool would be set on the shared one).
-	gtx := s.db.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
-	gtx.Statement.ConnPool = tx
-	// Reads inside the group go to the read-only pool (other connections:
-	// WAL readers never wait for this writer) with their cached statements.
-	bound := &Store{db: &database.DB{DB: gtx, Dialect: s.db.Dialect, Reads: s.reads()}, now: s.now, raw: st}
-	results := make([]error, len(batch))
-	for i, j := range batch {
-		if err := st.exec(ctx, st.stmts.savepoint); err != nil {
-			_ = tx.Rollback()
-			fail(err)
-			return
-		}
-		if results[i] = bound.ingestRaw(j); results[i] != nil {
-			if err := st.exec(ctx, st.stmts.rollbackTo); err != nil {
-				_ = tx.Rollback()
-				fail(err)
-				return
-			}
-		}
-		if err := st.exec(ctx, st.stmts.release); err != nil {
-			_ = tx.Rollback()
-			fail(err)
-			return
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		fail(err)
 		return
 	}
 	for i, j := range batch {
@@ -153,7 +112,49 @@ func (s *Store) commitGroup(batch []*ingestJob) {
 	}
 }
 
-// rawTx runs the prepared ingest statements in one transaction.
+// runGroup writes every job of the batch in one transaction, each under
+// its own savepoint, and commits; a job's own failure goes to results.
+func (s *Store) runGroup(batch []*ingestJob, results []error) (err error) {
+	sqlDB := s.db.SQL()
+	if err := s.ingests.prepare(sqlDB); err != nil {
+		return err
+	}
+	ctx := context.Background() // the batch is everyone's: one caller's cancel must not end it
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	w := &rawTx{tx: tx, stmts: &s.ingests.stmts}
+	// A session of its own (setting Context makes gorm copy the
+	// statement; without it ConnPool would be set on the shared one).
+	gtx := s.db.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
+	gtx.Statement.ConnPool = tx
+	// Reads inside the group go to the read-only pool (other connections:
+	// WAL readers never wait for this writer) with their cached statements.
+	bound := &Store{db: &database.DB{DB: gtx, Dialect: s.db.Dialect, Reads: s.reads()}, now: s.now, raw: w}
+	for i, j := range batch {
+		if err := w.exec(ctx, w.stmts.savepoint); err != nil {
+			return err
+		}
+		if results[i] = ingestOne(w, bound, j); results[i] != nil {
+			if err := w.exec(ctx, w.stmts.rollbackTo); err != nil {
+				return err
+			}
+		}
+		if err := w.exec(ctx, w.stmts.release); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// rawTx runs the prepared ingest statements in one transaction; it is
+// the ingestWriter of a group commit.
 type rawTx struct {
 	tx    *sql.Tx
 	stmts *ingestStmts
@@ -164,35 +165,30 @@ func (r *rawTx) exec(ctx context.Context, stmt *sql.Stmt, args ...any) error {
 	return err
 }
 
-// ingestRaw is ingestTx with the prepared statements (s is bound to the
-// group's transaction).
-func (s *Store) ingestRaw(j *ingestJob) error {
-	e, r, ctx := j.e, s.raw, j.ctx
+func (r *rawTx) insertEvent(ctx context.Context, e *models.Event) (bool, error) {
 	res, err := r.tx.StmtContext(ctx, r.stmts.insertEvent).ExecContext(ctx,
 		e.OrganizationID, e.ID, e.Type, e.IdempotencyKey, e.Payload, e.CreatedUnix, e.ReceivedAt, e.DispatchedAt, e.Dispatch)
 	if err != nil {
-		return fmt.Errorf("insert event: %w", err)
+		return false, err
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		return errDuplicate
-	}
-	for _, w := range j.webhookIDs {
-		if err := r.exec(ctx, r.stmts.insertOutbox, w, e.ID, e.OrganizationID, e.Type, j.now); err != nil {
-			return fmt.Errorf("enqueue deliveries: %w", err)
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+func (r *rawTx) insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
+	for _, w := range webhookIDs {
+		if err := r.exec(ctx, r.stmts.insertOutbox, w, e.ID, e.OrganizationID, e.Type, now); err != nil {
+			return err
 		}
 	}
-	if j.record == nil {
-		return nil
-	}
-	after, err := j.record(ctx, s, *e)
-	if err != nil || !after {
-		return err
-	}
-	e.DispatchedAt = nil
+	return nil
+}
+
+func (r *rawTx) clearDispatched(ctx context.Context, e models.Event) error {
 	return r.exec(ctx, r.stmts.clearDispatched, e.OrganizationID, e.ID)
 }
 
-// upsertObjectRaw is UpsertObject inside a group commit.
+// upsertObject is UpsertObject inside a group commit.
 func (r *rawTx) upsertObject(ctx context.Context, o *models.IntegrationObject) error {
 	return r.exec(ctx, r.stmts.upsertObject, o.OrganizationID, o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data,
 		o.LastEventID, o.LastEventType, o.LastEventCreated, o.UpdatedAt)

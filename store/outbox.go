@@ -81,27 +81,64 @@ type ingestJob struct {
 	done       chan error
 }
 
-// ingestTx writes one event in tx; errDuplicate when it exists.
-func (s *Store) ingestTx(tx *gorm.DB, j *ingestJob) error {
-	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(j.e)
-	if res.Error != nil {
-		return fmt.Errorf("insert event: %w", res.Error)
+// ingestWriter writes one event's rows: gorm in a transaction, or the
+// prepared statements of a SQLite group commit (groupcommit.go).
+type ingestWriter interface {
+	insertEvent(ctx context.Context, e *models.Event) (inserted bool, err error)
+	insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error
+	clearDispatched(ctx context.Context, e models.Event) error
+}
+
+// ingestOne writes one event through w; st is the Store the recorder
+// sees, bound to the same transaction. errDuplicate when the event exists.
+func ingestOne(w ingestWriter, st *Store, j *ingestJob) error {
+	inserted, err := w.insertEvent(j.ctx, j.e)
+	if err != nil {
+		return fmt.Errorf("insert event: %w", err)
 	}
-	if res.RowsAffected == 0 {
+	if !inserted {
 		return errDuplicate
 	}
-	if err := insertOutbox(tx, *j.e, j.webhookIDs, j.now); err != nil {
-		return err
+	if err := w.insertOutbox(j.ctx, *j.e, j.webhookIDs, j.now); err != nil {
+		return fmt.Errorf("enqueue deliveries: %w", err)
 	}
 	if j.record == nil {
 		return nil
 	}
-	after, err := j.record(j.ctx, s.withTx(tx), *j.e)
+	after, err := j.record(j.ctx, st, *j.e)
 	if err != nil || !after {
 		return err
 	}
 	j.e.DispatchedAt = nil
-	return tx.Model(&models.Event{}).Where("organization_id = ? AND id = ?", j.e.OrganizationID, j.e.ID).
+	return w.clearDispatched(j.ctx, *j.e)
+}
+
+// ingestTx writes one event in tx.
+func (s *Store) ingestTx(tx *gorm.DB, j *ingestJob) error {
+	return ingestOne(gormWriter{tx}, s.withTx(tx), j)
+}
+
+// gormWriter is the ingestWriter of a gorm transaction.
+type gormWriter struct{ tx *gorm.DB }
+
+func (g gormWriter) insertEvent(ctx context.Context, e *models.Event) (bool, error) {
+	res := g.tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e)
+	return res.RowsAffected > 0, res.Error
+}
+
+func (g gormWriter) insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
+	if len(webhookIDs) == 0 {
+		return nil
+	}
+	rows := make([]models.OutboxEntry, len(webhookIDs))
+	for i, w := range webhookIDs {
+		rows[i] = models.OutboxEntry{WebhookID: w, EventID: e.ID, OrganizationID: e.OrganizationID, EventType: e.Type, CreatedAt: now}
+	}
+	return g.tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+}
+
+func (g gormWriter) clearDispatched(ctx context.Context, e models.Event) error {
+	return g.tx.WithContext(ctx).Model(&models.Event{}).Where("organization_id = ? AND id = ?", e.OrganizationID, e.ID).
 		Update("dispatched_at", nil).Error
 }
 
@@ -112,38 +149,20 @@ func (s *Store) withTx(tx *gorm.DB) *Store {
 }
 
 // EnqueueDeliveries writes the outbox rows and dispatch record of an event
-// stored earlier without them (stored before the outbox existed, or an
-// operational event); rows that exist are left alone.
+// stored earlier without them (stored before the outbox existed); rows
+// that exist are left alone.
 func (s *Store) EnqueueDeliveries(ctx context.Context, e models.Event, webhookIDs []string, dispatchJSON string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return enqueue(tx, e, webhookIDs, dispatchJSON, s.now())
-	})
-}
-
-func insertOutbox(tx *gorm.DB, e models.Event, webhookIDs []string, now time.Time) error {
-	if len(webhookIDs) == 0 {
+		if err := (gormWriter{tx}).insertOutbox(ctx, e, webhookIDs, s.now()); err != nil {
+			return fmt.Errorf("enqueue deliveries: %w", err)
+		}
+		err := tx.Model(&models.Event{}).Where("organization_id = ? AND id = ?", e.OrganizationID, e.ID).
+			Update("dispatch", dispatchJSON).Error
+		if err != nil {
+			return fmt.Errorf("record event dispatch: %w", err)
+		}
 		return nil
-	}
-	rows := make([]models.OutboxEntry, len(webhookIDs))
-	for i, w := range webhookIDs {
-		rows[i] = models.OutboxEntry{WebhookID: w, EventID: e.ID, OrganizationID: e.OrganizationID, EventType: e.Type, CreatedAt: now}
-	}
-	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error; err != nil {
-		return fmt.Errorf("enqueue deliveries: %w", err)
-	}
-	return nil
-}
-
-func enqueue(tx *gorm.DB, e models.Event, webhookIDs []string, dispatchJSON string, now time.Time) error {
-	if err := insertOutbox(tx, e, webhookIDs, now); err != nil {
-		return err
-	}
-	err := tx.Model(&models.Event{}).Where("organization_id = ? AND id = ?", e.OrganizationID, e.ID).
-		Update("dispatch", dispatchJSON).Error
-	if err != nil {
-		return fmt.Errorf("record event dispatch: %w", err)
-	}
-	return nil
+	})
 }
 
 // ClaimOutbox claims up to limit unclaimed outbox rows, oldest first, and

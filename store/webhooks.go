@@ -78,46 +78,18 @@ func (s *Store) DeactivateWebhook(ctx context.Context, orgID, id, reason string)
 	return res.RowsAffected > 0, nil
 }
 
-// RecordAttempt inserts a delivery attempt row and updates the webhook's
-// counters in one transaction. The counters count messages, not attempts:
-// total_deliveries grows when a message reaches its final state,
-// failed_deliveries when that final state is failed. An attempt retried by
-// Temporal after a worker crash overwrites its own row (run, retry number).
+// RecordAttempt records one delivery attempt (see RecordAttempts).
 func (s *Store) RecordAttempt(ctx context.Context, d *models.WebhookDelivery) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var existing models.WebhookDelivery
-		err := tx.Where("run_id = ? AND message_id = ? AND retry_number = ?", d.RunID, d.MessageID, d.RetryNumber).Take(&existing).Error
-		switch {
-		case err == nil:
-			d.ID = existing.ID
-			if err := tx.Save(d).Error; err != nil {
-				return fmt.Errorf("update attempt: %w", err)
-			}
-			if existing.IsFinal {
-				return nil // counters already counted this message
-			}
-		case err == gorm.ErrRecordNotFound:
-			if err := tx.Create(d).Error; err != nil {
-				return fmt.Errorf("insert attempt: %w", err)
-			}
-		default:
-			return fmt.Errorf("find attempt: %w", err)
-		}
-		cols := map[string]any{"last_triggered_at": d.AttemptedAt}
-		if d.IsFinal {
-			cols["total_deliveries"] = gorm.Expr("total_deliveries + 1")
-			if d.Status != models.DeliverySuccess {
-				cols["failed_deliveries"] = gorm.Expr("failed_deliveries + 1")
-			}
-		}
-		return tx.Model(&models.Webhook{}).Where("id = ?", d.WebhookID).UpdateColumns(cols).Error
-	})
+	return s.RecordAttempts(ctx, d.WebhookID, []*models.WebhookDelivery{d})
 }
 
-// RecordAttempts records the attempts one batch run made (one per message)
-// and updates the webhook's counters, all in one transaction. Like
-// RecordAttempt, a re-run overwrites its own rows (run, message, retry
-// number) and a message already counted final is not counted again.
+// RecordAttempts records attempts one run made (a batch run: one per
+// message) and updates the webhook's counters, all in one transaction.
+// The counters count messages, not attempts: total_deliveries grows when a
+// message reaches its final state, failed_deliveries when that final state
+// is failed. An attempt retried by Temporal after a worker crash overwrites
+// its own row (run, message, retry number) and a message already counted
+// final is not counted again.
 func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*models.WebhookDelivery) error {
 	if len(rows) == 0 {
 		return nil

@@ -13,7 +13,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/eventtypes"
 	"github.com/aqio/connect/ids"
@@ -239,33 +238,23 @@ func dispatchJSON(q []Queued) string {
 	return string(b)
 }
 
-// startDelivery starts (or finds) the delivery workflow of one webhook and
-// one event.
-func (s *Service) startDelivery(ctx context.Context, w models.Webhook, ev models.Event, workflowID, redeliveryOf string) (Started, error) {
+// startDelivery starts (or finds) a Delivery run of one message to one
+// webhook; a redelivery keeps the original message id (the webhook-id
+// header) so receivers can deduplicate.
+func (s *Service) startDelivery(ctx context.Context, w models.Webhook, ev models.Event, workflowID, redeliveryOf, messageID string) (Started, error) {
 	in := workflows.DeliveryInput{
-		OrganizationID:    w.OrganizationID,
-		WebhookID:         w.ID,
-		EventID:           ev.ID,
-		EventType:         ev.Type,
-		MessageID:         ev.ID,
-		RedeliveryOf:      redeliveryOf,
-		TimeoutSeconds:    w.TimeoutSeconds,
-		RetryCount:        w.RetryCount,
-		RetryDelaySeconds: w.RetryDelaySeconds,
+		OrganizationID: w.OrganizationID, WebhookID: w.ID, EventID: ev.ID, EventType: ev.Type,
+		MessageID: messageID, RedeliveryOf: redeliveryOf,
+		TimeoutSeconds: w.TimeoutSeconds, RetryCount: w.RetryCount, RetryDelaySeconds: w.RetryDelaySeconds,
 	}
-	opts := client.StartWorkflowOptions{
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflowID,
 		TaskQueue:                workflows.WebhooksQueue,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		EnableEagerStart:         true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrOrganizationID.ValueSet(w.OrganizationID),
-			workflows.AttrWebhookID.ValueSet(w.ID),
-			workflows.AttrEventType.ValueSet(ev.Type),
-		),
-	}
-	run, err := s.Temporal.ExecuteWorkflow(ctx, opts, workflows.Delivery, in)
+		TypedSearchAttributes:    workflows.DeliveryAttributes(w.OrganizationID, w.ID, ev.Type),
+	}, workflows.Delivery, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):
@@ -304,10 +293,11 @@ func (s *Service) Test(ctx context.Context, orgID, webhookID string) (TestResult
 	}})
 	payload, _ := json.Marshal(Envelope{ID: id, Type: eventtypes.Test, Created: now.Unix(), Data: data, OrganizationID: orgID})
 	ev := models.Event{OrganizationID: orgID, ID: id, Type: eventtypes.Test, Payload: string(payload), CreatedUnix: now.Unix()}
-	if _, _, err := s.Store.InsertEvent(ctx, &ev); err != nil {
+	// Stored like any event, with no outbox rows: the test run is started here.
+	if _, _, err := s.Store.IngestEvent(ctx, &ev, nil, "[]", nil); err != nil {
 		return TestResult{}, err
 	}
-	st, err := s.startDelivery(ctx, w, ev, workflows.DeliveryWorkflowID(w.ID, id), "")
+	st, err := s.startDelivery(ctx, w, ev, workflows.DeliveryWorkflowID(w.ID, id), "", id)
 	if err != nil {
 		return TestResult{}, err
 	}

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/activities"
 	"github.com/aqio/connect/ids"
@@ -188,11 +187,7 @@ func (s *Service) startBatch(ctx context.Context, b store.OutboxBatch) error {
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		EnableEagerStart:         true,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrOrganizationID.ValueSet(b.OrganizationID),
-			workflows.AttrWebhookID.ValueSet(b.WebhookID),
-			workflows.AttrEventType.ValueSet(b.EventType),
-		),
+		TypedSearchAttributes:    workflows.DeliveryAttributes(b.OrganizationID, b.WebhookID, b.EventType),
 	}, workflows.DeliveryBatch, activities.BatchInput{OrganizationID: b.OrganizationID, WebhookID: b.WebhookID, EventIDs: b.EventIDs})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {

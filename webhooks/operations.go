@@ -192,32 +192,7 @@ func (s *Service) Redeliver(ctx context.Context, orgID, webhookID, deliveryID st
 		original = *d.RedeliveryOf
 	}
 	suffix := strings.TrimPrefix(ids.New("r"), "r_")
-	return s.startDeliveryAs(ctx, w, ev, workflows.RedeliveryWorkflowID(w.ID, ev.ID, suffix), original, d.MessageID)
-}
-
-// startDeliveryAs is startDelivery for a redelivery: it keeps the original
-// message id so receivers can deduplicate.
-func (s *Service) startDeliveryAs(ctx context.Context, w models.Webhook, ev models.Event, workflowID, redeliveryOf, messageID string) (Started, error) {
-	in := workflows.DeliveryInput{
-		OrganizationID: w.OrganizationID, WebhookID: w.ID, EventID: ev.ID, EventType: ev.Type,
-		MessageID: messageID, RedeliveryOf: redeliveryOf,
-		TimeoutSeconds: w.TimeoutSeconds, RetryCount: w.RetryCount, RetryDelaySeconds: w.RetryDelaySeconds,
-	}
-	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflowID,
-		TaskQueue:                workflows.WebhooksQueue,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrOrganizationID.ValueSet(w.OrganizationID),
-			workflows.AttrWebhookID.ValueSet(w.ID),
-			workflows.AttrEventType.ValueSet(ev.Type),
-		),
-	}, workflows.Delivery, in)
-	if err != nil {
-		return Started{}, fmt.Errorf("start redelivery %s: %w", workflowID, err)
-	}
-	return Started{WebhookID: w.ID, WorkflowID: run.GetID(), RunID: run.GetRunID()}, nil
+	return s.startDelivery(ctx, w, ev, workflows.RedeliveryWorkflowID(w.ID, ev.ID, suffix), original, d.MessageID)
 }
 
 // RecoverRequest selects failed deliveries to re-deliver.

@@ -64,11 +64,7 @@ func DeliveryBatch(ctx workflow.Context, in activities.BatchInput) (BatchOutcome
 			TaskQueue:             WebhooksQueue,
 			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				AttrOrganizationID.ValueSet(in.OrganizationID),
-				AttrWebhookID.ValueSet(in.WebhookID),
-				AttrEventType.ValueSet(r.EventType),
-			),
+			TypedSearchAttributes: DeliveryAttributes(in.OrganizationID, in.WebhookID, r.EventType),
 		})
 		futures = append(futures, workflow.ExecuteChildWorkflow(cctx, Delivery, DeliveryInput{
 			OrganizationID: in.OrganizationID, WebhookID: in.WebhookID, EventID: r.EventID, EventType: r.EventType,

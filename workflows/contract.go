@@ -25,6 +25,16 @@ var (
 	AttrIntegrationType = temporal.NewSearchAttributeKeyKeyword("AqioIntegrationType")
 )
 
+// DeliveryAttributes are the search attributes of a delivery run (a
+// DeliveryBatch run holds one event type).
+func DeliveryAttributes(orgID, webhookID, eventType string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(
+		AttrOrganizationID.ValueSet(orgID),
+		AttrWebhookID.ValueSet(webhookID),
+		AttrEventType.ValueSet(eventType),
+	)
+}
+
 // SearchAttributes lists the custom search attributes to register.
 func SearchAttributes() map[string]enums.IndexedValueType {
 	m := map[string]enums.IndexedValueType{}

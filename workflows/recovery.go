@@ -76,11 +76,7 @@ func Recovery(ctx workflow.Context, in RecoveryInput) (RecoveryProgress, error) 
 			TaskQueue:             WebhooksQueue,
 			ParentClosePolicy:     enums.PARENT_CLOSE_POLICY_ABANDON,
 			WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			TypedSearchAttributes: temporal.NewSearchAttributes(
-				AttrOrganizationID.ValueSet(in.OrganizationID),
-				AttrWebhookID.ValueSet(in.WebhookID),
-				AttrEventType.ValueSet(m.EventType),
-			),
+			TypedSearchAttributes: DeliveryAttributes(in.OrganizationID, in.WebhookID, m.EventType),
 		})
 		f := workflow.ExecuteChildWorkflow(cctx, Delivery, DeliveryInput{
 			OrganizationID: in.OrganizationID, WebhookID: in.WebhookID, EventID: m.EventID, EventType: m.EventType,
