@@ -21,55 +21,6 @@ import (
 // ErrBlockedAddress is returned when a URL resolves to a refused address.
 var ErrBlockedAddress = errors.New("egress: destination address is not allowed")
 
-// blocked lists the ranges refused unless private targets are allowed.
-var blocked = mustPrefixes(
-	"0.0.0.0/8",       // "this" network
-	"10.0.0.0/8",      // private
-	"100.64.0.0/10",   // CGNAT
-	"127.0.0.0/8",     // loopback
-	"169.254.0.0/16",  // link-local, cloud metadata (169.254.169.254)
-	"172.16.0.0/12",   // private
-	"192.0.0.0/24",    // IETF protocol assignments
-	"192.0.2.0/24",    // TEST-NET-1
-	"192.168.0.0/16",  // private
-	"198.18.0.0/15",   // benchmarking
-	"198.51.100.0/24", // TEST-NET-2
-	"203.0.113.0/24",  // TEST-NET-3
-	"224.0.0.0/4",     // multicast
-	"240.0.0.0/4",     // reserved, broadcast
-	"::/128",          // unspecified
-	"::1/128",         // loopback
-	"64:ff9b::/96",    // NAT64 (can embed private IPv4)
-	"64:ff9b:1::/48",  // local-use NAT64
-	"100::/64",        // discard
-	"2001:db8::/32",   // documentation
-	"fc00::/7",        // unique local (includes AWS fd00:ec2::254 metadata)
-	"fe80::/10",       // link-local
-	"ff00::/8",        // multicast
-)
-
-func mustPrefixes(ss ...string) []netip.Prefix {
-	out := make([]netip.Prefix, len(ss))
-	for i, s := range ss {
-		out[i] = netip.MustParsePrefix(s)
-	}
-	return out
-}
-
-// Allowed reports whether ip may be dialled when private targets are refused.
-func Allowed(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if !ip.IsValid() {
-		return false
-	}
-	for _, p := range blocked {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
 // Options configure a Client.
 type Options struct {
 	// AllowPrivate lets requests reach private, loopback and link-local addresses.
@@ -93,15 +44,15 @@ func NewClient(opts Options) *http.Client {
 			if err != nil {
 				return fmt.Errorf("%w: %s", ErrBlockedAddress, address)
 			}
-			if !Allowed(ap.Addr()) {
-				return fmt.Errorf("%w: %s", ErrBlockedAddress, ap.Addr())
+			if err := Check(ap.Addr()); err != nil {
+				return fmt.Errorf("%w: %v", ErrBlockedAddress, err)
 			}
 			return nil
 		},
 	}
 	transport := &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf and bypass the check
-		DialContext:           dialer.DialContext,
+		DialContext:           numericDial(dialer.DialContext),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          512,
 		MaxIdleConnsPerHost:   128,
@@ -115,6 +66,28 @@ func NewClient(opts Options) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
+	}
+}
+
+// numericDial dials a numeric host ("127.1", "0x7f000001", …) as the
+// address it means, the way browsers and curl read it, instead of letting
+// the resolver look it up as a name; a host that ends in a number but is no
+// valid address is refused. The dialer's Control check then sees the real
+// address, as it does for every resolved name.
+func numericDial(dial func(ctx context.Context, network, address string) (net.Conn, error)) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(address)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s", ErrBlockedAddress, address)
+		}
+		ip, numeric, err := NumericHost(host)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBlockedAddress, err)
+		}
+		if numeric {
+			address = net.JoinHostPort(ip.String(), port)
+		}
+		return dial(ctx, network, address)
 	}
 }
 
@@ -141,9 +114,12 @@ func ReadLimited(r io.Reader, limit int) ([]byte, bool, error) {
 }
 
 // CheckURL validates a user-supplied endpoint URL statically: absolute
-// http(s), a host, no credentials, no fragment, and (when private targets
-// are refused) no literal blocked IP or obviously local host name. The dial
-// check is what really enforces the rule; this gives a clear 4xx on save.
+// http(s), a host, no credentials, no fragment, a numeric host only if it
+// is a valid address in the spellings browsers accept, and (when private
+// targets are refused) no blocked IP in any of those spellings, no
+// obviously local host name, and no name that resolves to a blocked
+// address now. The dial check is what really enforces the rule; this gives
+// a clear 4xx on save.
 func CheckURL(ctx context.Context, raw string, allowPrivate bool, resolver *net.Resolver) error {
 	if len(raw) > 2048 {
 		return errors.New("must be at most 2048 characters")
@@ -164,18 +140,26 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool, resolver *net.
 	if u.Fragment != "" {
 		return errors.New("must not contain a fragment")
 	}
+	ip, numeric, err := NumericHost(u.Hostname())
+	if err != nil {
+		return fmt.Errorf("has an invalid host: %v", err)
+	}
 	if allowPrivate {
 		return nil
 	}
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".internal") || strings.HasSuffix(host, ".local") {
-		return errors.New("points to a private or local address")
-	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		if !Allowed(ip) {
-			return errors.New("points to a private or local address")
+	if numeric {
+		if err := Check(ip); err != nil {
+			return fmt.Errorf("points to a private or local address (%v)", err)
 		}
 		return nil
+	}
+	host, err := asciiHost(u.Hostname())
+	if err != nil {
+		return fmt.Errorf("has an invalid host: %v", err)
+	}
+	host = strings.TrimSuffix(host, ".")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".internal") || strings.HasSuffix(host, ".local") {
+		return errors.New("points to a private or local address")
 	}
 	if resolver == nil {
 		return nil
@@ -187,8 +171,8 @@ func CheckURL(ctx context.Context, raw string, allowPrivate bool, resolver *net.
 		return nil // unresolvable now; the dial check decides at delivery time
 	}
 	for _, a := range addrs {
-		if !Allowed(a) {
-			return errors.New("resolves to a private or local address")
+		if err := Check(a); err != nil {
+			return fmt.Errorf("resolves to a private or local address (%v)", err)
 		}
 	}
 	return nil
