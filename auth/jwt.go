@@ -2,8 +2,9 @@
 // Keycloak, checked against the realm's JWKS (fetched from the configured
 // URL or discovered from the issuer, re-fetched when an unknown key id
 // appears, so key rotation needs no restart). Signature, algorithm,
-// issuer, audience and expiry checks are done by github.com/coreos/go-oidc
-// and github.com/go-jose/go-jose.
+// issuer and audience checks are done by github.com/coreos/go-oidc and
+// github.com/go-jose/go-jose; the time claims (exp, nbf, iat) are checked
+// here, with one leeway for all three.
 package auth
 
 import (
@@ -12,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -27,8 +29,11 @@ type Config struct {
 	Audience string // must be in "aud"
 	// JWKSURL is the key set; empty means discover it from
 	// Issuer + "/.well-known/openid-configuration".
-	JWKSURL   string
-	ClockSkew time.Duration // leeway on "exp"
+	JWKSURL string
+	// ClockSkew is the one leeway on the time claims: a token is accepted
+	// up to ClockSkew past "exp", and refused when "nbf" or "iat" is more
+	// than ClockSkew in the future.
+	ClockSkew time.Duration
 	// Claim paths, dotted for nested objects (e.g. "realm_access.roles").
 	UserClaim          string
 	EmailClaim         string
@@ -109,14 +114,14 @@ func (v *Verifier) oidcVerifier(ctx context.Context) (*oidc.IDTokenVerifier, err
 		jwksURL = u
 	}
 	keys := oidc.NewRemoteKeySet(kctx, jwksURL)
-	skew, now := v.cfg.ClockSkew, v.cfg.Now
 	v.verifier = oidc.NewVerifier(v.cfg.Issuer, keys, &oidc.Config{
 		ClientID:             v.cfg.Audience,
 		SkipClientIDCheck:    v.cfg.Audience == "",
 		SupportedSigningAlgs: []string{oidc.RS256},
-		// go-oidc compares "exp" with Now: moving Now back by the skew
-		// accepts tokens up to ClockSkew past their expiry.
-		Now: func() time.Time { return now().Add(-skew) },
+		// go-oidc checks "exp" and, with a fixed 5-minute leeway of its
+		// own, "nbf", and never "iat": checkTimes applies the configured
+		// leeway to all three once the signature is verified.
+		SkipExpiryCheck: true,
 	})
 	return v.verifier, nil
 }
@@ -158,11 +163,14 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 	}
 	tok, err := ov.Verify(ctx, raw)
 	if err != nil {
-		var exp *oidc.TokenExpiredError
-		if errors.As(err, &exp) {
-			return Identity{}, fmt.Errorf("%w: %v", ErrExpired, err)
-		}
 		return Identity{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	var times timeClaims
+	if err := tok.Claims(&times); err != nil {
+		return Identity{}, fmt.Errorf("%w: time claims must be numbers: %v", ErrInvalid, err)
+	}
+	if err := times.check(v.cfg.Now(), v.cfg.ClockSkew); err != nil {
+		return Identity{}, err
 	}
 	var claims map[string]any
 	if err := tok.Claims(&claims); err != nil {
@@ -179,6 +187,41 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		return Identity{}, fmt.Errorf("%w: no %q claim", ErrInvalid, v.cfg.UserClaim)
 	}
 	return id, nil
+}
+
+// timeClaims are a token's RFC 7519 time claims, in seconds since the epoch.
+type timeClaims struct {
+	Exp *float64 `json:"exp"`
+	Nbf *float64 `json:"nbf"`
+	Iat *float64 `json:"iat"`
+}
+
+func unixTime(sec float64) time.Time {
+	whole := math.Floor(sec)
+	return time.Unix(int64(whole), int64((sec-whole)*1e9))
+}
+
+// check applies one leeway to the three claims: "exp" is required and may
+// be up to leeway in the past; "nbf" and "iat", when present, may be up to
+// leeway in the future.
+func (c timeClaims) check(now time.Time, leeway time.Duration) error {
+	if c.Exp == nil {
+		return fmt.Errorf("%w: no \"exp\" claim", ErrInvalid)
+	}
+	if exp := unixTime(*c.Exp); now.After(exp.Add(leeway)) {
+		return fmt.Errorf("%w: expired at %s (leeway %s)", ErrExpired, exp.UTC().Format(time.RFC3339), leeway)
+	}
+	if c.Nbf != nil {
+		if nbf := unixTime(*c.Nbf); nbf.After(now.Add(leeway)) {
+			return fmt.Errorf("%w: not valid before %s (leeway %s)", ErrInvalid, nbf.UTC().Format(time.RFC3339), leeway)
+		}
+	}
+	if c.Iat != nil {
+		if iat := unixTime(*c.Iat); iat.After(now.Add(leeway)) {
+			return fmt.Errorf("%w: issued in the future, at %s (leeway %s)", ErrInvalid, iat.UTC().Format(time.RFC3339), leeway)
+		}
+	}
+	return nil
 }
 
 // lookup follows a dotted path through nested objects.

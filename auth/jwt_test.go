@@ -193,6 +193,67 @@ func TestVerify(t *testing.T) {
 	})
 }
 
+// TestTimeClaimsShareOneLeeway checks exp, nbf and iat at the boundaries
+// of the configured leeway (60 s, the AQIO_JWT_CLOCK_SKEW default): one
+// second inside is accepted, one second outside refused, for each claim.
+func TestTimeClaimsShareOneLeeway(t *testing.T) {
+	p := newIDP(t)
+	k := p.publish(t, "k1")
+	now := time.Unix(1_900_000_000, 0)
+	const leeway = 60 * time.Second
+	v := NewVerifier(Config{Issuer: p.srv.URL, Audience: "aqio-connect", ClockSkew: leeway, Now: func() time.Time { return now }})
+	at := func(d time.Duration) int64 { return now.Add(d).Unix() }
+	claims := func(set map[string]any) map[string]any {
+		c := map[string]any{"iss": p.srv.URL, "aud": "aqio-connect", "sub": "user-1", "exp": at(5 * time.Minute), "iat": at(0)}
+		for k, v := range set {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		return c
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		set  map[string]any
+		want error // nil: accepted
+	}{
+		{"exp leeway-1s in the past", map[string]any{"exp": at(-leeway + time.Second), "iat": at(-time.Hour)}, nil},
+		{"exp exactly leeway in the past", map[string]any{"exp": at(-leeway), "iat": at(-time.Hour)}, nil},
+		{"exp leeway+1s in the past", map[string]any{"exp": at(-leeway - time.Second), "iat": at(-time.Hour)}, ErrExpired},
+		{"exp missing", map[string]any{"exp": nil}, ErrInvalid},
+		{"nbf leeway-1s in the future", map[string]any{"nbf": at(leeway - time.Second)}, nil},
+		{"nbf exactly leeway in the future", map[string]any{"nbf": at(leeway)}, nil},
+		{"nbf leeway+1s in the future", map[string]any{"nbf": at(leeway + time.Second)}, ErrInvalid},
+		{"nbf 240s in the future", map[string]any{"nbf": at(240 * time.Second)}, ErrInvalid},
+		{"nbf in the past", map[string]any{"nbf": at(-time.Hour)}, nil},
+		{"iat leeway-1s in the future", map[string]any{"iat": at(leeway - time.Second)}, nil},
+		{"iat exactly leeway in the future", map[string]any{"iat": at(leeway)}, nil},
+		{"iat leeway+1s in the future", map[string]any{"iat": at(leeway + time.Second)}, ErrInvalid},
+		{"iat a day in the future", map[string]any{"iat": at(24 * time.Hour)}, ErrInvalid},
+		{"iat missing", map[string]any{"iat": nil}, nil},
+		{"fractional exp inside the leeway", map[string]any{"exp": float64(at(-leeway)) + 0.5}, nil},
+		{"fractional nbf just outside the leeway", map[string]any{"nbf": float64(at(leeway)) + 0.5}, ErrInvalid},
+		{"exp as a string", map[string]any{"exp": "2030-01-01"}, ErrInvalid},
+		{"nbf as a string", map[string]any{"nbf": "soon"}, ErrInvalid},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(ctx, sign(t, k, "k1", claims(tc.set)))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
 func TestLookupClaimShapes(t *testing.T) {
 	claims := map[string]any{
 		"s": "one", "a": []any{"x", "y", 3}, "m": map[string]any{"b": map[string]any{}, "a": 1},

@@ -19,7 +19,8 @@ type AuthConfig struct {
 	// JWTJWKSURL (AQIO_JWT_JWKS_URL) is the key set; empty means discover
 	// it from the issuer's /.well-known/openid-configuration.
 	JWTJWKSURL string
-	// JWTClockSkew (AQIO_JWT_CLOCK_SKEW, default 60s) is the leeway on "exp".
+	// JWTClockSkew (AQIO_JWT_CLOCK_SKEW, default 60s) is the leeway on "exp",
+	// "nbf" and "iat".
 	JWTClockSkew time.Duration
 	// JWTJWKSMinRefetch (AQIO_JWT_JWKS_MIN_REFETCH, default 30s) is the least
 	// time between two key-set fetches, whatever tokens arrive.
@@ -33,6 +34,10 @@ type AuthConfig struct {
 	// permission sets; every other authenticated user is a member.
 	AdminRoles     []string // AQIO_JWT_ADMIN_ROLES, default "admin,org-admin"
 	OrganizerRoles []string // AQIO_JWT_ORGANIZER_ROLES, default "organizer"
+	// ServiceRoles (AQIO_JWT_SERVICE_ROLES, default none) also carry the
+	// service-level scopes (api_keys:verify, organizations:write), on top of
+	// their admin, organizer or member set.
+	ServiceRoles []string
 
 	// TrustedProxies (AQIO_TRUSTED_PROXIES) are the CIDR ranges whose
 	// X-Forwarded-For is believed when finding the client address. Empty:
@@ -61,6 +66,7 @@ func loadAuth(env Env) (AuthConfig, error) {
 		JWTOrganizationsClaim: get(env, "AQIO_JWT_ORGANIZATIONS_CLAIM", "organization"),
 		AdminRoles:            authCSV(get(env, "AQIO_JWT_ADMIN_ROLES", "admin,org-admin")),
 		OrganizerRoles:        authCSV(get(env, "AQIO_JWT_ORGANIZER_ROLES", "organizer")),
+		ServiceRoles:          authCSV(get(env, "AQIO_JWT_SERVICE_ROLES", "")),
 		RateLimits:            get(env, "AQIO_RATE_LIMITS", "free=60/1000,pro=300/10000,enterprise=1000/50000"),
 	}
 	var err error
