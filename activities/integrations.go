@@ -145,7 +145,7 @@ func (a *Integrations) ExchangeCode(ctx context.Context, in ConnectInput) (Conne
 		return ConnectResult{}, err
 	}
 	return ConnectResult{IntegrationID: integ.ID, OrganizationID: integ.OrganizationID, IntegrationType: integ.IntegrationType,
-		Created: created, TokensExpire: p.TokensExpire && integ.RefreshToken != nil && integ.TokenExpiresAt != nil}, nil
+		Created: created, TokensExpire: p.TokensExpire() && integ.RefreshToken != nil && integ.TokenExpiresAt != nil}, nil
 }
 
 // newIntegrationID is derived from the state so a retried exchange that
@@ -181,7 +181,7 @@ func (a *Integrations) seal(p providers.Provider, id string, tok *oauth2.Token, 
 		s.ExpiresAt = &e
 	}
 	extras := map[string]any{}
-	for _, k := range p.TokenExtras {
+	for _, k := range p.OAuth.TokenExtras {
 		if v := tok.Extra(k); v != nil {
 			extras[k] = v
 		}
@@ -361,7 +361,7 @@ func (a *Integrations) RevokeTokens(ctx context.Context, in DisconnectInput) (Di
 	if err != nil {
 		return res, err
 	}
-	if p.Revocable && (creds.Access != "" || creds.Refresh != "") {
+	if p.OAuth != nil && p.OAuth.RevokeURL != "" && (creds.Access != "" || creds.Refresh != "") {
 		var rerr error
 		switch p.Type {
 		case "slack":
@@ -371,7 +371,7 @@ func (a *Integrations) RevokeTokens(ctx context.Context, in DisconnectInput) (Di
 			if tok == "" {
 				tok = creds.Access
 			}
-			rerr = googlecalendar.Revoke(ctx, a.HTTP, p.RevokeURL, tok)
+			rerr = googlecalendar.Revoke(ctx, a.HTTP, p.OAuth.RevokeURL, tok)
 		}
 		if rerr != nil {
 			pe := asProviderError(p.Type, rerr)

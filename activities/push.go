@@ -261,7 +261,7 @@ func (a *Integrations) calendarClient(ctx context.Context, integ models.Integrat
 	if err != nil {
 		return nil, err
 	}
-	return googlecalendar.New(ctx, p.APIBaseURL, a.HTTP, creds.Access)
+	return googlecalendar.NewClient(ctx, p.APIBaseURL, a.HTTP, creds.Access)
 }
 
 func (a *Integrations) pushCalendar(ctx context.Context, integ models.Integration, p providers.Provider, in PushInput, obj json.RawMessage) (PushResult, error) {

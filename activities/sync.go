@@ -44,7 +44,7 @@ func (a *Integrations) BeginSync(ctx context.Context, in BeginSyncInput) (BeginS
 	if err != nil {
 		return BeginSyncResult{}, err
 	}
-	if !p.Syncs {
+	if _, ok := p.Syncer(); !ok && p.Type != "google_calendar" {
 		return BeginSyncResult{}, temporal.NewNonRetryableApplicationError(p.DisplayName+" does not support syncs", ErrTypeProviderPermanent, nil)
 	}
 	info := activity.GetInfo(ctx)

@@ -40,7 +40,7 @@ func (a *Integrations) TokenState(ctx context.Context, in TokenStateInput) (Toke
 	}
 	p, _ := a.Catalog.Get(integ.IntegrationType)
 	st := TokenState{Exists: true, Status: integ.Status}
-	if !p.TokensExpire || integ.RefreshToken == nil || integ.TokenExpiresAt == nil {
+	if !p.TokensExpire() || integ.RefreshToken == nil || integ.TokenExpiresAt == nil {
 		return st, nil
 	}
 	st.Refreshable = true

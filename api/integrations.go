@@ -9,8 +9,10 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/aqio/connect/apikeys"
 	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/store"
 )
 
@@ -120,28 +122,37 @@ func (s *Server) listProviders(c echo.Context) error {
 		return err
 	}
 	type providerView struct {
-		Type                 string   `json:"type"`
-		DisplayName          string   `json:"display_name"`
-		AuthMode             string   `json:"auth_mode"`
-		Available            bool     `json:"available"`
-		Configured           bool     `json:"configured"`
-		DefaultScopes        []string `json:"default_scopes"`
-		PKCE                 bool     `json:"pkce"`
-		RotatesRefreshTokens bool     `json:"rotates_refresh_tokens"`
-		TokensExpire         bool     `json:"tokens_expire"`
-		Revocable            bool     `json:"revocable"`
-		Syncs                bool     `json:"syncs"`
-		Pushes               []string `json:"pushes"`
+		Type                 string                      `json:"type"`
+		DisplayName          string                      `json:"display_name"`
+		AuthMode             string                      `json:"auth_mode"`
+		Available            bool                        `json:"available"`
+		Configured           bool                        `json:"configured"`
+		DefaultScopes        []string                    `json:"default_scopes"`
+		PKCE                 bool                        `json:"pkce"`
+		RotatesRefreshTokens bool                        `json:"rotates_refresh_tokens"`
+		TokensExpire         bool                        `json:"tokens_expire"`
+		Revocable            bool                        `json:"revocable"`
+		Syncs                bool                        `json:"syncs"`
+		Pushes               []string                    `json:"pushes"`
+		CredentialFields     []providers.CredentialField `json:"credential_fields"`
+		SettingsSchema       map[string]any              `json:"settings_schema"`
 	}
 	var out []providerView
 	for _, p := range s.deps.Integrations.Catalog.All() {
-		pushes := p.Pushes
-		if pushes == nil {
-			pushes = []string{}
+		_, syncs := p.Syncer()
+		v := providerView{Type: p.Type, DisplayName: p.DisplayName, AuthMode: string(p.Auth), Available: p.Available,
+			Configured: p.Configured(), DefaultScopes: []string{}, TokensExpire: p.TokensExpire(), Revocable: p.Revocable(),
+			Syncs: syncs, Pushes: p.Pushes(), CredentialFields: p.CredentialFields, SettingsSchema: p.Connector.SettingsSchema()}
+		if o := p.OAuth; o != nil {
+			v.PKCE, v.RotatesRefreshTokens = o.PKCE, o.RotatesRefreshTokens
+			if o.DefaultScopes != nil {
+				v.DefaultScopes = o.DefaultScopes
+			}
 		}
-		out = append(out, providerView{Type: p.Type, DisplayName: p.DisplayName, AuthMode: string(p.AuthMode), Available: p.Available,
-			Configured: p.Configured(), DefaultScopes: p.DefaultScopes, PKCE: p.PKCE, RotatesRefreshTokens: p.RotatesRefreshTokens,
-			TokensExpire: p.TokensExpire, Revocable: p.Revocable, Syncs: p.Syncs, Pushes: pushes})
+		if v.CredentialFields == nil {
+			v.CredentialFields = []providers.CredentialField{}
+		}
+		out = append(out, v)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out})
 }
@@ -186,7 +197,8 @@ func (s *Server) listIntegrations(c echo.Context) error {
 	if err := requireScope(c, "integrations:read"); err != nil {
 		return err
 	}
-	list, err := s.deps.Store.ListIntegrations(c.Request().Context(), principal(c).OrganizationID)
+	p := principal(c)
+	list, err := s.deps.Store.ListIntegrationsFor(c.Request().Context(), p.OrganizationID, integrationOwner(p))
 	if err != nil {
 		return err
 	}
@@ -201,10 +213,9 @@ func (s *Server) getIntegration(c echo.Context) error {
 	if err := requireScope(c, "integrations:read"); err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	in, err := s.deps.Store.GetIntegration(ctx, principal(c).OrganizationID, c.Param("id"))
+	in, err := s.reachIntegration(c)
 	if err != nil {
-		return integrationError(err, "integration")
+		return err
 	}
 	return s.respondIntegration(c, in)
 }
@@ -215,6 +226,9 @@ func (s *Server) patchIntegration(c echo.Context) error {
 	}
 	var p integrations.Patch
 	if err := bind(c, &p); err != nil {
+		return err
+	}
+	if _, err := s.reachIntegration(c); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
@@ -229,6 +243,9 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 	if err := requireScope(c, "integrations:write"); err != nil {
 		return err
 	}
+	if _, err := s.reachIntegration(c); err != nil {
+		return err
+	}
 	if err := s.deps.Integrations.Delete(c.Request().Context(), principal(c).OrganizationID, c.Param("id")); err != nil {
 		return integrationError(err, "integration")
 	}
@@ -237,6 +254,9 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 
 func (s *Server) refreshIntegration(c echo.Context) error {
 	if err := requireScope(c, "integrations:write"); err != nil {
+		return err
+	}
+	if _, err := s.reachIntegration(c); err != nil {
 		return err
 	}
 	if err := s.deps.Integrations.RefreshNow(c.Request().Context(), principal(c).OrganizationID, c.Param("id")); err != nil {
@@ -250,9 +270,9 @@ func (s *Server) listIntegrationLinks(c echo.Context) error {
 		return err
 	}
 	ctx := c.Request().Context()
-	in, err := s.deps.Store.GetIntegration(ctx, principal(c).OrganizationID, c.Param("id"))
+	in, err := s.reachIntegration(c)
 	if err != nil {
-		return integrationError(err, "integration")
+		return err
 	}
 	links, err := s.deps.Store.ListLinks(ctx, in.ID)
 	if err != nil {
@@ -288,6 +308,9 @@ func (s *Server) startSync(c echo.Context) error {
 	if in.SyncType == "" {
 		in.SyncType = "manual"
 	}
+	if _, err := s.reachIntegration(c); err != nil {
+		return err
+	}
 	l, err := s.deps.Integrations.StartSync(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), in.SyncType)
 	if err != nil {
 		return integrationError(err, "integration")
@@ -301,8 +324,8 @@ func (s *Server) listSyncs(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	org := principal(c).OrganizationID
-	if _, err := s.deps.Store.GetIntegration(ctx, org, c.Param("id")); err != nil {
-		return integrationError(err, "integration")
+	if _, err := s.reachIntegration(c); err != nil {
+		return err
 	}
 	limit := 50
 	if v := c.QueryParam("limit"); v != "" {
@@ -323,6 +346,9 @@ func (s *Server) getSync(c echo.Context) error {
 	if err := requireScope(c, "integrations:read"); err != nil {
 		return err
 	}
+	if _, err := s.reachIntegration(c); err != nil {
+		return err
+	}
 	l, err := s.deps.Store.GetSyncLog(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), c.Param("sync_id"))
 	if err != nil {
 		return integrationError(err, "sync")
@@ -334,11 +360,33 @@ func (s *Server) retrySync(c echo.Context) error {
 	if err := requireScope(c, "integrations:write"); err != nil {
 		return err
 	}
+	if _, err := s.reachIntegration(c); err != nil {
+		return err
+	}
 	l, err := s.deps.Integrations.RetrySync(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), c.Param("sync_id"))
 	if err != nil {
 		return integrationError(err, "sync")
 	}
 	return c.JSON(http.StatusAccepted, s.viewSync(l))
+}
+
+// integrationOwner is the owner rule for integrations (the same as for
+// user API keys): the organization's integrations and the caller's own;
+// every user's with integrations:all_users.
+func integrationOwner(p Principal) store.Owner {
+	return apikeys.OwnerFor("integrations", p.UserID, p.Scopes)
+}
+
+// reachIntegration loads the path's integration under the owner rule:
+// another user's integration is 404 to a caller that does not reach it.
+// Every handler of /api/integrations/{id}/… calls it after its scope check.
+func (s *Server) reachIntegration(c echo.Context) (models.Integration, error) {
+	p := principal(c)
+	in, err := s.deps.Store.GetIntegrationFor(c.Request().Context(), p.OrganizationID, c.Param("id"), integrationOwner(p))
+	if err != nil {
+		return in, integrationError(err, "integration")
+	}
+	return in, nil
 }
 
 // respondIntegration answers with one integration and its sync schedule.

@@ -5,13 +5,14 @@ import (
 	"github.com/aqio/connect/egress"
 	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/registry"
 )
 
 // buildIntegrations wires the integration service (API side) and its
 // activities (worker side), and subscribes the service to ingested events.
 func (a *App) buildIntegrations() *activities.Integrations {
 	cfg := a.Config
-	catalog := providers.NewCatalog(cfg.Integrations.Providers)
+	catalog := providers.NewCatalog(registry.New(), cfg.Integrations.Provider)
 	a.Integrations = &integrations.Service{
 		Store:            a.Store,
 		Ring:             a.Ring,

@@ -21,10 +21,11 @@ type ProviderConfig struct {
 
 // IntegrationsConfig holds the integration settings.
 type IntegrationsConfig struct {
-	// Providers is keyed by integration type (slack, google_calendar, …),
-	// read from AQIO_<TYPE>_CLIENT_ID, _CLIENT_SECRET, _AUTH_URL,
-	// _TOKEN_URL, _REVOKE_URL and _API_URL (TYPE upper-cased).
+	// Providers are explicit per-type settings (tests set them); any
+	// other type is read from the environment by Provider.
 	Providers map[string]ProviderConfig
+	// env reads AQIO_<TYPE>_* for types not in Providers.
+	env Env
 	// OAuthRedirectURL is the callback registered at every provider
 	// (AQIO_OAUTH_REDIRECT_URL; default AQIO_PUBLIC_URL +
 	// /api/integrations/oauth/callback).
@@ -44,25 +45,31 @@ type IntegrationsConfig struct {
 	ReturnOrigins []string
 }
 
-// ProviderTypes are the integration types whose settings are read.
-var ProviderTypes = []string{
-	"slack", "google_calendar", "outlook_calendar", "zoom", "teams",
-	"discord", "hubspot", "salesforce", "mailchimp",
+// Provider is the configuration of any integration type (whatever the
+// registry holds): Providers[typ] when set, else AQIO_<TYPE>_CLIENT_ID,
+// _CLIENT_SECRET, _AUTH_URL, _TOKEN_URL, _REVOKE_URL and _API_URL (TYPE
+// upper-cased, e.g. AQIO_GOOGLE_CALENDAR_API_URL).
+func (ic IntegrationsConfig) Provider(typ string) ProviderConfig {
+	if pc, ok := ic.Providers[typ]; ok {
+		return pc
+	}
+	env := ic.env
+	if env == nil {
+		return ProviderConfig{}
+	}
+	p := "AQIO_" + strings.ToUpper(typ) + "_"
+	return ProviderConfig{
+		ClientID:     get(env, p+"CLIENT_ID", ""),
+		ClientSecret: get(env, p+"CLIENT_SECRET", ""),
+		AuthURL:      get(env, p+"AUTH_URL", ""),
+		TokenURL:     get(env, p+"TOKEN_URL", ""),
+		RevokeURL:    get(env, p+"REVOKE_URL", ""),
+		APIBaseURL:   get(env, p+"API_URL", ""),
+	}
 }
 
 func loadIntegrations(env Env, publicURL string) (IntegrationsConfig, error) {
-	ic := IntegrationsConfig{Providers: map[string]ProviderConfig{}}
-	for _, t := range ProviderTypes {
-		p := "AQIO_" + strings.ToUpper(t) + "_"
-		ic.Providers[t] = ProviderConfig{
-			ClientID:     get(env, p+"CLIENT_ID", ""),
-			ClientSecret: get(env, p+"CLIENT_SECRET", ""),
-			AuthURL:      get(env, p+"AUTH_URL", ""),
-			TokenURL:     get(env, p+"TOKEN_URL", ""),
-			RevokeURL:    get(env, p+"REVOKE_URL", ""),
-			APIBaseURL:   get(env, p+"API_URL", ""),
-		}
-	}
+	ic := IntegrationsConfig{Providers: map[string]ProviderConfig{}, env: env}
 	def := ""
 	if publicURL != "" {
 		def = publicURL + "/api/integrations/oauth/callback"

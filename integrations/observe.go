@@ -84,7 +84,7 @@ func (s *Service) Record(ctx context.Context, st *store.Store, ev models.Event) 
 // pushes reports whether an integration reacts to an event type.
 func (s *Service) pushes(integ models.Integration, eventType string) bool {
 	p, ok := s.Catalog.Get(integ.IntegrationType)
-	return ok && slices.Contains(p.Pushes, eventType)
+	return ok && p.Reacts(eventType)
 }
 
 // Observe runs after Record asked for it, once the event is committed: it

@@ -145,7 +145,7 @@ func (s *Service) Authorize(ctx context.Context, orgID, userID, typ string, in A
 	if !ok {
 		return Authorization{}, invalid("type", "unknown integration type %q", typ)
 	}
-	if !p.Available || p.AuthMode != providers.AuthOAuth2 {
+	if !p.Available || p.Auth != providers.AuthOAuth2 {
 		return Authorization{}, invalid("type", "%s cannot be connected yet", p.DisplayName)
 	}
 	if !p.Configured() {
@@ -491,7 +491,7 @@ func (s *Service) RefreshNow(ctx context.Context, orgID, id string) error {
 		return err
 	}
 	p, _ := s.Catalog.Get(integ.IntegrationType)
-	if !p.TokensExpire || integ.RefreshToken == nil {
+	if !p.TokensExpire() || integ.RefreshToken == nil {
 		return fmt.Errorf("%w: %s tokens do not expire", ErrConflict, p.DisplayName)
 	}
 	err = s.Temporal.SignalWorkflow(ctx, workflows.TokenRefreshWorkflowID(id), "", workflows.SignalRefreshNow, nil)
@@ -529,7 +529,7 @@ func (s *Service) RetrySync(ctx context.Context, orgID, id, syncID string) (mode
 
 func (s *Service) startSync(ctx context.Context, integ models.Integration, syncType, retryOf string) (models.IntegrationSyncLog, error) {
 	p, _ := s.Catalog.Get(integ.IntegrationType)
-	if !p.Syncs {
+	if _, ok := p.Syncer(); !ok && p.Type != "google_calendar" {
 		return models.IntegrationSyncLog{}, invalid("id", "%s does not support syncs; it reacts to events as they happen", p.DisplayName)
 	}
 	if integ.Status != models.IntegrationActive {

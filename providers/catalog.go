@@ -1,13 +1,14 @@
-// Package providers is the catalog of integration providers: how each
-// authenticates (OAuth 2.0 authorization code, with PKCE where supported,
-// or an API key), its endpoints and default scopes, which token-response
-// extras to keep, whether refresh tokens rotate, and the base URLs that
-// configuration can point at fakes. Thin REST clients live in one
-// subpackage per provider (providers/slack, providers/googlecalendar).
+// Package providers is the connector contract (connector.go): the
+// interface each provider package implements, the runtime types its
+// actions receive, the shared HTTP helper (rate limits, Retry-After,
+// refresh-once-on-401), classified errors, and the catalog that applies
+// configuration to the registered connectors. Provider packages live in
+// providers/<name>; providers/registry lists them.
 package providers
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,53 +17,16 @@ import (
 	"github.com/aqio/connect/config"
 )
 
-// AuthMode is how a provider authenticates.
-type AuthMode string
-
-// Auth modes.
-const (
-	AuthOAuth2 AuthMode = "oauth2"
-	AuthAPIKey AuthMode = "api_key"
-)
-
-// Provider describes one integration type.
+// Provider is a registered connector with configuration applied: client
+// credentials and URL overrides (AQIO_<TYPE>_CLIENT_ID, _AUTH_URL, …).
 type Provider struct {
-	Type        string   `json:"type"`
-	DisplayName string   `json:"display_name"`
-	AuthMode    AuthMode `json:"auth_mode"`
-	// Available is false for providers listed for the roadmap whose
-	// connect flow and pushes are not implemented yet.
-	Available bool `json:"available"`
-
-	AuthURL   string `json:"-"`
-	TokenURL  string `json:"-"`
-	RevokeURL string `json:"-"`
-	// APIBaseURL is the REST API base the provider client calls.
-	APIBaseURL string `json:"-"`
-
-	DefaultScopes []string `json:"default_scopes"`
-	// ScopeSeparator joins scopes in the authorize URL (Slack uses ",").
-	ScopeSeparator string `json:"-"`
-	PKCE           bool   `json:"pkce"`
-	// RotatesRefreshTokens: each refresh returns a new refresh token and
-	// invalidates the old one.
-	RotatesRefreshTokens bool `json:"rotates_refresh_tokens"`
-	// TokensExpire: access tokens expire and a refresh loop runs.
-	TokensExpire bool `json:"tokens_expire"`
-	// AuthParams are added to the authorize URL (e.g. Google's access_type=offline).
-	AuthParams map[string]string `json:"-"`
-	// TokenExtras are the token-response fields kept (encrypted) beside
-	// the tokens, e.g. Slack's incoming_webhook.
-	TokenExtras []string `json:"-"`
-	// Revocable: the provider offers token revocation.
-	Revocable bool `json:"revocable"`
-	// Syncs: the provider supports export syncs of Aqio objects.
-	Syncs bool `json:"syncs"`
-	// Pushes are the Aqio event types the provider reacts to.
-	Pushes []string `json:"pushes"`
-
-	ClientID     string `json:"-"`
-	ClientSecret string `json:"-"`
+	Info
+	Connector    Connector
+	ClientID     string
+	ClientSecret string
+	// APIBaseConfigured: AQIO_<TYPE>_API_URL was set (it then wins over
+	// a base derived from the credentials).
+	APIBaseConfigured bool
 }
 
 // Catalog is the set of providers with configuration applied.
@@ -70,96 +34,26 @@ type Catalog struct {
 	byType map[string]Provider
 }
 
-func defaults() []Provider {
-	return []Provider{
-		{
-			Type: "slack", DisplayName: "Slack", AuthMode: AuthOAuth2, Available: true,
-			AuthURL: "https://slack.com/oauth/v2/authorize", TokenURL: "https://slack.com/api/oauth.v2.access",
-			RevokeURL: "https://slack.com/api/auth.revoke", APIBaseURL: "https://slack.com/api",
-			DefaultScopes: []string{"chat:write", "chat:write.public", "incoming-webhook"}, ScopeSeparator: ",",
-			// With token rotation enabled, bot tokens last 12 hours and every
-			// refresh returns a new refresh token.
-			RotatesRefreshTokens: true, TokensExpire: true, Revocable: true,
-			TokenExtras: []string{"incoming_webhook", "team", "bot_user_id", "app_id"},
-			Pushes:      []string{"event.created", "event.updated", "event.published", "event.cancelled", "registration.created", "registration.confirmed", "registration.cancelled"},
-		},
-		{
-			Type: "google_calendar", DisplayName: "Google Calendar (with Google Meet)", AuthMode: AuthOAuth2, Available: true,
-			AuthURL: "https://accounts.google.com/o/oauth2/v2/auth", TokenURL: "https://oauth2.googleapis.com/token",
-			RevokeURL: "https://oauth2.googleapis.com/revoke", APIBaseURL: "https://www.googleapis.com/calendar/v3/",
-			DefaultScopes: []string{"https://www.googleapis.com/auth/calendar.events"}, ScopeSeparator: " ",
-			PKCE: true, TokensExpire: true, Revocable: true, Syncs: true,
-			AuthParams: map[string]string{"access_type": "offline", "prompt": "consent", "include_granted_scopes": "true"},
-			Pushes:     []string{"event.created", "event.updated", "event.published", "event.cancelled", "registration.created", "registration.confirmed", "registration.cancelled"},
-		},
-		{
-			Type: "outlook_calendar", DisplayName: "Outlook Calendar", AuthMode: AuthOAuth2,
-			AuthURL:       "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
-			TokenURL:      "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-			APIBaseURL:    "https://graph.microsoft.com/v1.0",
-			DefaultScopes: []string{"offline_access", "Calendars.ReadWrite"}, ScopeSeparator: " ",
-			PKCE: true, RotatesRefreshTokens: true, TokensExpire: true,
-		},
-		{
-			Type: "teams", DisplayName: "Microsoft Teams", AuthMode: AuthOAuth2,
-			AuthURL:       "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
-			TokenURL:      "https://login.microsoftonline.com/common/oauth2/v2.0/token",
-			APIBaseURL:    "https://graph.microsoft.com/v1.0",
-			DefaultScopes: []string{"offline_access", "OnlineMeetings.ReadWrite", "ChannelMessage.Send"}, ScopeSeparator: " ",
-			PKCE: true, RotatesRefreshTokens: true, TokensExpire: true,
-		},
-		{
-			Type: "zoom", DisplayName: "Zoom", AuthMode: AuthOAuth2,
-			AuthURL: "https://zoom.us/oauth/authorize", TokenURL: "https://zoom.us/oauth/token", RevokeURL: "https://zoom.us/oauth/revoke",
-			APIBaseURL:    "https://api.zoom.us/v2",
-			DefaultScopes: []string{"meeting:write"}, ScopeSeparator: " ",
-			PKCE: true, RotatesRefreshTokens: true, TokensExpire: true, Revocable: true,
-		},
-		{
-			Type: "discord", DisplayName: "Discord", AuthMode: AuthOAuth2,
-			AuthURL: "https://discord.com/oauth2/authorize", TokenURL: "https://discord.com/api/oauth2/token", RevokeURL: "https://discord.com/api/oauth2/token/revoke",
-			APIBaseURL:    "https://discord.com/api",
-			DefaultScopes: []string{"webhook.incoming"}, ScopeSeparator: " ",
-			PKCE: true, RotatesRefreshTokens: true, TokensExpire: true, Revocable: true,
-			TokenExtras: []string{"webhook"},
-		},
-		{
-			Type: "hubspot", DisplayName: "HubSpot", AuthMode: AuthOAuth2,
-			AuthURL: "https://app.hubspot.com/oauth/authorize", TokenURL: "https://api.hubapi.com/oauth/v1/token",
-			APIBaseURL:    "https://api.hubapi.com",
-			DefaultScopes: []string{"crm.objects.contacts.write", "crm.objects.deals.write"}, ScopeSeparator: " ",
-			TokensExpire: true,
-		},
-		{
-			Type: "salesforce", DisplayName: "Salesforce", AuthMode: AuthOAuth2,
-			AuthURL: "https://login.salesforce.com/services/oauth2/authorize", TokenURL: "https://login.salesforce.com/services/oauth2/token",
-			RevokeURL: "https://login.salesforce.com/services/oauth2/revoke", APIBaseURL: "https://login.salesforce.com",
-			DefaultScopes: []string{"api", "refresh_token"}, ScopeSeparator: " ",
-			PKCE: true, TokensExpire: true, Revocable: true, TokenExtras: []string{"instance_url"},
-		},
-		{
-			Type: "mailchimp", DisplayName: "Mailchimp", AuthMode: AuthOAuth2,
-			AuthURL: "https://login.mailchimp.com/oauth2/authorize", TokenURL: "https://login.mailchimp.com/oauth2/token",
-			APIBaseURL: "https://login.mailchimp.com/oauth2/metadata",
-			// Mailchimp access tokens never expire: no refresh loop runs.
-			TokensExpire: false,
-		},
-	}
-}
-
-// NewCatalog applies configuration (client credentials, URL overrides) to
-// the built-in provider list.
-func NewCatalog(cfg map[string]config.ProviderConfig) *Catalog {
+// NewCatalog applies configuration to the registry's connectors. cfg
+// returns the configuration of one type (config.IntegrationsConfig.Provider).
+func NewCatalog(reg *Registry, cfg func(typ string) config.ProviderConfig) *Catalog {
 	c := &Catalog{byType: map[string]Provider{}}
-	for _, p := range defaults() {
-		if pc, ok := cfg[p.Type]; ok {
-			p.ClientID, p.ClientSecret = pc.ClientID, pc.ClientSecret
-			p.AuthURL = override(p.AuthURL, pc.AuthURL)
-			p.TokenURL = override(p.TokenURL, pc.TokenURL)
-			p.RevokeURL = override(p.RevokeURL, pc.RevokeURL)
-			p.APIBaseURL = override(p.APIBaseURL, pc.APIBaseURL)
+	for _, t := range reg.Types() {
+		conn, _ := reg.Get(t)
+		info := conn.Info()
+		p := Provider{Info: info, Connector: conn}
+		pc := cfg(t)
+		p.ClientID, p.ClientSecret = pc.ClientID, pc.ClientSecret
+		if info.OAuth != nil {
+			o := *info.OAuth
+			o.AuthURL = override(o.AuthURL, pc.AuthURL)
+			o.TokenURL = override(o.TokenURL, pc.TokenURL)
+			o.RevokeURL = override(o.RevokeURL, pc.RevokeURL)
+			p.OAuth = &o
 		}
-		c.byType[p.Type] = p
+		p.APIBaseURL = override(info.APIBaseURL, pc.APIBaseURL)
+		p.APIBaseConfigured = pc.APIBaseURL != ""
+		c.byType[t] = p
 	}
 	return c
 }
@@ -187,37 +81,71 @@ func (c *Catalog) All() []Provider {
 	return out
 }
 
-// Configured reports whether the provider has client credentials.
-func (p Provider) Configured() bool { return p.ClientID != "" }
+// Configured reports whether the provider can be connected on this
+// server: OAuth providers need client credentials.
+func (p Provider) Configured() bool { return p.Auth != AuthOAuth2 || p.ClientID != "" }
+
+// TokensExpire reports whether a refresh loop keeps the tokens fresh.
+func (p Provider) TokensExpire() bool { return p.OAuth != nil && p.OAuth.TokensExpire }
+
+// Revocable reports whether disconnecting revokes at the provider.
+func (p Provider) Revocable() bool { _, ok := p.Connector.(Revoker); return ok }
+
+// Syncer returns the provider's export sync, if it has one.
+func (p Provider) Syncer() (Syncer, bool) { s, ok := p.Connector.(Syncer); return s, ok }
+
+// Pushes are the Aqio event types the provider reacts to, sorted.
+func (p Provider) Pushes() []string {
+	out := []string{}
+	for t := range p.Connector.Actions() {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Reacts reports whether the provider has an action for an event type.
+func (p Provider) Reacts(eventType string) bool {
+	_, ok := p.Connector.Actions()[eventType]
+	return ok
+}
 
 // OAuth2Config is the golang.org/x/oauth2 configuration of the provider.
 // Scopes are passed through AuthCodeURL (see AuthCodeOptions) because
 // separators differ between providers.
 func (p Provider) OAuth2Config(redirectURL string) *oauth2.Config {
+	o := p.OAuth
+	if o == nil {
+		o = &OAuthInfo{}
+	}
+	style := oauth2.AuthStyleInParams
+	if o.ClientAuth == ClientAuthBasic {
+		style = oauth2.AuthStyleInHeader
+	}
 	return &oauth2.Config{
 		ClientID:     p.ClientID,
 		ClientSecret: p.ClientSecret,
 		RedirectURL:  redirectURL,
-		Endpoint: oauth2.Endpoint{
-			AuthURL: p.AuthURL, TokenURL: p.TokenURL,
-			// Both Slack and Google accept client credentials in the body.
-			AuthStyle: oauth2.AuthStyleInParams,
-		},
+		Endpoint:     oauth2.Endpoint{AuthURL: o.AuthURL, TokenURL: o.TokenURL, AuthStyle: style},
 	}
 }
 
 // AuthCodeOptions are the authorize-URL parameters: scopes with the
 // provider's separator, PKCE challenge, and provider-specific extras.
 func (p Provider) AuthCodeOptions(verifier string) []oauth2.AuthCodeOption {
-	sep := p.ScopeSeparator
+	o := p.OAuth
+	if o == nil {
+		return nil
+	}
+	sep := o.ScopeSeparator
 	if sep == "" {
 		sep = " "
 	}
-	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("scope", strings.Join(p.DefaultScopes, sep))}
-	if p.PKCE {
+	opts := []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("scope", strings.Join(o.DefaultScopes, sep))}
+	if o.PKCE {
 		opts = append(opts, oauth2.S256ChallengeOption(verifier))
 	}
-	for k, v := range p.AuthParams {
+	for k, v := range o.AuthParams {
 		opts = append(opts, oauth2.SetAuthURLParam(k, v))
 	}
 	return opts
@@ -225,18 +153,17 @@ func (p Provider) AuthCodeOptions(verifier string) []oauth2.AuthCodeOption {
 
 // ExchangeOptions are the token-request parameters (the PKCE verifier).
 func (p Provider) ExchangeOptions(verifier string) []oauth2.AuthCodeOption {
-	if p.PKCE {
+	if p.OAuth != nil && p.OAuth.PKCE {
 		return []oauth2.AuthCodeOption{oauth2.VerifierOption(verifier)}
 	}
 	return nil
 }
 
-// TokenHTTPClient wraps the outbound client for token requests: Slack
-// answers errors with HTTP 200 and {"ok":false,"error":...}, which the
-// wrapper turns into a 400 so golang.org/x/oauth2 reports a RetrieveError
-// with the error code (invalid_grant and friends become classifiable).
+// TokenHTTPClient wraps the outbound client for token requests with the
+// connector's TokenTransporter, if any.
 func (p Provider) TokenHTTPClient(base *http.Client) *http.Client {
-	if p.Type != "slack" {
+	tt, ok := p.Connector.(TokenTransporter)
+	if !ok {
 		return base
 	}
 	c := *base
@@ -244,6 +171,6 @@ func (p Provider) TokenHTTPClient(base *http.Client) *http.Client {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	c.Transport = slackOKTransport{next: next}
+	c.Transport = tt.TokenTransport(next)
 	return &c
 }

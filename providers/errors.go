@@ -19,11 +19,19 @@ const (
 	KindRateLimited Kind = "rate_limited"
 	// KindAuth: the credential is revoked or invalid; the user must reconnect.
 	KindAuth Kind = "auth"
+	// KindExpired: the access token expired; the runtime refreshes it
+	// once and retries (Slack token_expired, HTTP 401). Still expired
+	// after the refresh, it is treated as KindAuth.
+	KindExpired Kind = "expired"
 	// KindPermanent: this request will never succeed (bad input, unknown channel).
 	KindPermanent Kind = "permanent"
 )
 
-// Error is a classified provider failure.
+// Error is a classified provider failure. Connectors return it (or wrap
+// it) from actions; the activity maps Kind onto Temporal: rate_limited →
+// retry after RetryAfter (NextRetryDelay), retryable → backoff, auth and
+// expired → non-retryable and the integration goes to status error,
+// permanent → non-retryable.
 type Error struct {
 	Provider   string
 	Kind       Kind
@@ -31,6 +39,9 @@ type Error struct {
 	Status     int    // HTTP status, 0 when none
 	RetryAfter time.Duration
 	Message    string
+	// Field names the settings or credential field at fault, when known
+	// ("settings.channel"), so the API can answer 422 naming it.
+	Field string
 }
 
 func (e *Error) Error() string {

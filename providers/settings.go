@@ -39,3 +39,15 @@ func DecodeSettings(raw []byte, v any) error {
 	}
 	return nil
 }
+
+// DecodeObject accepts any JSON object as settings (connectors without settings).
+func DecodeObject(raw []byte) (any, error) {
+	var m map[string]any
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		return map[string]any{}, nil
+	}
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, &SettingsError{Field: "settings", Message: "must be a JSON object"}
+	}
+	return m, nil
+}

@@ -28,9 +28,9 @@ type Client struct {
 	svc *calendar.Service
 }
 
-// New returns a client calling baseURL (https://www.googleapis.com/calendar/v3/)
+// NewClient returns a client calling baseURL (https://www.googleapis.com/calendar/v3/)
 // through base (the SSRF-safe egress client) with the access token.
-func New(ctx context.Context, baseURL string, base *http.Client, accessToken string) (*Client, error) {
+func NewClient(ctx context.Context, baseURL string, base *http.Client, accessToken string) (*Client, error) {
 	hc := &http.Client{
 		Transport: &oauth2.Transport{
 			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}),
@@ -160,9 +160,12 @@ func result(ev *calendar.Event, created bool) Result {
 	return r
 }
 
-var rateReasons = map[string]bool{"rateLimitExceeded": true, "userRateLimitExceeded": true, "quotaExceeded": false}
+var rateReasons = map[string]bool{"rateLimitExceeded": true, "userRateLimitExceeded": true}
 
 func classify(err error) *providers.Error {
+	if pe, ok := providers.AsError(err); ok {
+		return pe
+	}
 	var gerr *googleapi.Error
 	if !errors.As(err, &gerr) {
 		return &providers.Error{Provider: "google_calendar", Kind: providers.KindRetryable, Code: "transport", Message: err.Error()}
@@ -171,19 +174,25 @@ func classify(err error) *providers.Error {
 	if len(gerr.Errors) > 0 {
 		reason = gerr.Errors[0].Reason
 	}
-	e := &providers.Error{Provider: "google_calendar", Status: gerr.Code, Code: reason, Message: gerr.Message}
+	return classifyStatus(gerr.Code, reason, gerr.Message, gerr.Header)
+}
+
+func classifyStatus(status int, reason, message string, hdr http.Header) *providers.Error {
+	e := &providers.Error{Provider: "google_calendar", Status: status, Code: reason, Message: message}
 	if e.Code == "" {
-		e.Code = "http_" + strconv.Itoa(gerr.Code)
+		e.Code = "http_" + strconv.Itoa(status)
 	}
 	switch {
-	case gerr.Code == http.StatusTooManyRequests || (gerr.Code == http.StatusForbidden && rateReasons[reason]):
+	case status == http.StatusTooManyRequests || (status == http.StatusForbidden && rateReasons[reason]):
 		e.Kind = providers.KindRateLimited
-		if s, err := strconv.Atoi(strings.TrimSpace(gerr.Header.Get("Retry-After"))); err == nil && s >= 0 {
-			e.RetryAfter = time.Duration(s) * time.Second
+		if hdr != nil {
+			e.RetryAfter = providers.RetryDelay(hdr, providers.RateLimitHeaders{}, time.Now())
 		}
-	case gerr.Code == http.StatusUnauthorized:
-		e.Kind = providers.KindAuth
-	case gerr.Code >= 500:
+	case status == http.StatusUnauthorized:
+		e.Kind = providers.KindExpired
+	case status == http.StatusForbidden:
+		e.Kind, e.Field = providers.KindPermanent, "settings.calendar_id"
+	case status >= 500 || status == http.StatusConflict:
 		e.Kind = providers.KindRetryable
 	default:
 		e.Kind = providers.KindPermanent

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -126,13 +125,41 @@ func (c *Client) Revoke(ctx context.Context, token string) error {
 	return classify(out.Error, resp)
 }
 
+// authErrors mean the credential is dead: reconnect. token_expired is
+// not here (the runtime refreshes and retries); no_permission is not
+// either (the bot is not in the channel — a settings problem).
 var authErrors = map[string]bool{
 	"invalid_auth": true, "not_authed": true, "account_inactive": true, "token_revoked": true,
-	"token_expired": true, "no_permission": true, "missing_scope": true, "invalid_token": true,
+	"missing_scope": true, "invalid_token": true, "no_service": true, "team_disabled": true, "no_team": true,
 }
 
 var retryableErrors = map[string]bool{
 	"internal_error": true, "fatal_error": true, "service_unavailable": true, "request_timeout": true,
+}
+
+// Classify reads a Slack answer: Web API methods answer HTTP 200 with
+// {"ok":false,"error":…}; incoming webhooks answer "ok" or a plain-text
+// error code with a 4xx status.
+func Classify(resp *http.Response, body []byte) *providers.Error {
+	var env struct {
+		OK    *bool  `json:"ok"`
+		Error string `json:"error"`
+	}
+	isJSON := json.Unmarshal(body, &env) == nil && env.OK != nil
+	if resp.StatusCode == http.StatusOK && (!isJSON || *env.OK) {
+		return nil
+	}
+	code := env.Error
+	if !isJSON {
+		code = strings.TrimSpace(string(body))
+		if len(code) > 64 || strings.ContainsAny(code, " <{") {
+			code = ""
+		}
+	}
+	if code == "" {
+		code = fmt.Sprintf("http_%d", resp.StatusCode)
+	}
+	return classify(code, resp)
 }
 
 func classify(code string, resp *http.Response) *providers.Error {
@@ -140,15 +167,19 @@ func classify(code string, resp *http.Response) *providers.Error {
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || code == "ratelimited" || code == "rate_limited":
 		e.Kind = providers.KindRateLimited
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-			e.RetryAfter = time.Duration(s) * time.Second
-		}
+		e.RetryAfter = providers.RetryDelay(resp.Header, providers.RateLimitHeaders{}, time.Now())
+	case code == "token_expired":
+		e.Kind = providers.KindExpired
 	case authErrors[code]:
 		e.Kind = providers.KindAuth
 	case retryableErrors[code] || resp.StatusCode >= 500:
 		e.Kind = providers.KindRetryable
 	default:
 		e.Kind = providers.KindPermanent
+	}
+	switch code {
+	case "channel_not_found", "not_in_channel", "no_permission", "is_archived", "channel_is_archived":
+		e.Field = "settings.channel"
 	}
 	return e
 }
@@ -157,11 +188,17 @@ func describe(code string) string {
 	switch code {
 	case "channel_not_found":
 		return "the channel does not exist or the app cannot see it; check settings.channel"
-	case "not_in_channel":
-		return "the app is not a member of the channel; invite it or grant chat:write.public"
+	case "not_in_channel", "no_permission":
+		return "the app is not a member of the channel; invite it to the channel (or grant chat:write.public)"
+	case "no_service":
+		return "the incoming webhook was removed or disabled in Slack; reconnect the integration"
+	case "not_authed":
+		return "no Slack token was sent; reconnect the integration"
 	case "is_archived":
 		return "the channel is archived"
-	case "invalid_auth", "token_revoked", "token_expired", "account_inactive":
+	case "token_expired":
+		return "the Slack token expired; it is refreshed and the call retried"
+	case "invalid_auth", "token_revoked", "account_inactive":
 		return "the Slack token is no longer valid; reconnect the integration"
 	case "ratelimited":
 		return "Slack rate limit reached"

@@ -1,0 +1,29 @@
+// Package registry lists every connector. Adding a provider is one line
+// here (and its package, fake, tests and guide).
+package registry
+
+import (
+	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/googlecalendar"
+	"github.com/aqio/connect/providers/slack"
+)
+
+// New returns the registry of all connectors.
+func New() *providers.Registry {
+	return providers.NewRegistry(
+		slack.New(),
+		googlecalendar.New(),
+		// Catalog entries whose connectors are still to come (issues 10-12).
+		planned("outlook_calendar", "Outlook Calendar"),
+		planned("teams", "Microsoft Teams"),
+		planned("zoom", "Zoom"),
+		planned("discord", "Discord"),
+		planned("hubspot", "HubSpot"),
+		planned("salesforce", "Salesforce"),
+		planned("mailchimp", "Mailchimp"),
+	)
+}
+
+func planned(typ, name string) providers.Connector {
+	return providers.Planned(providers.Info{Type: typ, DisplayName: name, Auth: providers.AuthOAuth2})
+}
