@@ -513,7 +513,7 @@ func (f *Fake) applyUpserts(inputs []upsertInput, now time.Time) ([]map[string]a
 		if i.IDProperty != "email" {
 			return nil, http.StatusBadRequest, fmt.Sprintf("idProperty %q is not a unique property of contacts", i.IDProperty)
 		}
-		if !strings.Contains(i.ID, "@") {
+		if at := strings.LastIndex(i.ID, "@"); at < 1 || !strings.Contains(i.ID[at:], ".") {
 			return nil, http.StatusBadRequest, fmt.Sprintf("Property values were not valid: [{\"isValid\":false,\"message\":\"Email address %s is invalid\",\"error\":\"INVALID_EMAIL\",\"name\":\"email\"}]", i.ID)
 		}
 		if msg, bad := f.invalidProperties(i.Properties); bad {
