@@ -66,7 +66,7 @@ func runtime(t *testing.T, settings string) (*providers.Runtime, *fake.Fake) {
 		IntegrationID: "int_1", OrganizationID: "org_1", APIBaseURL: srv.URL, Settings: s,
 		HTTP: BearerClient(srv.Client(), "tok-1"), Links: &memLinks{m: map[string]providers.Link{}},
 		Objects: memObjects{
-			"event/evt_1": {Type: "event", ID: "evt_1", Data: json.RawMessage(`{"id":"evt_1","title":"Launch party","starts_at":"2026-12-24T18:00:00Z","location_type":"hybrid","price":49.5,"currency":"NOK"}`)},
+			"event/evt_1":        {Type: "event", ID: "evt_1", Data: json.RawMessage(`{"id":"evt_1","title":"Launch party","starts_at":"2026-12-24T18:00:00Z","location_type":"hybrid","price":49.5,"currency":"NOK"}`)},
 			"registration/reg_1": {Type: "registration", ID: "reg_1", Data: json.RawMessage(`{"id":"reg_1","event_id":"evt_1","user_email":"ada@example.com","user_name":"Ada Lovelace"}`)},
 		},
 		Now: func() time.Time { return time.Unix(1_800_000_000, 0) },
