@@ -146,7 +146,11 @@ func (p *Provider) SetDenyConsent(on bool) { p.mu.Lock(); p.deny = on; p.mu.Unlo
 func (p *Provider) SetRotate(on bool) { p.iss.mu.Lock(); p.cfg.Rotate = on; p.iss.mu.Unlock() }
 
 // SetAccessTTL sets expires_in of tokens issued from now on.
-func (p *Provider) SetAccessTTL(d time.Duration) { p.iss.mu.Lock(); p.cfg.AccessTTL = d; p.iss.mu.Unlock() }
+func (p *Provider) SetAccessTTL(d time.Duration) {
+	p.iss.mu.Lock()
+	p.cfg.AccessTTL = d
+	p.iss.mu.Unlock()
+}
 
 // Refreshes counts successful refresh grants.
 func (p *Provider) Refreshes() int { p.mu.Lock(); defer p.mu.Unlock(); return p.refreshes }
