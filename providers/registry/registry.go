@@ -5,6 +5,7 @@ package registry
 import (
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/providers/googlecalendar"
+	"github.com/aqio/connect/providers/hubspot"
 	"github.com/aqio/connect/providers/slack"
 )
 
@@ -13,12 +14,12 @@ func New() *providers.Registry {
 	return providers.NewRegistry(
 		slack.New(),
 		googlecalendar.New(),
+		hubspot.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
 		planned("zoom", "Zoom"),
 		planned("discord", "Discord"),
-		planned("hubspot", "HubSpot"),
 		planned("salesforce", "Salesforce"),
 		planned("mailchimp", "Mailchimp"),
 	)
