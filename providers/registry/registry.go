@@ -7,6 +7,7 @@ import (
 	"github.com/aqio/connect/providers/googlecalendar"
 	"github.com/aqio/connect/providers/hubspot"
 	"github.com/aqio/connect/providers/slack"
+	"github.com/aqio/connect/providers/zoom"
 )
 
 // New returns the registry of all connectors.
@@ -15,10 +16,10 @@ func New() *providers.Registry {
 		slack.New(),
 		googlecalendar.New(),
 		hubspot.New(),
+		zoom.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
-		planned("zoom", "Zoom"),
 		planned("discord", "Discord"),
 		planned("salesforce", "Salesforce"),
 		planned("mailchimp", "Mailchimp"),

@@ -103,6 +103,48 @@ type Meeting struct {
 // IDString is the meeting id as the API paths and Aqio's links carry it.
 func (m Meeting) IDString() string { return strconv.FormatInt(m.ID, 10) }
 
+// ListedMeeting is one entry of "List meetings".
+type ListedMeeting struct {
+	ID        int64  `json:"id"`
+	Topic     string `json:"topic"`
+	Type      int    `json:"type"`
+	StartTime string `json:"start_time"`
+	Duration  int    `json:"duration"`
+	Timezone  string `json:"timezone"`
+	JoinURL   string `json:"join_url"`
+	CreatedAt string `json:"created_at"`
+}
+
+// FindMeeting looks among userID's scheduled meetings for one with the
+// given topic and start time (yyyy-MM-ddTHH:mm:ssZ), following
+// next_page_token. It recovers a meeting whose creation answer was lost.
+func (c *Client) FindMeeting(ctx context.Context, userID, topic, startTime string) (ListedMeeting, bool, error) {
+	next := ""
+	for range 100 {
+		q := url.Values{"type": {"scheduled"}, "page_size": {"300"}}
+		if next != "" {
+			q.Set("next_page_token", next)
+		}
+		var page struct {
+			NextPageToken string          `json:"next_page_token"`
+			Meetings      []ListedMeeting `json:"meetings"`
+		}
+		if err := c.do(ctx, http.MethodGet, "/users/"+url.PathEscape(userID)+"/meetings", q, nil, http.StatusOK, &page); err != nil {
+			return ListedMeeting{}, false, err
+		}
+		for _, m := range page.Meetings {
+			if m.Topic == topic && m.StartTime == startTime {
+				return m, true, nil
+			}
+		}
+		if page.NextPageToken == "" {
+			break
+		}
+		next = page.NextPageToken
+	}
+	return ListedMeeting{}, false, nil
+}
+
 // RegistrantRequest is the body of "Add a meeting registrant".
 type RegistrantRequest struct {
 	Email     string `json:"email"`
@@ -313,8 +355,9 @@ const (
 //   - 429: rate limited. A daily limit waits until Retry-After (a date or
 //     seconds); a per-second (QPS) limit waits one second unless
 //     Retry-After says otherwise.
-//   - 401 (code 124 and friends): the access token is invalid or expired;
-//     the runtime refreshes once and retries.
+//   - 401 (code 124 and friends): the access token is invalid or expired
+//     (Zoom can refuse a token before its expires_in); the runtime
+//     refreshes once and retries, then it is an auth failure.
 //   - 403 with code 4700-4799 (token lacks scopes): auth, reconnect.
 //   - 5xx, 408: transient.
 //   - other 4xx (validation 300, unknown meeting 3001, …): permanent.
@@ -346,7 +389,7 @@ func Classify(status int, h http.Header, body []byte, now time.Time) *providers.
 			e.RetryAfter = time.Second
 		}
 	case status == http.StatusUnauthorized:
-		e.Kind = providers.KindAuth
+		e.Kind = providers.KindExpired
 	case status == http.StatusForbidden && ae.Code >= 4700 && ae.Code < 4800:
 		e.Kind = providers.KindAuth
 	case status >= 500 || status == http.StatusRequestTimeout:

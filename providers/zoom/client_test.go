@@ -149,13 +149,13 @@ func TestClassify(t *testing.T) {
 			name:  "invalid token",
 			setup: func() { c.Token = "bad-token" },
 			call:  func() error { _, err := c.GetMeeting(ctx, id); return err },
-			kind:  providers.KindAuth, status: 401, code: "124", message: "Invalid access token.",
+			kind:  providers.KindExpired, status: 401, code: "124", message: "Invalid access token.",
 		},
 		{
 			name:  "expired token",
 			setup: func() { c.Token = "other-token"; f.ExpireAccessTokens("other-token") },
 			call:  func() error { _, err := c.GetMeeting(ctx, id); return err },
-			kind:  providers.KindAuth, status: 401, code: "124", message: "Access token is expired.",
+			kind:  providers.KindExpired, status: 401, code: "124", message: "Access token is expired.",
 		},
 		{
 			name:  "per-second limit",

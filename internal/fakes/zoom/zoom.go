@@ -9,6 +9,7 @@
 //
 //	GET    /v2/users/{userId}                           200 user ("me" is the token's user)
 //	POST   /v2/users/{userId}/meetings                  201 meeting (Medium)
+//	GET    /v2/users/{userId}/meetings?type=scheduled&page_size=&next_page_token=  200 page (Medium)
 //	GET    /v2/meetings/{meetingId}                     200 meeting (Light)
 //	PATCH  /v2/meetings/{meetingId}                     204 (Light)
 //	DELETE /v2/meetings/{meetingId}[?cancel_meeting_reminder=true]  204 (Light)
@@ -81,6 +82,7 @@ const (
 const (
 	OpGetUser                = "getUser"
 	OpCreateMeeting          = "createMeeting"
+	OpListMeetings           = "listMeetings"
 	OpGetMeeting             = "getMeeting"
 	OpUpdateMeeting          = "updateMeeting"
 	OpDeleteMeeting          = "deleteMeeting"
@@ -90,7 +92,7 @@ const (
 )
 
 var categories = map[string]string{
-	OpGetUser: Light, OpCreateMeeting: Medium, OpGetMeeting: Light, OpUpdateMeeting: Light,
+	OpGetUser: Light, OpCreateMeeting: Medium, OpListMeetings: Medium, OpGetMeeting: Light, OpUpdateMeeting: Light,
 	OpDeleteMeeting: Light, OpAddRegistrant: Light, OpListRegistrants: Medium, OpUpdateRegistrantStatus: Medium,
 }
 
@@ -117,6 +119,7 @@ type Server struct {
 	expired    map[string]bool
 	requests   []Request
 	failures   map[string][]Failure
+	drops      map[string]int
 	qps        map[string]int
 	window     map[string][]time.Time
 	dailyUntil map[string]time.Time
@@ -219,12 +222,13 @@ func New(o Options) *Server {
 		user: User{ID: "KDcuGIm1QgePTO8WbOqwIQ", FirstName: "Aqio", LastName: "Host", Email: "host@aqio.test",
 			Type: 2, AccountID: "Wk9PTV9BQ0NPVU5UX0lE", Timezone: "UTC", Status: "active"},
 		nextID: 85746065001, meetings: map[int64]*Meeting{}, expired: map[string]bool{},
-		failures: map[string][]Failure{}, qps: map[string]int{}, window: map[string][]time.Time{},
+		failures: map[string][]Failure{}, drops: map[string]int{}, qps: map[string]int{}, window: map[string][]time.Time{},
 		dailyUntil: map[string]time.Time{},
 	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v2/users/{userId}", s.handle(OpGetUser, s.getUser))
 	m.HandleFunc("POST /v2/users/{userId}/meetings", s.handle(OpCreateMeeting, s.createMeeting))
+	m.HandleFunc("GET /v2/users/{userId}/meetings", s.handle(OpListMeetings, s.listMeetings))
 	m.HandleFunc("GET /v2/meetings/{meetingId}", s.handle(OpGetMeeting, s.getMeeting))
 	m.HandleFunc("PATCH /v2/meetings/{meetingId}", s.handle(OpUpdateMeeting, s.updateMeeting))
 	m.HandleFunc("DELETE /v2/meetings/{meetingId}", s.handle(OpDeleteMeeting, s.deleteMeeting))
@@ -251,6 +255,14 @@ func (s *Server) FailNext(op string, n, status, code int, message string) {
 	for range n {
 		s.failures[op] = append(s.failures[op], Failure{Status: status, Code: code, Message: message})
 	}
+}
+
+// DropResponses makes the next n requests of an operation take effect
+// but answer 502 (the answer was lost on the way back: a gateway timeout).
+func (s *Server) DropResponses(op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.drops[op] += n
 }
 
 // RateLimitNext makes the next n requests of an operation answer a
@@ -424,6 +436,12 @@ func (s *Server) handle(op string, h func(w http.ResponseWriter, r *http.Request
 			return
 		}
 		rec.Header().Set("X-RateLimit-Category", cat)
+		if s.drops[op] > 0 {
+			s.drops[op]--
+			h(&discard{header: http.Header{}}, r, body)
+			writeError(rec, http.StatusBadGateway, 502, "Bad Gateway")
+			return
+		}
 		h(rec, r, body)
 	}
 }
@@ -460,6 +478,13 @@ func (s *Server) limited(w http.ResponseWriter, cat string) bool {
 	s.window[cat] = append(win, now)
 	return false
 }
+
+// discard is a ResponseWriter whose answer is lost.
+type discard struct{ header http.Header }
+
+func (d *discard) Header() http.Header         { return d.header }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
@@ -667,6 +692,42 @@ func (s *Server) createMeeting(w http.ResponseWriter, r *http.Request, body []by
 	m.apply(b)
 	s.meetings[id] = m
 	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) listMeetings(w http.ResponseWriter, r *http.Request, _ []byte) {
+	if id := r.PathValue("userId"); id != "me" && id != s.user.ID && id != s.user.Email {
+		writeError(w, http.StatusNotFound, 1001, "User does not exist: "+id+".")
+		return
+	}
+	q := r.URL.Query()
+	if t := q.Get("type"); t != "" && t != "scheduled" && t != "upcoming" {
+		validationFailed(w, []fieldError{{"type", "Invalid field."}})
+		return
+	}
+	size, _ := strconv.Atoi(q.Get("page_size"))
+	if size <= 0 {
+		size = 30
+	}
+	size = min(size, 300)
+	start, _ := strconv.Atoi(q.Get("next_page_token"))
+	ids := make([]int64, 0, len(s.meetings))
+	for id := range s.meetings {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	page := []map[string]any{}
+	end := min(start+size, len(ids))
+	for _, id := range ids[min(start, len(ids)):end] {
+		m := s.meetings[id]
+		page = append(page, map[string]any{"uuid": m.UUID, "id": m.ID, "host_id": m.HostID, "topic": m.Topic, "type": m.Type,
+			"start_time": m.StartTime, "duration": m.Duration, "timezone": m.Timezone, "agenda": m.Agenda,
+			"created_at": m.CreatedAt, "join_url": m.JoinURL})
+	}
+	next := ""
+	if end < len(ids) {
+		next = strconv.Itoa(end)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"page_size": size, "total_records": len(ids), "next_page_token": next, "meetings": page})
 }
 
 func (s *Server) getMeeting(w http.ResponseWriter, r *http.Request, _ []byte) {
