@@ -32,7 +32,7 @@ func tokens(valid ...string) func(string) bool {
 	return func(t string) bool { return set[t] }
 }
 
-func start(t *testing.T, clk *clock) (*zoomfake.Server, *zoom.Client) {
+func start(t *testing.T, clk *clock) (*zoomfake.Fake, *zoom.Client) {
 	t.Helper()
 	f := zoomfake.New(zoomfake.Options{ValidToken: tokens("good-token", "other-token"), Now: clk.Now})
 	srv := httptest.NewServer(f)

@@ -52,7 +52,7 @@ func (o memObjects) Children(context.Context, string, string) ([]providers.Objec
 func (o memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 type harness struct {
-	fake    *zoomfake.Server
+	fake    *zoomfake.Fake
 	conn    *zoom.Connector
 	links   *memLinks
 	objects memObjects

@@ -52,8 +52,13 @@
 //     Successful answers carry X-RateLimit-Category.
 //
 // OAuth (authorize, token with HTTP Basic client auth and PKCE, rotating
-// refresh tokens, revoke) is the shared OAuth fake's job; this fake asks
-// it whether an access token is valid through Options.ValidToken.
+// refresh tokens) is the shared OAuth fake's job (NewServer mounts it with
+// Zoom's shapes); this fake asks it whether an access token is valid
+// through Options.ValidToken. Zoom's token answers are {access_token,
+// token_type "bearer", refresh_token, expires_in 3599, scope, api_url};
+// Zoom's revoke (POST /oauth/revoke, HTTP Basic client auth, token in the
+// form) answers {"status":"success"}, and 400 {"reason":"Invalid
+// Token!","error":"invalid_request"} for a token it does not know.
 package zoom
 
 import (
@@ -101,15 +106,19 @@ type Options struct {
 	// ValidToken reports whether an access token was issued by the OAuth
 	// server and has not expired or been revoked. Required.
 	ValidToken func(token string) bool
+	// ExpiredToken reports whether an invalid token is one that expired
+	// (answered "Access token is expired."). Optional.
+	ExpiredToken func(token string) bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
 
-// Server is the fake Zoom API.
-type Server struct {
-	mux   *http.ServeMux
-	valid func(string) bool
-	now   func() time.Time
+// Fake is the fake Zoom API.
+type Fake struct {
+	mux    *http.ServeMux
+	valid  func(string) bool
+	lapsed func(string) bool
+	now    func() time.Time
 
 	mu         sync.Mutex
 	user       User
@@ -213,12 +222,12 @@ type Failure struct {
 }
 
 // New returns the fake. Serve it with httptest.NewServer(fake).
-func New(o Options) *Server {
+func New(o Options) *Fake {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &Server{
-		valid: o.ValidToken, now: o.Now,
+	s := &Fake{
+		valid: o.ValidToken, lapsed: o.ExpiredToken, now: o.Now,
 		user: User{ID: "KDcuGIm1QgePTO8WbOqwIQ", FirstName: "Aqio", LastName: "Host", Email: "host@aqio.test",
 			Type: 2, AccountID: "Wk9PTV9BQ0NPVU5UX0lE", Timezone: "UTC", Status: "active"},
 		nextID: 85746065001, meetings: map[int64]*Meeting{}, expired: map[string]bool{},
@@ -243,13 +252,13 @@ func New(o Options) *Server {
 }
 
 // ServeHTTP serves the API under /v2.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
 // --- test controls ------------------------------------------------------
 
 // FailNext makes the next n requests of an operation answer with status
 // and a Zoom error body {"code","message"}.
-func (s *Server) FailNext(op string, n, status, code int, message string) {
+func (s *Fake) FailNext(op string, n, status, code int, message string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
@@ -259,7 +268,7 @@ func (s *Server) FailNext(op string, n, status, code int, message string) {
 
 // DropResponses makes the next n requests of an operation take effect
 // but answer 502 (the answer was lost on the way back: a gateway timeout).
-func (s *Server) DropResponses(op string, n int) {
+func (s *Fake) DropResponses(op string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.drops[op] += n
@@ -267,7 +276,7 @@ func (s *Server) DropResponses(op string, n int) {
 
 // RateLimitNext makes the next n requests of an operation answer a
 // per-second (QPS) 429.
-func (s *Server) RateLimitNext(op string, n int) {
+func (s *Fake) RateLimitNext(op string, n int) {
 	h := http.Header{}
 	h.Set("X-RateLimit-Category", categories[op])
 	h.Set("X-RateLimit-Type", "QPS")
@@ -281,7 +290,7 @@ func (s *Server) RateLimitNext(op string, n int) {
 
 // SetRateLimit allows perSecond requests per second in a category for the
 // account (0: unlimited).
-func (s *Server) SetRateLimit(category string, perSecond int) {
+func (s *Fake) SetRateLimit(category string, perSecond int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.qps[category] = perSecond
@@ -289,19 +298,19 @@ func (s *Server) SetRateLimit(category string, perSecond int) {
 }
 
 // ExhaustDaily makes a category answer daily-limit 429s until reset.
-func (s *Server) ExhaustDaily(category string, reset time.Time) {
+func (s *Fake) ExhaustDaily(category string, reset time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dailyUntil[category] = reset
 }
 
 // RateLimited counts the 429s answered (injected and measured).
-func (s *Server) RateLimited() int { s.mu.Lock(); defer s.mu.Unlock(); return s.rateHits }
+func (s *Fake) RateLimited() int { s.mu.Lock(); defer s.mu.Unlock(); return s.rateHits }
 
 // ExpireAccessTokens makes Zoom refuse the given access tokens with 401
 // "Access token is expired." although the OAuth server still considers
 // them valid (an expiry the client could not predict).
-func (s *Server) ExpireAccessTokens(tokens ...string) {
+func (s *Fake) ExpireAccessTokens(tokens ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, t := range tokens {
@@ -310,7 +319,7 @@ func (s *Server) ExpireAccessTokens(tokens ...string) {
 }
 
 // Requests lists the requests received, oldest first.
-func (s *Server) Requests() []Request {
+func (s *Fake) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.requests...)
@@ -318,7 +327,7 @@ func (s *Server) Requests() []Request {
 
 // Count counts received requests of an operation that got status
 // (0: any status).
-func (s *Server) Count(op string, status int) int {
+func (s *Fake) Count(op string, status int) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
@@ -331,7 +340,7 @@ func (s *Server) Count(op string, status int) int {
 }
 
 // Meeting returns a copy of a live meeting.
-func (s *Server) Meeting(id string) (Meeting, bool) {
+func (s *Fake) Meeting(id string) (Meeting, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.meetings[parseID(id)]
@@ -342,7 +351,7 @@ func (s *Server) Meeting(id string) (Meeting, bool) {
 }
 
 // Meetings lists live meetings by id.
-func (s *Server) Meetings() []Meeting {
+func (s *Fake) Meetings() []Meeting {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]Meeting, 0, len(s.meetings))
@@ -354,14 +363,14 @@ func (s *Server) Meetings() []Meeting {
 }
 
 // DeletedMeetings lists deleted meetings, oldest first.
-func (s *Server) DeletedMeetings() []Deleted {
+func (s *Fake) DeletedMeetings() []Deleted {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Deleted(nil), s.deleted...)
 }
 
 // Registrants lists a meeting's registrants (all statuses).
-func (s *Server) Registrants(meetingID string) []Registrant {
+func (s *Fake) Registrants(meetingID string) []Registrant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.meetings[parseID(meetingID)]
@@ -376,7 +385,7 @@ func (s *Server) Registrants(meetingID string) []Registrant {
 }
 
 // UserInfo is the connected user.
-func (s *Server) UserInfo() User { return s.user }
+func (s *Fake) UserInfo() User { return s.user }
 
 func (m *Meeting) copy() Meeting {
 	c := *m
@@ -399,12 +408,13 @@ func (r *recorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.Wri
 
 // handle authenticates, applies injected failures and rate limits,
 // records the request and runs h with the lock held.
-func (s *Server) handle(op string, h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
+func (s *Fake) handle(op string, h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
 		valid := tok != "" && s.valid != nil && s.valid(tok)
+		lapsed := !valid && tok != "" && s.lapsed != nil && s.lapsed(tok)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		defer func() {
@@ -412,6 +422,9 @@ func (s *Server) handle(op string, h func(w http.ResponseWriter, r *http.Request
 				Token: tok, Body: string(body), Status: rec.status})
 		}()
 		switch {
+		case lapsed:
+			writeError(rec, http.StatusUnauthorized, 124, "Access token is expired.")
+			return
 		case !valid:
 			writeError(rec, http.StatusUnauthorized, 124, "Invalid access token.")
 			return
@@ -447,7 +460,7 @@ func (s *Server) handle(op string, h func(w http.ResponseWriter, r *http.Request
 }
 
 // limited applies the daily and per-second limits of a category.
-func (s *Server) limited(w http.ResponseWriter, cat string) bool {
+func (s *Fake) limited(w http.ResponseWriter, cat string) bool {
 	now := s.now()
 	if until, ok := s.dailyUntil[cat]; ok && now.Before(until) {
 		w.Header().Set("X-RateLimit-Category", cat)
@@ -520,7 +533,7 @@ func parseID(s string) int64 {
 }
 
 // meeting finds the path's meeting or answers 404 code 3001.
-func (s *Server) meeting(w http.ResponseWriter, r *http.Request) (*Meeting, bool) {
+func (s *Fake) meeting(w http.ResponseWriter, r *http.Request) (*Meeting, bool) {
 	raw := r.PathValue("meetingId")
 	m, ok := s.meetings[parseID(raw)]
 	if !ok {
@@ -532,7 +545,7 @@ func (s *Server) meeting(w http.ResponseWriter, r *http.Request) (*Meeting, bool
 
 // --- users -----------------------------------------------------------------
 
-func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (s *Fake) getUser(w http.ResponseWriter, r *http.Request, _ []byte) {
 	if id := r.PathValue("userId"); id != "me" && id != s.user.ID && id != s.user.Email {
 		writeError(w, http.StatusNotFound, 1001, "User does not exist: "+id+".")
 		return
@@ -662,7 +675,7 @@ func (m *Meeting) apply(b meetingBody) {
 	}
 }
 
-func (s *Server) createMeeting(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Fake) createMeeting(w http.ResponseWriter, r *http.Request, body []byte) {
 	if id := r.PathValue("userId"); id != "me" && id != s.user.ID && id != s.user.Email {
 		writeError(w, http.StatusNotFound, 1001, "User does not exist: "+id+".")
 		return
@@ -694,7 +707,7 @@ func (s *Server) createMeeting(w http.ResponseWriter, r *http.Request, body []by
 	writeJSON(w, http.StatusCreated, m)
 }
 
-func (s *Server) listMeetings(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (s *Fake) listMeetings(w http.ResponseWriter, r *http.Request, _ []byte) {
 	if id := r.PathValue("userId"); id != "me" && id != s.user.ID && id != s.user.Email {
 		writeError(w, http.StatusNotFound, 1001, "User does not exist: "+id+".")
 		return
@@ -730,13 +743,13 @@ func (s *Server) listMeetings(w http.ResponseWriter, r *http.Request, _ []byte) 
 	writeJSON(w, http.StatusOK, map[string]any{"page_size": size, "total_records": len(ids), "next_page_token": next, "meetings": page})
 }
 
-func (s *Server) getMeeting(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (s *Fake) getMeeting(w http.ResponseWriter, r *http.Request, _ []byte) {
 	if m, ok := s.meeting(w, r); ok {
 		writeJSON(w, http.StatusOK, m)
 	}
 }
 
-func (s *Server) updateMeeting(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Fake) updateMeeting(w http.ResponseWriter, r *http.Request, body []byte) {
 	m, ok := s.meeting(w, r)
 	if !ok {
 		return
@@ -750,7 +763,7 @@ func (s *Server) updateMeeting(w http.ResponseWriter, r *http.Request, body []by
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) deleteMeeting(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (s *Fake) deleteMeeting(w http.ResponseWriter, r *http.Request, _ []byte) {
 	m, ok := s.meeting(w, r)
 	if !ok {
 		return
@@ -762,7 +775,7 @@ func (s *Server) deleteMeeting(w http.ResponseWriter, r *http.Request, _ []byte)
 
 // --- registrants -------------------------------------------------------------
 
-func (s *Server) addRegistrant(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Fake) addRegistrant(w http.ResponseWriter, r *http.Request, body []byte) {
 	m, ok := s.meeting(w, r)
 	if !ok {
 		return
@@ -804,7 +817,7 @@ func (s *Server) addRegistrant(w http.ResponseWriter, r *http.Request, body []by
 	})
 }
 
-func (s *Server) listRegistrants(w http.ResponseWriter, r *http.Request, _ []byte) {
+func (s *Fake) listRegistrants(w http.ResponseWriter, r *http.Request, _ []byte) {
 	m, ok := s.meeting(w, r)
 	if !ok {
 		return
@@ -840,7 +853,7 @@ func (s *Server) listRegistrants(w http.ResponseWriter, r *http.Request, _ []byt
 	})
 }
 
-func (s *Server) registrantStatus(w http.ResponseWriter, r *http.Request, body []byte) {
+func (s *Fake) registrantStatus(w http.ResponseWriter, r *http.Request, body []byte) {
 	m, ok := s.meeting(w, r)
 	if !ok {
 		return
