@@ -3,6 +3,7 @@ package hubspot
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 
@@ -18,9 +19,18 @@ import (
 // exchange on /oauth/v3/token with the client credentials in the body,
 // a 30-minute token with hub_id, an API call, then expiry and refresh.
 func TestOAuthAgainstFake(t *testing.T) {
+	for _, prefix := range []string{"", "/hubspot"} {
+		t.Run("prefix "+prefix, func(t *testing.T) { oauthRoundTrip(t, prefix) })
+	}
+}
+
+func oauthRoundTrip(t *testing.T, prefix string) {
 	iss := oauth.NewIssuer()
-	srv := fake.NewServer(iss, map[string]string{"hs-client": "hs-secret"}, fake.Options{})
-	defer srv.Close()
+	mux := http.NewServeMux()
+	m := fake.Mount(mux, iss, prefix, map[string]string{"hs-client": "hs-secret"}, fake.Options{})
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+	srv := &fake.Server{Server: hs, Mounted: m}
 	o := New().Info().OAuth
 	cfg := &oauth2.Config{ClientID: "hs-client", ClientSecret: "hs-secret", RedirectURL: "https://aqio.test/cb",
 		Endpoint: oauth2.Endpoint{AuthURL: srv.AuthURL(), TokenURL: srv.TokenURL(), AuthStyle: oauth2.AuthStyleInParams}, Scopes: o.DefaultScopes}
