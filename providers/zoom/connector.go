@@ -436,12 +436,12 @@ func addRegistrant(ctx context.Context, rt *providers.Runtime, zc *Client, set S
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
 		return providers.Result{}, err
 	}
-	if err == nil && l.Data["meeting_id"] == mid {
+	if err == nil && (l.Data["meeting_id"] == mid || l.Data["meeting_id"] == "") {
 		switch l.Status {
 		case linkActive:
 			return providers.Result{Action: "skipped", ExternalID: l.ExternalID, Detail: "already registered"}, nil
 		case linkCancelled:
-			if err := zc.UpdateRegistrantStatus(ctx, mid, ActionApprove, RegistrantRef{ID: l.ExternalID, Email: l.Data["email"]}); err != nil {
+			if err := zc.UpdateRegistrantStatus(ctx, mid, ActionApprove, RegistrantRef{ID: l.ExternalID, Email: email}); err != nil {
 				return providers.Result{}, err
 			}
 			l.Status = linkActive
@@ -502,7 +502,19 @@ func cancelRegistrant(ctx context.Context, rt *providers.Runtime, zc *Client, r 
 	if err != nil {
 		return providers.Result{}, err
 	}
-	err = zc.UpdateRegistrantStatus(ctx, l.Data["meeting_id"], ActionCancel, RegistrantRef{ID: l.ExternalID, Email: l.Data["email"]})
+	mid, email := l.Data["meeting_id"], l.Data["email"]
+	if mid == "" {
+		// Links written without data: the event's meeting.
+		ml, err := rt.Links.Get(ctx, "event", r.EventID)
+		if err != nil || ml.ExternalID == "" {
+			return providers.Skipped("the registrant's meeting is unknown"), nil
+		}
+		mid = ml.ExternalID
+	}
+	if email == "" {
+		email = r.UserEmail
+	}
+	err = zc.UpdateRegistrantStatus(ctx, mid, ActionCancel, RegistrantRef{ID: l.ExternalID, Email: email})
 	if pe, ok := providers.AsError(err); ok && pe.Status == http.StatusNotFound {
 		err = nil // the meeting is gone, and the registrant with it
 	}
