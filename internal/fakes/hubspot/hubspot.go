@@ -118,6 +118,7 @@ type Request struct {
 	Method, Path, Query string
 	Authorization       string
 	Body                []byte
+	At                  time.Time
 }
 
 type failure struct {
@@ -294,7 +295,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
 	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), Body: body})
+	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), Body: body, At: f.opts.Now()})
 	f.mu.Unlock()
 
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
