@@ -51,7 +51,8 @@ func provider(db *sql.DB, dialect string) (*goose.Provider, error) {
 	default:
 		return nil, fmt.Errorf("migrations: unknown dialect %q", dialect)
 	}
-	p, err := goose.NewProvider(d, db, files)
+	// Migrations whose SQL differs per dialect are Go migrations (00008).
+	p, err := goose.NewProvider(d, db, files, goose.WithGoMigrations(connectors(dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
