@@ -22,6 +22,9 @@ func (s *Server) postEvent(c echo.Context) error {
 	if err := bind(c, &in); err != nil {
 		return err
 	}
+	if err := checkEventData(in.Type, in.Data); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	p := principal(c)
 	if err := s.deps.Store.EnsureOrganizationExists(ctx, p.OrganizationID); err != nil {

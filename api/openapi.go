@@ -75,6 +75,14 @@ func (s *Spec) validateRequests() echo.MiddlewareFunc {
 				}
 				return Errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", req.Method, req.URL.Path)
 			}
+			// Encoding first (strict.go): values that cannot be stored or
+			// forwarded faithfully never reach the validator or a handler.
+			if err := checkParams(c, route); err != nil {
+				return err
+			}
+			if err := checkBody(c, route); err != nil {
+				return err
+			}
 			err = openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
 				Request: req, PathParams: params, Route: route, Options: opts,
 			})

@@ -77,6 +77,7 @@ func New(d Deps) *Server {
 		},
 	}))
 	e.Use(middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10) + "B"))
+	e.Use(checkHeaders) // before anything reads them (strict.go)
 	e.Use(authenticate(d.Authenticators, func(p string) bool { return publicPaths[p] }))
 	e.Use(d.Spec.validateRequests())
 
