@@ -18,7 +18,6 @@ import (
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/providers"
-	"github.com/aqio/connect/providers/googlecalendar"
 	"github.com/aqio/connect/store"
 )
 
@@ -63,6 +62,8 @@ type Integrations struct {
 	Emitter       EventEmitter
 	Logger        *slog.Logger
 	Now           func() time.Time
+
+	limits providers.Limits
 }
 
 func (a *Integrations) now() time.Time {
@@ -181,7 +182,11 @@ func (a *Integrations) seal(p providers.Provider, id string, tok *oauth2.Token, 
 		s.ExpiresAt = &e
 	}
 	extras := map[string]any{}
-	for _, k := range p.OAuth.TokenExtras {
+	var keep []string
+	if p.OAuth != nil {
+		keep = p.OAuth.TokenExtras
+	}
+	for _, k := range keep {
 		if v := tok.Extra(k); v != nil {
 			extras[k] = v
 		}
@@ -203,7 +208,9 @@ func (a *Integrations) seal(p providers.Provider, id string, tok *oauth2.Token, 
 // credentials are an integration's decrypted tokens.
 type credentials struct {
 	Access, Refresh string
-	Extra           map[string]any
+	// Fields are a non-OAuth credential (api_key column, JSON).
+	Fields map[string]string
+	Extra  map[string]any
 }
 
 func (a *Integrations) open(in models.Integration) (credentials, error) {
@@ -222,6 +229,13 @@ func (a *Integrations) open(in models.Integration) (credentials, error) {
 			return c, fmt.Errorf("decrypt refresh token of %s: %w", in.ID, err)
 		}
 		c.Refresh = string(b)
+	}
+	if in.APIKey != nil {
+		b, err := a.Ring.Decrypt(*in.APIKey, ad)
+		if err != nil {
+			return c, fmt.Errorf("decrypt credential of %s: %w", in.ID, err)
+		}
+		_ = json.Unmarshal(b, &c.Fields)
 	}
 	if in.TokenExtra != nil {
 		b, err := a.Ring.Decrypt(*in.TokenExtra, ad)
@@ -266,7 +280,7 @@ func providerError(pe *providers.Error) error {
 	}
 	msg := pe.Error()
 	switch pe.Kind {
-	case providers.KindAuth:
+	case providers.KindAuth, providers.KindExpired:
 		return temporal.NewNonRetryableApplicationError(msg, ErrTypeAuthRevoked, nil, pe.Code)
 	case providers.KindPermanent:
 		return temporal.NewNonRetryableApplicationError(msg, ErrTypeProviderPermanent, nil, pe.Code)
@@ -357,23 +371,16 @@ func (a *Integrations) RevokeTokens(ctx context.Context, in DisconnectInput) (Di
 		return DisconnectResult{}, err
 	}
 	res := DisconnectResult{}
-	creds, err := a.open(integ)
-	if err != nil {
-		return res, err
-	}
-	if p.OAuth != nil && p.OAuth.RevokeURL != "" && (creds.Access != "" || creds.Refresh != "") {
-		var rerr error
-		switch p.Type {
-		case "slack":
-			rerr = a.slackClient(p).Revoke(ctx, creds.Access)
-		default:
-			tok := creds.Refresh
-			if tok == "" {
-				tok = creds.Access
+	if rv, ok := p.Connector.(providers.Revoker); ok && (integ.AccessToken != nil || integ.RefreshToken != nil || integ.APIKey != nil) {
+		rt, _, err := a.runtime(ctx, integ, p)
+		if err != nil {
+			// Unparseable settings must not keep a credential alive: revoke with empty settings.
+			integ.Settings = nil
+			if rt, _, err = a.runtime(ctx, integ, p); err != nil {
+				return res, err
 			}
-			rerr = googlecalendar.Revoke(ctx, a.HTTP, p.OAuth.RevokeURL, tok)
 		}
-		if rerr != nil {
+		if rerr := rv.Revoke(ctx, rt); rerr != nil {
 			pe := asProviderError(p.Type, rerr)
 			if pe.Kind == providers.KindRetryable || pe.Kind == providers.KindRateLimited {
 				return res, providerError(pe)

@@ -2,49 +2,19 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/providers"
-	"github.com/aqio/connect/providers/googlecalendar"
-	"github.com/aqio/connect/providers/slack"
 	"github.com/aqio/connect/store"
 )
-
-// AqioEvent is the part of an Aqio event object integrations use.
-type AqioEvent struct {
-	ID           string `json:"id"`
-	Title        string `json:"title"`
-	Description  string `json:"description"`
-	StartsAt     string `json:"starts_at"`
-	EndsAt       string `json:"ends_at"`
-	Timezone     string `json:"timezone"`
-	Location     string `json:"location"`
-	LocationType string `json:"location_type"` // in_person, virtual or hybrid
-	OnlineURL    string `json:"online_url"`
-	// Visibility "private" marks an event kept off calendars unless
-	// include_private_events is set.
-	Visibility   string `json:"visibility"`
-	MaxAttendees *int   `json:"max_attendees"`
-	URL          string `json:"url"`
-	Status       string `json:"status"`
-}
-
-// AqioRegistration is the part of a registration object integrations use.
-type AqioRegistration struct {
-	ID        string `json:"id"`
-	EventID   string `json:"event_id"`
-	UserEmail string `json:"user_email"`
-	Status    string `json:"status"`
-}
 
 // PushInput is one Aqio domain event an integration reacts to.
 type PushInput struct {
@@ -52,43 +22,143 @@ type PushInput struct {
 	OrganizationID string
 	EventID        string
 	EventType      string
+	// PushID names the push row when the API created it (a re-run);
+	// empty: derived from the workflow id.
+	PushID string `json:",omitempty"`
+	// RetryOf is the failed push a re-run repeats.
+	RetryOf string `json:",omitempty"`
 }
 
 // PushResult says what the push did.
 type PushResult struct {
-	Action     string // posted, upserted, deleted, skipped
+	Action     string // posted, created, updated, deleted, skipped
 	ExternalID string
 	Detail     string
 }
 
-// Push applies one domain event to one integration.
+// PushRowID is the push row of a workflow run (stable across activity retries).
+func PushRowID(workflowID string) string {
+	sum := sha256.Sum256([]byte(workflowID))
+	return "push_" + hex.EncodeToString(sum[:16])
+}
+
+// Push applies one domain event to one integration through its
+// connector's action for the event type, and records the attempt in
+// integration_pushes (status, error, the provider's response excerpt).
 func (a *Integrations) Push(ctx context.Context, in PushInput) (PushResult, error) {
 	integ, p, err := a.load(ctx, in.OrganizationID, in.IntegrationID)
 	if err != nil {
 		return PushResult{}, err
 	}
-	if err := requireActive(integ); err != nil {
+	info := activity.GetInfo(ctx)
+	row := &models.IntegrationPush{ID: in.PushID, IntegrationID: integ.ID, OrganizationID: integ.OrganizationID,
+		EventID: in.EventID, EventType: in.EventType, WorkflowID: info.WorkflowExecution.ID}
+	if row.ID == "" {
+		row.ID = PushRowID(info.WorkflowExecution.ID)
+	}
+	if in.RetryOf != "" {
+		row.RetryOf = &in.RetryOf
+	}
+	if err := a.Store.StartPush(ctx, row); err != nil {
 		return PushResult{}, err
+	}
+	res, last, err := a.push(ctx, integ, p, in)
+	cols := map[string]any{}
+	switch {
+	case err == nil:
+		cols["status"] = models.PushSucceeded
+		if res.Action == "skipped" {
+			cols["status"] = models.PushSkipped
+		}
+		cols["action"], cols["external_id"], cols["detail"] = res.Action, res.ExternalID, res.Detail
+		cols["error_code"], cols["error_message"] = nil, nil
+		addExchange(cols, last)
+	default:
+		cols = pushErrorColumns(err, last)
+		// Failed for good once Temporal will not retry (last attempt or non-retryable).
+		cols["status"] = models.PushRunning
+		var appErr *temporal.ApplicationError
+		if (errors.As(err, &appErr) && appErr.NonRetryable()) || isNonRetryable(err) ||
+			(info.Attempt >= pushMaxAttempts) {
+			cols["status"] = models.PushFailed
+		}
+	}
+	if ferr := a.Store.FinishPush(ctx, row.ID, cols); ferr != nil {
+		a.Logger.Warn("record push", "push_id", row.ID, "err", ferr)
+	}
+	return res, err
+}
+
+// pushMaxAttempts mirrors the Push workflow's retry policy (15 attempts).
+const pushMaxAttempts = 15
+
+func isNonRetryable(err error) bool {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return false
+	}
+	for _, t := range IntegrationNonRetryable {
+		if appErr.Type() == t {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *Integrations) push(ctx context.Context, integ models.Integration, p providers.Provider, in PushInput) (PushResult, providers.Exchange, error) {
+	if err := requireActive(integ); err != nil {
+		return PushResult{}, providers.Exchange{}, err
+	}
+	action := p.Connector.Actions()[in.EventType]
+	if action == nil {
+		return PushResult{Action: "skipped", Detail: p.DisplayName + " does not react to " + in.EventType}, providers.Exchange{}, nil
 	}
 	ev, err := a.Store.GetEvent(ctx, in.OrganizationID, in.EventID)
 	if err != nil {
-		return PushResult{}, fmt.Errorf("load event %s: %w", in.EventID, err)
+		return PushResult{}, providers.Exchange{}, fmt.Errorf("load event %s: %w", in.EventID, err)
 	}
 	var env struct {
-		Data struct {
+		Created int64 `json:"created"`
+		Data    struct {
 			Object json.RawMessage `json:"object"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal([]byte(ev.Payload), &env); err != nil {
-		return PushResult{}, temporal.NewNonRetryableApplicationError("event payload is not JSON", ErrTypeProviderPermanent, err)
+		return PushResult{}, providers.Exchange{}, temporal.NewNonRetryableApplicationError("event payload is not JSON", ErrTypeProviderPermanent, err)
 	}
-	switch p.Type {
-	case "slack":
-		return a.pushSlack(ctx, integ, p, in, env.Data.Object)
-	case "google_calendar":
-		return a.pushCalendar(ctx, integ, p, in, env.Data.Object)
+	rt, sess, err := a.runtime(ctx, integ, p)
+	if err != nil {
+		return PushResult{}, providers.Exchange{}, err
 	}
-	return PushResult{Action: "skipped", Detail: "provider has no pushes"}, nil
+	res, err := action(ctx, rt, providers.Event{ID: ev.ID, Type: ev.Type, Created: env.Created, Object: env.Data.Object})
+	if err != nil {
+		return PushResult{}, sess.Last(), actionError(p.Type, err)
+	}
+	return PushResult(res), sess.Last(), nil
+}
+
+// actionError maps a connector's error onto the retry policy: classified
+// provider errors by kind, a settings error as permanent, anything else
+// (database, transport) retryable.
+func actionError(provider string, err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return err
+	}
+	var se *providers.SettingsError
+	if errors.As(err, &se) {
+		return permanentSettings(err)
+	}
+	if pe, ok := providers.AsError(err); ok {
+		if pe.Provider == "" {
+			pe.Provider = provider
+		}
+		return providerError(pe)
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return temporal.NewApplicationError(err.Error(), ErrTypeProviderRetryable)
 }
 
 func settingsBytes(in models.Integration) []byte {
@@ -99,131 +169,18 @@ func settingsBytes(in models.Integration) []byte {
 }
 
 func permanentSettings(err error) error {
-	return temporal.NewNonRetryableApplicationError("invalid settings: "+err.Error(), ErrTypeProviderPermanent, nil)
+	return temporal.NewNonRetryableApplicationError("invalid settings: "+err.Error(), ErrTypeProviderPermanent, nil, "invalid_settings")
 }
 
-// --- Slack ---------------------------------------------------------------
-
-func (a *Integrations) slackClient(p providers.Provider) *slack.Client {
-	return &slack.Client{BaseURL: p.APIBaseURL, HTTP: a.HTTP}
-}
-
-func (a *Integrations) pushSlack(ctx context.Context, integ models.Integration, p providers.Provider, in PushInput, obj json.RawMessage) (PushResult, error) {
-	set, err := slack.ParseSettings(settingsBytes(integ))
-	if err != nil {
-		return PushResult{}, permanentSettings(err)
-	}
-	switch in.EventType {
-	case "event.created":
-		if !set.Notifications.EventCreated {
-			return PushResult{Action: "skipped", Detail: "event_created notifications are off"}, nil
-		}
-		var e AqioEvent
-		_ = json.Unmarshal(obj, &e)
-		vars := eventVars(e)
-		text := slack.Render("📅 New event: *{{event.title}}* ({{event.starts_at}})", vars)
-		return a.postSlack(ctx, integ, p, set, text, vars)
-	case "registration.created", "registration.confirmed":
-		m := set.Notifications.RegistrationMilestone
-		if m == nil {
-			return PushResult{Action: "skipped", Detail: "milestone notifications are off"}, nil
-		}
-		var r AqioRegistration
-		_ = json.Unmarshal(obj, &r)
-		if r.EventID == "" {
-			return PushResult{Action: "skipped", Detail: "registration has no event_id"}, nil
-		}
-		count, err := a.Store.CountActiveChildren(ctx, in.OrganizationID, "registration", r.EventID)
-		if err != nil {
-			return PushResult{}, err
-		}
-		var e AqioEvent
-		if o, err := a.Store.GetObject(ctx, in.OrganizationID, "event", r.EventID); err == nil {
-			_ = json.Unmarshal([]byte(o.Data), &e)
-		}
-		claimant := activity.GetInfo(ctx).WorkflowExecution.ID
-		res := PushResult{Action: "skipped", Detail: fmt.Sprintf("%d registrations", count)}
-		for _, n := range m.At {
-			if count < n {
-				break
-			}
-			mine, err := a.Store.ClaimMilestone(ctx, integ.ID, r.EventID, n, claimant)
-			if err != nil {
-				return PushResult{}, err
-			}
-			if !mine {
-				continue
-			}
-			vars := eventVars(e)
-			vars["registration_count"] = strconv.Itoa(count)
-			vars["milestone"] = strconv.Itoa(n)
-			if e.MaxAttendees != nil {
-				vars["spots_left"] = strconv.Itoa(max(*e.MaxAttendees-count, 0))
-			}
-			tmpl := set.MessageTemplate
-			if tmpl == "" {
-				tmpl = "🎉 *{{event.title}}* reached {{milestone}} registrations! {{registration_count}}/{{max_attendees}} spots filled."
-			}
-			res, err = a.postSlack(ctx, integ, p, set, slack.Render(tmpl, vars), vars)
-			if err != nil {
-				return res, err
-			}
-			if err := a.Store.MarkMilestonePosted(ctx, integ.ID, r.EventID, n, res.ExternalID); err != nil {
-				return res, err
-			}
-		}
-		return res, nil
-	}
-	return PushResult{Action: "skipped", Detail: "no Slack notification for " + in.EventType}, nil
-}
-
-func eventVars(e AqioEvent) map[string]string {
-	v := map[string]string{
-		"event.title": e.Title, "event.starts_at": e.StartsAt, "event.location": e.Location,
-		"event.url": e.URL, "event.id": e.ID, "max_attendees": "∞",
-	}
-	if e.MaxAttendees != nil {
-		v["max_attendees"] = strconv.Itoa(*e.MaxAttendees)
-	}
-	return v
-}
-
-func (a *Integrations) postSlack(ctx context.Context, integ models.Integration, p providers.Provider, set slack.Settings, text string, vars map[string]string) (PushResult, error) {
-	creds, err := a.open(integ)
-	if err != nil {
-		return PushResult{}, err
-	}
-	msg := slack.Message{Channel: set.Channel, Text: text, Blocks: []slack.Block{slack.Section(text)}}
-	if u := vars["event.url"]; u != "" {
-		msg.Blocks = append(msg.Blocks, slack.Context("<"+u+"|Open in Aqio>"))
-	}
-	c := a.slackClient(p)
-	if set.Channel == "" {
-		hook, _ := creds.Extra["incoming_webhook"].(map[string]any)
-		u, _ := hook["url"].(string)
-		if u == "" {
-			return PushResult{}, temporal.NewNonRetryableApplicationError("no channel set and no incoming webhook granted", ErrTypeProviderPermanent, nil, "channel_not_set")
-		}
-		if err := c.PostWebhook(ctx, u, msg); err != nil {
-			return PushResult{}, providerError(asProviderError("slack", err))
-		}
-		return PushResult{Action: "posted", Detail: "incoming webhook"}, nil
-	}
-	posted, err := c.PostMessage(ctx, creds.Access, msg)
-	if err != nil {
-		return PushResult{}, providerError(asProviderError("slack", err))
-	}
-	return PushResult{Action: "posted", ExternalID: posted.TS}, nil
-}
-
-// ReminderInput asks for a Slack event reminder.
+// ReminderInput asks for an event reminder.
 type ReminderInput struct {
 	IntegrationID  string
 	OrganizationID string
 	AqioEventID    string
 }
 
-// PostReminder posts the event reminder (the workflow's durable timer decided when).
+// PostReminder posts the event reminder (the workflow's durable timer
+// decided when) through the connector's Reminder.
 func (a *Integrations) PostReminder(ctx context.Context, in ReminderInput) (PushResult, error) {
 	integ, p, err := a.load(ctx, in.OrganizationID, in.IntegrationID)
 	if err != nil {
@@ -232,161 +189,32 @@ func (a *Integrations) PostReminder(ctx context.Context, in ReminderInput) (Push
 	if err := requireActive(integ); err != nil {
 		return PushResult{}, err
 	}
-	set, err := slack.ParseSettings(settingsBytes(integ))
-	if err != nil {
-		return PushResult{}, permanentSettings(err)
+	rem, ok := p.Connector.(providers.Reminder)
+	if !ok {
+		return PushResult{Action: "skipped", Detail: p.DisplayName + " posts no reminders"}, nil
 	}
-	if set.Notifications.EventReminder == nil {
-		return PushResult{Action: "skipped", Detail: "reminders are off"}, nil
-	}
-	o, err := a.Store.GetObject(ctx, in.OrganizationID, "event", in.AqioEventID)
-	if err != nil {
-		return PushResult{}, fmt.Errorf("load event %s: %w", in.AqioEventID, err)
-	}
-	var e AqioEvent
-	_ = json.Unmarshal([]byte(o.Data), &e)
-	if e.Status == "cancelled" || (o.Status != nil && *o.Status == "cancelled") {
-		return PushResult{Action: "skipped", Detail: "event cancelled"}, nil
-	}
-	vars := eventVars(e)
-	vars["hours_before"] = strconv.Itoa(set.Notifications.EventReminder.HoursBefore)
-	text := slack.Render("⏰ Reminder: *{{event.title}}* starts in {{hours_before}} hours ({{event.starts_at}}).", vars)
-	return a.postSlack(ctx, integ, p, set, text, vars)
-}
-
-// --- Google Calendar ---------------------------------------------------
-
-func (a *Integrations) calendarClient(ctx context.Context, integ models.Integration, p providers.Provider) (*googlecalendar.Client, error) {
-	creds, err := a.open(integ)
-	if err != nil {
-		return nil, err
-	}
-	return googlecalendar.NewClient(ctx, p.APIBaseURL, a.HTTP, creds.Access)
-}
-
-func (a *Integrations) pushCalendar(ctx context.Context, integ models.Integration, p providers.Provider, in PushInput, obj json.RawMessage) (PushResult, error) {
-	set, err := googlecalendar.ParseSettings(settingsBytes(integ))
-	if err != nil {
-		return PushResult{}, permanentSettings(err)
-	}
-	c, err := a.calendarClient(ctx, integ, p)
+	rt, _, err := a.runtime(ctx, integ, p)
 	if err != nil {
 		return PushResult{}, err
 	}
-	switch in.EventType {
-	case "event.cancelled":
-		var e AqioEvent
-		_ = json.Unmarshal(obj, &e)
-		if err := c.Delete(ctx, set.CalendarID, e.ID, set.SendUpdates()); err != nil {
-			return PushResult{}, providerError(asProviderError(p.Type, err))
-		}
-		l, err := a.Store.GetLink(ctx, integ.ID, "event", e.ID)
-		if err == nil {
-			l.Status = "deleted"
-			if err := a.Store.PutLink(ctx, &l); err != nil {
-				return PushResult{}, err
-			}
-		}
-		return PushResult{Action: "deleted", ExternalID: googlecalendar.EventID(e.ID)}, nil
-	case "event.created", "event.updated", "event.published":
-		var e AqioEvent
-		_ = json.Unmarshal(obj, &e)
-		return a.exportEvent(ctx, c, integ, set, e.ID)
-	case "registration.created", "registration.confirmed", "registration.cancelled":
-		if !set.AddAttendees {
-			return PushResult{Action: "skipped", Detail: "add_attendees is off"}, nil
-		}
-		var r AqioRegistration
-		_ = json.Unmarshal(obj, &r)
-		if _, err := a.Store.GetLink(ctx, integ.ID, "event", r.EventID); err != nil {
-			return PushResult{Action: "skipped", Detail: "event not exported"}, nil
-		}
-		return a.exportEvent(ctx, c, integ, set, r.EventID)
+	if rem.ReminderHours(rt.Settings) <= 0 {
+		return PushResult{Action: "skipped", Detail: "reminders are off"}, nil
 	}
-	return PushResult{Action: "skipped"}, nil
-}
-
-// errRecord is a per-record failure that does not fail the whole run.
-type errRecord struct{ pe *providers.Error }
-
-func (e *errRecord) Error() string { return e.pe.Error() }
-
-// exportEvent writes the latest state of an Aqio event to the calendar.
-func (a *Integrations) exportEvent(ctx context.Context, c *googlecalendar.Client, integ models.Integration, set googlecalendar.Settings, aqioEventID string) (PushResult, error) {
-	res, err := a.exportEventRecord(ctx, c, integ, set, aqioEventID)
-	var rec *errRecord
-	if errors.As(err, &rec) {
-		return res, providerError(rec.pe)
-	}
-	return res, err
-}
-
-func (a *Integrations) exportEventRecord(ctx context.Context, c *googlecalendar.Client, integ models.Integration, set googlecalendar.Settings, aqioEventID string) (PushResult, error) {
-	o, err := a.Store.GetObject(ctx, integ.OrganizationID, "event", aqioEventID)
+	o, err := a.Store.GetObject(ctx, in.OrganizationID, "event", in.AqioEventID)
 	if errors.Is(err, store.ErrNotFound) {
 		return PushResult{Action: "skipped", Detail: "event unknown"}, nil
 	}
 	if err != nil {
-		return PushResult{}, err
+		return PushResult{}, fmt.Errorf("load event %s: %w", in.AqioEventID, err)
 	}
-	var e AqioEvent
-	if err := json.Unmarshal([]byte(o.Data), &e); err != nil {
-		return PushResult{}, &errRecord{&providers.Error{Provider: "google_calendar", Kind: providers.KindPermanent, Code: "invalid_event"}}
-	}
-	if o.Status != nil && *o.Status == "cancelled" {
+	var e providers.AqioEvent
+	_ = json.Unmarshal([]byte(o.Data), &e)
+	if e.Status == "cancelled" || (o.Status != nil && *o.Status == "cancelled") {
 		return PushResult{Action: "skipped", Detail: "event cancelled"}, nil
 	}
-	if e.Visibility == "private" && !set.IncludePrivateEvents {
-		return PushResult{Action: "skipped", Detail: "private event"}, nil
-	}
-	start, err1 := time.Parse(time.RFC3339, e.StartsAt)
-	end, err2 := time.Parse(time.RFC3339, e.EndsAt)
-	if err1 != nil {
-		return PushResult{}, &errRecord{&providers.Error{Provider: "google_calendar", Kind: providers.KindPermanent, Code: "invalid_starts_at", Message: "event starts_at is not an RFC 3339 time"}}
-	}
-	if err2 != nil {
-		end = start.Add(time.Hour)
-	}
-	ce := googlecalendar.Event{
-		AqioID: e.ID, Title: e.Title, Description: e.Description, Location: e.Location,
-		Start: start, End: end, TimeZone: e.Timezone, Private: e.Visibility == "private",
-		WithMeet: *set.CreateMeetLinks && (e.LocationType == "virtual" || e.LocationType == "hybrid"),
-	}
-	if e.URL != "" {
-		ce.Description = strings.TrimSpace(ce.Description + "\n\n" + e.URL)
-	}
-	if set.AddAttendees {
-		regs, err := a.Store.ListChildObjects(ctx, integ.OrganizationID, "registration", e.ID)
-		if err != nil {
-			return PushResult{}, err
-		}
-		for _, r := range regs {
-			var reg AqioRegistration
-			if json.Unmarshal([]byte(r.Data), &reg) == nil && reg.UserEmail != "" && (r.Status == nil || *r.Status != "cancelled") {
-				ce.Attendees = append(ce.Attendees, reg.UserEmail)
-			}
-		}
-	}
-	got, err := c.Upsert(ctx, set.CalendarID, ce, set.SendUpdates())
+	res, err := rem.Remind(ctx, rt, e)
 	if err != nil {
-		pe := asProviderError("google_calendar", err)
-		if pe.Kind == providers.KindPermanent {
-			return PushResult{}, &errRecord{pe}
-		}
-		return PushResult{}, providerError(pe)
+		return PushResult{}, actionError(p.Type, err)
 	}
-	link := models.IntegrationLink{IntegrationID: integ.ID, ObjectType: "event", ObjectID: e.ID, ExternalID: got.ID, Status: "active"}
-	if got.MeetLink != "" {
-		link.ConferenceURL = &got.MeetLink
-	} else if old, err := a.Store.GetLink(ctx, integ.ID, "event", e.ID); err == nil {
-		link.ConferenceURL = old.ConferenceURL
-	}
-	if err := a.Store.PutLink(ctx, &link); err != nil {
-		return PushResult{}, err
-	}
-	action := "updated"
-	if got.Created {
-		action = "created"
-	}
-	return PushResult{Action: action, ExternalID: got.ID}, nil
+	return PushResult(res), nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/models"
-	"github.com/aqio/connect/providers/googlecalendar"
+	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/store"
 )
 
@@ -44,7 +43,7 @@ func (a *Integrations) BeginSync(ctx context.Context, in BeginSyncInput) (BeginS
 	if err != nil {
 		return BeginSyncResult{}, err
 	}
-	if _, ok := p.Syncer(); !ok && p.Type != "google_calendar" {
+	if _, ok := p.Syncer(); !ok {
 		return BeginSyncResult{}, temporal.NewNonRetryableApplicationError(p.DisplayName+" does not support syncs", ErrTypeProviderPermanent, nil)
 	}
 	info := activity.GetInfo(ctx)
@@ -92,12 +91,7 @@ func (a *Integrations) BeginSync(ctx context.Context, in BeginSyncInput) (BeginS
 }
 
 // RecordError is one record that failed, with the provider's reason.
-type RecordError struct {
-	ObjectType string `json:"object_type"`
-	ObjectID   string `json:"object_id"`
-	Code       string `json:"code"`
-	Message    string `json:"message"`
-}
+type RecordError = providers.RecordError
 
 // ExportPageInput is one page of a sync.
 type ExportPageInput struct {
@@ -158,7 +152,11 @@ func (a *Integrations) ExportPage(ctx context.Context, in ExportPageInput) (Expo
 			return ExportPageResult{}, temporal.NewNonRetryableApplicationError("bad cursor", ErrTypeProviderPermanent, err)
 		}
 	}
-	objs, err := a.Store.ListObjectsPage(ctx, in.OrganizationID, []string{"event"}, since, after, SyncPageSize)
+	syncer, ok := p.Syncer()
+	if !ok {
+		return ExportPageResult{}, temporal.NewNonRetryableApplicationError(p.DisplayName+" does not support syncs", ErrTypeProviderPermanent, nil)
+	}
+	objs, err := a.Store.ListObjectsPage(ctx, in.OrganizationID, syncer.SyncObjectTypes(), since, after, SyncPageSize)
 	if err != nil {
 		return ExportPageResult{}, err
 	}
@@ -166,34 +164,23 @@ func (a *Integrations) ExportPage(ctx context.Context, in ExportPageInput) (Expo
 	if len(objs) == 0 {
 		return res, nil
 	}
-	if p.Type != "google_calendar" {
-		return res, temporal.NewNonRetryableApplicationError("no export for "+p.Type, ErrTypeProviderPermanent, nil)
-	}
-	set, err := googlecalendar.ParseSettings(settingsBytes(integ))
-	if err != nil {
-		return res, permanentSettings(err)
-	}
-	c, err := a.calendarClient(ctx, integ, p)
+	rt, _, err := a.runtime(ctx, integ, p)
 	if err != nil {
 		return res, err
 	}
-	for _, o := range objs {
-		activity.RecordHeartbeat(ctx, o.ObjectID)
-		res.Processed++
-		out, err := a.exportEventRecord(ctx, c, integ, set, o.ObjectID)
-		var rec *errRecord
-		switch {
-		case errors.As(err, &rec):
-			res.Failed++
-			res.Errors = append(res.Errors, RecordError{ObjectType: o.ObjectType, ObjectID: o.ObjectID, Code: rec.pe.Code, Message: rec.pe.Message})
-		case err != nil:
-			return ExportPageResult{}, err
-		case out.Action == "created":
-			res.Created++
-		case out.Action == "updated":
-			res.Updated++
-		}
+	page := make([]providers.Object, len(objs))
+	for i, o := range objs {
+		page[i] = toObject(o)
 	}
+	activity.RecordHeartbeat(ctx, in.After)
+	out, err := syncer.ExportPage(ctx, rt, page)
+	if err != nil {
+		return ExportPageResult{}, actionError(p.Type, err)
+	}
+	res.Processed = len(objs)
+	res.Created, res.Updated = out.Created, out.Updated
+	res.Failed = len(out.Errors)
+	res.Errors = out.Errors
 	last := objs[len(objs)-1]
 	res.Next = encodeKey(store.ObjectKey{UpdatedAt: last.UpdatedAt, Type: last.ObjectType, ID: last.ObjectID})
 	res.Cursor = last.UpdatedAt.UTC().Format(time.RFC3339Nano)

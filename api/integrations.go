@@ -31,6 +31,8 @@ func (s *Server) registerIntegrationRoutes(e *echo.Echo) {
 	e.GET("/api/integrations/:id/syncs", s.listSyncs)
 	e.GET("/api/integrations/:id/syncs/:sync_id", s.getSync)
 	e.POST("/api/integrations/:id/syncs/:sync_id/retry", s.retrySync)
+	e.GET("/api/integrations/:id/activity", s.listIntegrationActivity)
+	e.POST("/api/integrations/:id/pushes/:push_id/retry", s.retryPush)
 }
 
 type integrationView struct {

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/aqio/connect/models"
-	"github.com/aqio/connect/providers/slack"
+	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/workflows"
 )
@@ -108,7 +108,7 @@ func (s *Service) Observe(ctx context.Context, ev models.Event) error {
 		if err := s.startPush(ctx, integ, ev); err != nil {
 			return err
 		}
-		if integ.IntegrationType == "slack" && family == "event" && obj.ID != "" {
+		if family == "event" && obj.ID != "" {
 			if err := s.reminder(ctx, integ, action, obj.ID, obj.StartsAt); err != nil {
 				return err
 			}
@@ -136,13 +136,19 @@ func (s *Service) startPush(ctx context.Context, integ models.Integration, ev mo
 	return nil
 }
 
-// reminder keeps the Slack event-reminder timer in step with the event:
-// started or moved on create/update/publish, cancelled on cancel.
+// reminder keeps a connector's event-reminder timer (providers.Reminder)
+// in step with the event: started or moved on create/update/publish,
+// cancelled on cancel.
 func (s *Service) reminder(ctx context.Context, integ models.Integration, action, eventID, startsAt string) error {
-	set, err := slack.ParseSettings(settingsOf(integ))
-	if err != nil || set.Notifications.EventReminder == nil {
+	p, set, ok := s.parsedSettings(integ)
+	if !ok {
 		return nil
 	}
+	rem, ok := p.Connector.(providers.Reminder)
+	if !ok || rem.ReminderHours(set) <= 0 {
+		return nil
+	}
+	hours := rem.ReminderHours(set)
 	id := workflows.ReminderWorkflowID(integ.ID, eventID)
 	if action == "cancelled" {
 		err := s.Temporal.SignalWorkflow(ctx, id, "", workflows.SignalCancel, nil)
@@ -156,7 +162,7 @@ func (s *Service) reminder(ctx context.Context, integ models.Integration, action
 	if err != nil {
 		return nil
 	}
-	sched := workflows.ReminderSchedule{StartsAt: start.UTC(), HoursBefore: set.Notifications.EventReminder.HoursBefore}
+	sched := workflows.ReminderSchedule{StartsAt: start.UTC(), HoursBefore: hours}
 	_, err = s.Temporal.SignalWithStartWorkflow(ctx, id, workflows.SignalReschedule, sched, client.StartWorkflowOptions{
 		ID: id, TaskQueue: workflows.IntegrationsQueue, TypedSearchAttributes: s.attrs(integ),
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -165,11 +171,4 @@ func (s *Service) reminder(ctx context.Context, integ models.Integration, action
 		return fmt.Errorf("schedule reminder: %w", err)
 	}
 	return nil
-}
-
-func settingsOf(in models.Integration) []byte {
-	if in.Settings == nil {
-		return nil
-	}
-	return []byte(*in.Settings)
 }

@@ -31,8 +31,6 @@ import (
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/providers"
-	"github.com/aqio/connect/providers/googlecalendar"
-	"github.com/aqio/connect/providers/slack"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/workflows"
 )
@@ -80,23 +78,17 @@ func invalid(field, format string, args ...any) error {
 // (e.g. retrying a sync that did not fail).
 var ErrConflict = errors.New("conflict")
 
-// ValidateSettings checks a provider's settings and returns them normalised.
-func ValidateSettings(typ string, raw json.RawMessage) (*string, error) {
+// ValidateSettings checks a provider's settings with its connector and
+// returns them normalised.
+func (s *Service) ValidateSettings(typ string, raw json.RawMessage) (*string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		raw = json.RawMessage("{}")
 	}
-	var err error
-	switch typ {
-	case "slack":
-		_, err = slack.ParseSettings(raw)
-	case "google_calendar":
-		_, err = googlecalendar.ParseSettings(raw)
-	default:
-		var m map[string]any
-		if json.Unmarshal(raw, &m) != nil {
-			err = &providers.SettingsError{Field: "settings", Message: "must be a JSON object"}
-		}
+	p, ok := s.Catalog.Get(typ)
+	if !ok {
+		return nil, invalid("type", "unknown integration type %q", typ)
 	}
+	_, err := p.Connector.ParseSettings(raw)
 	var se *providers.SettingsError
 	if errors.As(err, &se) {
 		return nil, invalid(se.Field, "%s", se.Message)
@@ -104,20 +96,35 @@ func ValidateSettings(typ string, raw json.RawMessage) (*string, error) {
 	if err != nil {
 		return nil, invalid("settings", "%s", err.Error())
 	}
-	s := string(raw)
-	return &s, nil
+	out := string(raw)
+	return &out, nil
+}
+
+// parsedSettings parses an integration's stored settings (nil when the
+// type is unknown or the settings no longer parse).
+func (s *Service) parsedSettings(in models.Integration) (providers.Provider, any, bool) {
+	p, ok := s.Catalog.Get(in.IntegrationType)
+	if !ok {
+		return p, nil, false
+	}
+	raw := []byte("{}")
+	if in.Settings != nil {
+		raw = []byte(*in.Settings)
+	}
+	set, err := p.Connector.ParseSettings(raw)
+	return p, set, err == nil
 }
 
 // syncInterval reads the periodic sync interval from settings (0: none).
-func syncInterval(in models.Integration) time.Duration {
-	if in.IntegrationType != "google_calendar" || in.Settings == nil {
+func (s *Service) syncInterval(in models.Integration) time.Duration {
+	p, set, ok := s.parsedSettings(in)
+	if !ok {
 		return 0
 	}
-	set, err := googlecalendar.ParseSettings([]byte(*in.Settings))
-	if err != nil {
-		return 0
+	if sc, ok := p.Connector.(providers.SyncScheduler); ok {
+		return sc.SyncInterval(set)
 	}
-	return time.Duration(set.SyncIntervalMinutes) * time.Minute
+	return 0
 }
 
 // AuthorizeIn is the body of POST /api/integrations/{type}/authorize.
@@ -154,7 +161,7 @@ func (s *Service) Authorize(ctx context.Context, orgID, userID, typ string, in A
 	if s.RedirectURL == "" {
 		return Authorization{}, invalid("type", "no OAuth callback URL is configured (set AQIO_PUBLIC_URL or AQIO_OAUTH_REDIRECT_URL)")
 	}
-	settings, err := ValidateSettings(typ, in.Settings)
+	settings, err := s.ValidateSettings(typ, in.Settings)
 	if err != nil {
 		return Authorization{}, err
 	}
@@ -331,7 +338,7 @@ func (s *Service) attrs(integ models.Integration) temporal.SearchAttributes {
 // ensureSchedule creates, updates, pauses or deletes the periodic-sync
 // schedule to match the integration's settings and sync_enabled.
 func (s *Service) ensureSchedule(ctx context.Context, integ models.Integration) error {
-	every := syncInterval(integ)
+	every := s.syncInterval(integ)
 	sc := s.Temporal.ScheduleClient()
 	id := workflows.SyncScheduleID(integ.ID)
 	h := sc.GetHandle(ctx, id)
@@ -392,7 +399,7 @@ type ScheduleState struct {
 
 // Schedule describes the integration's schedule from Temporal (nil when none).
 func (s *Service) Schedule(ctx context.Context, integ models.Integration) (*ScheduleState, error) {
-	if syncInterval(integ) <= 0 {
+	if s.syncInterval(integ) <= 0 {
 		return nil, nil
 	}
 	d, err := s.Temporal.ScheduleClient().GetHandle(ctx, workflows.SyncScheduleID(integ.ID)).Describe(ctx)
@@ -436,7 +443,7 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p Patch) (models
 		cols["name"] = n
 	}
 	if len(p.Settings) > 0 {
-		set, err := ValidateSettings(integ.IntegrationType, p.Settings)
+		set, err := s.ValidateSettings(integ.IntegrationType, p.Settings)
 		if err != nil {
 			return integ, err
 		}
@@ -529,7 +536,7 @@ func (s *Service) RetrySync(ctx context.Context, orgID, id, syncID string) (mode
 
 func (s *Service) startSync(ctx context.Context, integ models.Integration, syncType, retryOf string) (models.IntegrationSyncLog, error) {
 	p, _ := s.Catalog.Get(integ.IntegrationType)
-	if _, ok := p.Syncer(); !ok && p.Type != "google_calendar" {
+	if _, ok := p.Syncer(); !ok {
 		return models.IntegrationSyncLog{}, invalid("id", "%s does not support syncs; it reacts to events as they happen", p.DisplayName)
 	}
 	if integ.Status != models.IntegrationActive {

@@ -47,8 +47,10 @@ type IntegrationLink struct {
 	ExternalID    string
 	ConferenceURL *string
 	Status        string // active or deleted
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Data is a JSON object of small provider facts (providers.Link.Data).
+	Data      *string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // IntegrationMilestone is a registration milestone claimed (and posted)

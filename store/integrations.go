@@ -172,6 +172,22 @@ func (s *Store) ListIntegrations(ctx context.Context, orgID string) ([]models.In
 	return out, err
 }
 
+// GetIntegrationFor is GetIntegration under the owner rule: another
+// user's integration is ErrNotFound unless the caller reaches every user's.
+func (s *Store) GetIntegrationFor(ctx context.Context, orgID, id string, o Owner) (models.Integration, error) {
+	var in models.Integration
+	err := o.scope(s.db.WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id)).Take(&in).Error
+	return in, notFound(err)
+}
+
+// ListIntegrationsFor lists the integrations the caller reaches under the
+// owner rule (the organization's, its own, or every user's), oldest first.
+func (s *Store) ListIntegrationsFor(ctx context.Context, orgID string, o Owner) ([]models.Integration, error) {
+	var out []models.Integration
+	err := o.scope(s.db.WithContext(ctx).Where("organization_id = ?", orgID)).Order("created_at, id").Find(&out).Error
+	return out, err
+}
+
 // ActiveIntegrations lists the organization's active integrations.
 func (s *Store) ActiveIntegrations(ctx context.Context, orgID string) ([]models.Integration, error) {
 	var out []models.Integration
@@ -206,7 +222,8 @@ func (s *Store) WipeCredentials(ctx context.Context, orgID, id string) error {
 // milestones go with it.
 func (s *Store) DeleteIntegration(ctx context.Context, orgID, id string) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, m := range []any{&models.IntegrationSyncLog{}, &models.IntegrationLink{}, &models.IntegrationMilestone{}} {
+		for _, m := range []any{&models.IntegrationSyncLog{}, &models.IntegrationLink{}, &models.IntegrationMilestone{},
+			&models.IntegrationPush{}, &models.IntegrationTokenRefresh{}} {
 			if err := tx.Where("integration_id = ?", id).Delete(m).Error; err != nil {
 				return fmt.Errorf("delete integration rows: %w", err)
 			}
@@ -392,7 +409,7 @@ func (s *Store) PutLink(ctx context.Context, l *models.IntegrationLink) error {
 	l.CreatedAt, l.UpdatedAt = now, now
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "integration_id"}, {Name: "object_type"}, {Name: "object_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"external_id", "conference_url", "status", "updated_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"external_id", "conference_url", "status", "data", "updated_at"}),
 	}).Create(l).Error
 }
 

@@ -46,6 +46,12 @@ func PushWorkflowID(integrationID, eventID string) string {
 	return pushPrefix + integrationID + ":" + eventID
 }
 
+// PushRetryWorkflowID is the re-run of a failed push (its own run, linked
+// to the original by the push row's retry_of).
+func PushRetryWorkflowID(integrationID, eventID, pushID string) string {
+	return PushWorkflowID(integrationID, eventID) + ":retry:" + pushID
+}
+
 // ReminderWorkflowID is the durable reminder timer of one Aqio event in one Slack integration.
 func ReminderWorkflowID(integrationID, aqioEventID string) string {
 	return reminderPrefix + integrationID + ":" + aqioEventID

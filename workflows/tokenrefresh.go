@@ -132,6 +132,25 @@ func TokenRefresh(ctx workflow.Context, in TokenRefreshInput) (TokenRefreshResul
 			if err != nil {
 				return TokenRefreshResult{}, err
 			}
+			if res.Unsaved != nil && workflow.GetVersion(ctx, "save-unsaved-tokens", workflow.DefaultVersion, 1) == 1 {
+				// The provider issued new tokens (and may have spent the
+				// old refresh token) but the write failed: write these,
+				// retrying until the database takes them; never refresh
+				// again with the spent token first.
+				sctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+					StartToCloseTimeout: 30 * time.Second,
+					RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, NonRetryableErrorTypes: []string{activities.ErrTypeIntegrationGone}},
+				})
+				serr := workflow.ExecuteActivity(sctx, a.SaveTokens, activities.SaveTokensInput{
+					IntegrationID: in.IntegrationID, OrganizationID: in.OrganizationID, Sealed: *res.Unsaved, Rotated: res.Rotated,
+				}).Get(sctx, nil)
+				if errType(serr) == activities.ErrTypeIntegrationGone {
+					return result("deleted")
+				}
+				if serr != nil {
+					return TokenRefreshResult{}, serr
+				}
+			}
 			in.Refreshes++
 		case activities.ErrTypeIntegrationGone:
 			return result("deleted")

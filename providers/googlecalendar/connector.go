@@ -1,8 +1,12 @@
 package googlecalendar
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/aqio/connect/providers"
 )
@@ -31,16 +35,185 @@ func (*Connector) Info() providers.Info {
 // ParseSettings decodes, defaults and validates Google Calendar settings.
 func (*Connector) ParseSettings(raw []byte) (any, error) { return ParseSettings(raw) }
 
-var pushEvents = []string{"event.created", "event.updated", "event.published", "event.cancelled",
-	"registration.created", "registration.confirmed", "registration.cancelled"}
-
 // Actions are Google Calendar's pushes by event type.
 func (c *Connector) Actions() map[string]providers.Action {
-	m := map[string]providers.Action{}
-	for _, t := range pushEvents {
-		m[t] = nil
+	return map[string]providers.Action{
+		"event.created": upsertEvent, "event.updated": upsertEvent, "event.published": upsertEvent,
+		"event.cancelled":      cancelEvent,
+		"registration.created": attendees, "registration.confirmed": attendees, "registration.cancelled": attendees,
 	}
-	return m
+}
+
+// SyncObjectTypes: syncs export Aqio events.
+func (*Connector) SyncObjectTypes() []string { return []string{"event"} }
+
+// SyncInterval is sync_interval_minutes (0: no schedule).
+func (*Connector) SyncInterval(settings any) time.Duration {
+	if s, ok := settings.(Settings); ok {
+		return time.Duration(s.SyncIntervalMinutes) * time.Minute
+	}
+	return 0
+}
+
+// ExportPage writes each event's latest state; a refused event is a
+// per-record error.
+func (*Connector) ExportPage(ctx context.Context, rt *providers.Runtime, objs []providers.Object) (providers.PageResult, error) {
+	c, err := NewClient(ctx, rt.APIBaseURL, rt.HTTP)
+	if err != nil {
+		return providers.PageResult{}, err
+	}
+	var out providers.PageResult
+	for _, o := range objs {
+		res, err := export(ctx, rt, c, o.ID)
+		var rec *providers.RecordError
+		switch {
+		case errors.As(err, &rec):
+			out.Errors = append(out.Errors, *rec)
+		case err != nil:
+			return out, err
+		case res.Action == "created":
+			out.Created++
+		case res.Action == "updated":
+			out.Updated++
+		default:
+			out.Skipped++
+		}
+	}
+	return out, nil
+}
+
+// Revoke revokes the refresh token (or the access token) at Google.
+func (*Connector) Revoke(ctx context.Context, rt *providers.Runtime) error {
+	tok := rt.Credentials.RefreshToken
+	if tok == "" {
+		tok = rt.Credentials.AccessToken
+	}
+	if tok == "" || rt.Provider.OAuth == nil || rt.Provider.OAuth.RevokeURL == "" {
+		return nil
+	}
+	return revokeToken(ctx, rt.HTTP, rt.Provider.OAuth.RevokeURL, tok)
+}
+
+func upsertEvent(ctx context.Context, rt *providers.Runtime, ev providers.Event) (providers.Result, error) {
+	var e providers.AqioEvent
+	_ = ev.Decode(&e)
+	return exportOne(ctx, rt, e.ID)
+}
+
+func cancelEvent(ctx context.Context, rt *providers.Runtime, ev providers.Event) (providers.Result, error) {
+	set := providers.SettingsOf[Settings](rt)
+	var e providers.AqioEvent
+	_ = ev.Decode(&e)
+	c, err := NewClient(ctx, rt.APIBaseURL, rt.HTTP)
+	if err != nil {
+		return providers.Result{}, err
+	}
+	if err := c.Delete(ctx, set.CalendarID, e.ID, set.SendUpdates()); err != nil {
+		return providers.Result{}, err
+	}
+	if l, err := rt.Links.Get(ctx, "event", e.ID); err == nil {
+		l.Status = "deleted"
+		if err := rt.Links.Put(ctx, l); err != nil {
+			return providers.Result{}, err
+		}
+	}
+	return providers.Result{Action: "deleted", ExternalID: EventID(e.ID)}, nil
+}
+
+func attendees(ctx context.Context, rt *providers.Runtime, ev providers.Event) (providers.Result, error) {
+	if !providers.SettingsOf[Settings](rt).AddAttendees {
+		return providers.Skipped("add_attendees is off"), nil
+	}
+	var r providers.AqioRegistration
+	_ = ev.Decode(&r)
+	if _, err := rt.Links.Get(ctx, "event", r.EventID); err != nil {
+		return providers.Skipped("event not exported"), nil
+	}
+	return exportOne(ctx, rt, r.EventID)
+}
+
+func exportOne(ctx context.Context, rt *providers.Runtime, aqioEventID string) (providers.Result, error) {
+	c, err := NewClient(ctx, rt.APIBaseURL, rt.HTTP)
+	if err != nil {
+		return providers.Result{}, err
+	}
+	res, err := export(ctx, rt, c, aqioEventID)
+	var rec *providers.RecordError
+	if errors.As(err, &rec) {
+		return res, &providers.Error{Provider: "google_calendar", Kind: providers.KindPermanent, Code: rec.Code, Message: rec.Message}
+	}
+	return res, err
+}
+
+// export writes the latest state of an Aqio event to the calendar under
+// its derived id (a retry patches, never duplicates) and links it.
+func export(ctx context.Context, rt *providers.Runtime, c *Client, aqioEventID string) (providers.Result, error) {
+	set := providers.SettingsOf[Settings](rt)
+	o, err := rt.Objects.Get(ctx, "event", aqioEventID)
+	if errors.Is(err, providers.ErrNotFound) {
+		return providers.Skipped("event unknown"), nil
+	}
+	if err != nil {
+		return providers.Result{}, err
+	}
+	rec := func(code, msg string) error {
+		return &providers.RecordError{ObjectType: "event", ObjectID: aqioEventID, Code: code, Message: msg}
+	}
+	var e providers.AqioEvent
+	if err := json.Unmarshal(o.Data, &e); err != nil {
+		return providers.Result{}, rec("invalid_event", "the event is not a JSON object")
+	}
+	if o.Status == "cancelled" {
+		return providers.Skipped("event cancelled"), nil
+	}
+	if e.Visibility == "private" && !set.IncludePrivateEvents {
+		return providers.Skipped("private event"), nil
+	}
+	start, end, ok := e.Times()
+	if !ok {
+		return providers.Result{}, rec("invalid_starts_at", "event starts_at is not an RFC 3339 time")
+	}
+	ce := Event{
+		AqioID: e.ID, Title: e.Title, Description: e.Description, Location: e.Location,
+		Start: start, End: end, TimeZone: e.Timezone, Private: e.Visibility == "private",
+		WithMeet: *set.CreateMeetLinks && e.Online(),
+	}
+	if e.URL != "" {
+		ce.Description = strings.TrimSpace(ce.Description + "\n\n" + e.URL)
+	}
+	if set.AddAttendees {
+		regs, err := rt.Objects.Children(ctx, "registration", e.ID)
+		if err != nil {
+			return providers.Result{}, err
+		}
+		for _, r := range regs {
+			var reg providers.AqioRegistration
+			if json.Unmarshal(r.Data, &reg) == nil && reg.UserEmail != "" && r.Status != "cancelled" {
+				ce.Attendees = append(ce.Attendees, reg.UserEmail)
+			}
+		}
+	}
+	got, err := c.Upsert(ctx, set.CalendarID, ce, set.SendUpdates())
+	if err != nil {
+		if pe, ok := providers.AsError(err); ok && pe.Kind == providers.KindPermanent {
+			return providers.Result{}, &providers.RecordError{ObjectType: "event", ObjectID: e.ID, Code: pe.Code, Message: pe.Message}
+		}
+		return providers.Result{}, err
+	}
+	link := providers.Link{ObjectType: "event", ObjectID: e.ID, ExternalID: got.ID, Status: "active", URL: got.MeetLink}
+	if link.URL == "" {
+		if old, err := rt.Links.Get(ctx, "event", e.ID); err == nil {
+			link.URL = old.URL
+		}
+	}
+	if err := rt.Links.Put(ctx, link); err != nil {
+		return providers.Result{}, err
+	}
+	action := "updated"
+	if got.Created {
+		action = "created"
+	}
+	return providers.Result{Action: action, ExternalID: got.ID}, nil
 }
 
 // SettingsSchema is the JSON Schema of Google Calendar settings.

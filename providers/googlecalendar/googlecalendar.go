@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/oauth2"
 	calendar "google.golang.org/api/calendar/v3"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
@@ -28,16 +27,10 @@ type Client struct {
 	svc *calendar.Service
 }
 
-// NewClient returns a client calling baseURL (https://www.googleapis.com/calendar/v3/)
-// through base (the SSRF-safe egress client) with the access token.
-func NewClient(ctx context.Context, baseURL string, base *http.Client, accessToken string) (*Client, error) {
-	hc := &http.Client{
-		Transport: &oauth2.Transport{
-			Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}),
-			Base:   base.Transport,
-		},
-		CheckRedirect: base.CheckRedirect,
-	}
+// NewClient returns a client calling baseURL
+// (https://www.googleapis.com/calendar/v3/) through hc, the runtime's
+// authenticated client (it adds the token and refreshes once on 401).
+func NewClient(ctx context.Context, baseURL string, hc *http.Client) (*Client, error) {
 	svc, err := calendar.NewService(ctx, option.WithEndpoint(baseURL), option.WithHTTPClient(hc))
 	if err != nil {
 		return nil, fmt.Errorf("calendar client: %w", err)
@@ -109,7 +102,7 @@ func (c *Client) Upsert(ctx context.Context, calendarID string, e Event, sendUpd
 	ce := toCalendar(e)
 	got, err := c.svc.Events.Insert(calendarID, ce).ConferenceDataVersion(1).SendUpdates(sendUpdates).Context(ctx).Do()
 	if err == nil {
-		return result(got, true), nil
+		return c.settle(ctx, calendarID, got, true)
 	}
 	var gerr *googleapi.Error
 	if !errors.As(err, &gerr) || gerr.Code != http.StatusConflict {
@@ -132,7 +125,48 @@ func (c *Client) Upsert(ctx context.Context, calendarID string, e Event, sendUpd
 	if err != nil {
 		return Result{}, classify(err)
 	}
-	return result(got, false), nil
+	return c.settle(ctx, calendarID, got, false)
+}
+
+// PendingPolls bounds how often a pending Meet conference is re-read
+// (with doubling waits from PendingWait) before the push fails
+// retryably and Temporal tries again later.
+var (
+	PendingPolls = 8
+	PendingWait  = 250 * time.Millisecond
+)
+
+// settle polls an event whose Meet conference is still being created
+// (createRequest.status.statusCode "pending") until it is "success".
+func (c *Client) settle(ctx context.Context, calendarID string, ev *calendar.Event, created bool) (Result, error) {
+	wait := PendingWait
+	for i := 0; pending(ev); i++ {
+		if i == PendingPolls {
+			return result(ev, created), &providers.Error{Provider: "google_calendar", Kind: providers.KindRetryable,
+				Code: "conference_pending", Message: "the Meet conference is still being created"}
+		}
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 4*time.Second)
+		got, err := c.svc.Events.Get(calendarID, ev.Id).Context(ctx).Do()
+		if err != nil {
+			return Result{}, classify(err)
+		}
+		ev = got
+	}
+	if cd := ev.ConferenceData; cd != nil && cd.CreateRequest != nil && cd.CreateRequest.Status != nil && cd.CreateRequest.Status.StatusCode == "failure" {
+		return result(ev, created), &providers.Error{Provider: "google_calendar", Kind: providers.KindPermanent,
+			Code: "conference_failed", Message: "Google could not create the Meet conference"}
+	}
+	return result(ev, created), nil
+}
+
+func pending(ev *calendar.Event) bool {
+	cd := ev.ConferenceData
+	return cd != nil && cd.CreateRequest != nil && cd.CreateRequest.Status != nil && cd.CreateRequest.Status.StatusCode == "pending"
 }
 
 // Delete deletes the event of an Aqio event; already gone is success.
@@ -200,8 +234,8 @@ func classifyStatus(status int, reason, message string, hdr http.Header) *provid
 	return e
 }
 
-// Revoke revokes a Google token at revokeURL (https://oauth2.googleapis.com/revoke).
-func Revoke(ctx context.Context, hc *http.Client, revokeURL, token string) error {
+// revokeToken revokes a Google token at revokeURL (https://oauth2.googleapis.com/revoke).
+func revokeToken(ctx context.Context, hc *http.Client, revokeURL, token string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, revokeURL, strings.NewReader(url.Values{"token": {token}}.Encode()))
 	if err != nil {
 		return err

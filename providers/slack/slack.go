@@ -1,26 +1,19 @@
-// Package slack is a thin client for the Slack Web API calls Aqio uses:
-// chat.postMessage with Block Kit and incoming webhooks. Slack's
+// Package slack is the Slack connector: event and registration-milestone
+// notifications and durable reminders posted with chat.postMessage (Block
+// Kit) or the incoming webhook chosen at install. Slack's
 // {"ok":false,"error":…} answers become classified *providers.Error values.
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/aqio/connect/providers"
 )
-
-// Client calls the Slack Web API at BaseURL (https://slack.com/api).
-type Client struct {
-	BaseURL string
-	HTTP    *http.Client
-}
 
 // Block is a Block Kit block.
 type Block map[string]any
@@ -48,81 +41,45 @@ type Posted struct {
 	TS      string `json:"ts"`
 }
 
-// PostMessage posts msg with a bot token.
-func (c *Client) PostMessage(ctx context.Context, token string, msg Message) (Posted, error) {
-	body, _ := json.Marshal(msg)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/chat.postMessage", bytes.NewReader(body))
+// PostMessage posts msg with the bot token (chat.postMessage).
+func PostMessage(ctx context.Context, rt *providers.Runtime, msg Message) (Posted, error) {
+	req, err := providers.JSONRequest(ctx, http.MethodPost, strings.TrimRight(rt.APIBaseURL, "/")+"/chat.postMessage", msg)
 	if err != nil {
 		return Posted{}, err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err := c.HTTP.Do(req)
+	_, body, err := rt.Do(req)
 	if err != nil {
-		return Posted{}, &providers.Error{Provider: "slack", Kind: providers.KindRetryable, Code: "transport", Message: err.Error()}
+		return Posted{}, err
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var out struct {
-		OK      bool   `json:"ok"`
-		Error   string `json:"error"`
-		Channel string `json:"channel"`
-		TS      string `json:"ts"`
-	}
-	_ = json.Unmarshal(raw, &out)
-	if resp.StatusCode == http.StatusOK && out.OK {
-		return Posted{Channel: out.Channel, TS: out.TS}, nil
-	}
-	code := out.Error
-	if code == "" {
-		code = fmt.Sprintf("http_%d", resp.StatusCode)
-	}
-	return Posted{}, classify(code, resp)
+	var out Posted
+	_ = json.Unmarshal(body, &out)
+	return out, nil
 }
 
 // PostWebhook posts msg to an incoming-webhook URL (the channel is fixed
 // by the webhook). Incoming webhooks answer "ok" or a plain-text error.
-func (c *Client) PostWebhook(ctx context.Context, webhookURL string, msg Message) error {
+func PostWebhook(ctx context.Context, rt *providers.Runtime, webhookURL string, msg Message) error {
 	msg.Channel = ""
-	body, _ := json.Marshal(msg)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, bytes.NewReader(body))
-	if err != nil {
-		return &providers.Error{Provider: "slack", Kind: providers.KindPermanent, Code: "invalid_webhook_url"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return &providers.Error{Provider: "slack", Kind: providers.KindRetryable, Code: "transport", Message: err.Error()}
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode == http.StatusOK {
-		return nil
-	}
-	return classify(strings.TrimSpace(string(raw)), resp)
-}
-
-// Revoke revokes a token (auth.revoke).
-func (c *Client) Revoke(ctx context.Context, token string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(c.BaseURL, "/")+"/auth.revoke", nil)
+	req, err := providers.JSONRequest(ctx, http.MethodPost, webhookURL, msg)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := c.HTTP.Do(req)
+	_, _, err = rt.Do(req)
+	return err
+}
+
+// revoke revokes the bot token (auth.revoke); an already dead token is success.
+func revoke(ctx context.Context, rt *providers.Runtime) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(rt.APIBaseURL, "/")+"/auth.revoke", nil)
 	if err != nil {
-		return &providers.Error{Provider: "slack", Kind: providers.KindRetryable, Code: "transport", Message: err.Error()}
+		return err
 	}
-	defer resp.Body.Close()
-	var out struct {
-		OK    bool   `json:"ok"`
-		Error string `json:"error"`
-	}
-	_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out)
-	if out.OK || out.Error == "invalid_auth" || out.Error == "token_revoked" {
+	_, _, err = rt.Do(req)
+	if pe, ok := providers.AsError(err); ok && (pe.Code == "invalid_auth" || pe.Code == "token_revoked" || pe.Code == "token_expired" || pe.Code == "not_authed") {
 		return nil
 	}
-	return classify(out.Error, resp)
+	return err
 }
 
 // authErrors mean the credential is dead: reconnect. token_expired is
