@@ -17,6 +17,15 @@ func (s *Server) readyz(c echo.Context) error {
 	defer cancel()
 	checks := map[string]string{}
 	status, code := "ok", http.StatusOK
+	for name, check := range s.deps.Degraded {
+		if err := check(ctx); err != nil {
+			checks[name] = "unavailable"
+			status = "degraded"
+			s.deps.Logger.Warn("readiness check failed (degraded)", "check", name, "err", err)
+			continue
+		}
+		checks[name] = "ok"
+	}
 	for name, check := range s.deps.Ready {
 		if err := check(ctx); err != nil {
 			checks[name] = "unavailable"

@@ -34,7 +34,11 @@ type Deps struct {
 	Store          *store.Store
 	Webhooks       *webhooks.Service
 	Authenticators []Authenticator
-	Ready          map[string]Check
+	// Ready are the checks /readyz needs to pass (503 otherwise); Degraded
+	// are reported but leave the API ready ("degraded", 200): without
+	// Temporal, events are still accepted into the outbox.
+	Ready    map[string]Check
+	Degraded map[string]Check
 	// MaxBodyBytes bounds every request body (events included).
 	MaxBodyBytes int64
 	// Integrations is the integration service (issue 5).

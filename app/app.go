@@ -70,18 +70,22 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	if a.Ring, err = keyring.Parse(cfg.EncryptionKeys); err != nil {
 		return nil, fmt.Errorf("AQIO_ENCRYPTION_KEYS: %w", err)
 	}
-	if a.DB, err = database.Open(ctx, cfg.DatabaseURL); err != nil {
+	if a.DB, err = database.OpenPool(ctx, cfg.DatabaseURL, database.Pool(cfg.DBPool)); err != nil {
 		return nil, err
 	}
 	a.Store = store.New(a.DB, nil)
-	a.Temporal, err = client.DialContext(ctx, client.Options{
+	// A lazy client: the API accepts events into the outbox while Temporal
+	// is unreachable (at start too); the connection is made, and re-made,
+	// when Temporal answers. Starting workers still needs Temporal
+	// (worker.Start checks the server), so `worker` fails fast without it.
+	a.Temporal, err = client.NewLazyClient(client.Options{
 		HostPort:  cfg.TemporalAddress,
 		Namespace: cfg.TemporalNamespace,
 		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")),
 	})
 	if err != nil {
 		a.DB.Close()
-		return nil, fmt.Errorf("connect to temporal at %s: %w", cfg.TemporalAddress, err)
+		return nil, fmt.Errorf("temporal client for %s: %w", cfg.TemporalAddress, err)
 	}
 
 	httpClient := egress.NewClient(egress.Options{AllowPrivate: cfg.AllowPrivateTargets, UserAgent: activities.UserAgent})
@@ -126,14 +130,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Authenticators: a.authenticators(),
 		APIKeys:        a.APIKeys,
 		TrustedProxies: cfg.Auth.TrustedProxies,
-		Ready: map[string]api.Check{
-			"database": a.DB.Ping,
-			"temporal": func(ctx context.Context) error {
-				_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
-				return err
-			},
-		},
-		MaxBodyBytes: cfg.MaxEventBytes,
+		Ready:          map[string]api.Check{"database": a.DB.Ping},
+		Degraded:       map[string]api.Check{"temporal": a.TemporalHealth},
+		MaxBodyBytes:   cfg.MaxEventBytes,
 	})
 	a.Deliveries = &activities.Deliveries{
 		Store:             a.Store,
@@ -150,6 +149,13 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Integrations: integrationActivities,
 	}, worker.Options{Concurrency: cfg.WorkerConcurrency})
 	return a, nil
+}
+
+// TemporalHealth checks that the Temporal frontend answers (connecting
+// the lazy client if it has not yet).
+func (a *App) TemporalHealth(ctx context.Context) error {
+	_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
 }
 
 // EnsureSearchAttributes registers the custom search attributes on the

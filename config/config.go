@@ -40,6 +40,10 @@ type Config struct {
 	Integrations IntegrationsConfig
 	// Auth is user tokens, API keys, rate limits and audit (config/auth.go).
 	Auth AuthConfig
+	// DBPool sizes the Postgres connection pool (config/database.go).
+	DBPool DBPoolConfig
+	// Dev is what only `dev` reads: its embedded Temporal ports (config/dev.go).
+	Dev DevConfig
 }
 
 // Env is the lookup function used to read variables; os.LookupEnv in main,
@@ -89,6 +93,12 @@ func Load(env Env) (Config, error) {
 		return c, err
 	}
 	if c.Auth, err = loadAuth(env); err != nil {
+		return c, err
+	}
+	if c.DBPool, err = loadDBPool(env); err != nil {
+		return c, err
+	}
+	if c.Dev, err = loadDev(env); err != nil {
 		return c, err
 	}
 	return c, nil

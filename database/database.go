@@ -32,9 +32,31 @@ type DB struct {
 	Reads *gorm.DB
 }
 
+// Pool sizes the Postgres connection pool, with database/sql's meaning
+// (MaxIdleConns 0: keep none; a duration ≤ 0: no limit); the zero Pool is
+// DefaultPool. SQLite ignores it: one writer connection and a small
+// read-only pool are what it is fastest with.
+type Pool struct {
+	MaxOpenConns    int
+	MaxIdleConns    int
+	ConnMaxLifetime time.Duration
+	ConnMaxIdleTime time.Duration
+}
+
+// DefaultPool is the pool Open uses (config's defaults, config/database.go).
+var DefaultPool = Pool{MaxOpenConns: 25, MaxIdleConns: 25, ConnMaxLifetime: 30 * time.Minute, ConnMaxIdleTime: 5 * time.Minute}
+
 // Open connects to DATABASE_URL: postgres://… or sqlite://path (sqlite:///abs/path
-// or sqlite://relative/path).
+// or sqlite://relative/path), with the default pool.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
+	return OpenPool(ctx, rawURL, Pool{})
+}
+
+// OpenPool is Open with a sized Postgres pool.
+func OpenPool(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
+	if pool == (Pool{}) {
+		pool = DefaultPool
+	}
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
@@ -51,9 +73,10 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		sqlDB.SetMaxOpenConns(40)
-		sqlDB.SetMaxIdleConns(40)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		sqlDB.SetMaxOpenConns(pool.MaxOpenConns)
+		sqlDB.SetMaxIdleConns(pool.MaxIdleConns)
+		sqlDB.SetConnMaxLifetime(pool.ConnMaxLifetime)
+		sqlDB.SetConnMaxIdleTime(pool.ConnMaxIdleTime)
 		if err := sqlDB.PingContext(ctx); err != nil {
 			return nil, fmt.Errorf("ping postgres: %w", err)
 		}

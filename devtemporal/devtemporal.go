@@ -12,8 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -28,7 +26,6 @@ import (
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/metrics"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
-	"go.temporal.io/server/common/testing/freeport"
 	"go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 
@@ -48,6 +45,12 @@ type Options struct {
 	FrontendPort int
 	// UIPort serves the Web UI (0: any free port; -1: no UI).
 	UIPort int
+	// InternalPortBase, when set, fixes the ports the server opens besides
+	// the frontend: InternalPortBase+0..+7 (history, matching and worker
+	// gRPC, the four membership ports, metrics). 0 picks free ports at
+	// every start. Membership ports are stored in a smallint column, so
+	// InternalPortBase+7 must stay below 32768.
+	InternalPortBase int
 	// CodecEndpoint is given to the UI so it can decode payloads.
 	CodecEndpoint string
 	// Logger; nil discards the server's logs.
@@ -62,6 +65,7 @@ type Options struct {
 // Server is a running embedded Temporal server.
 type Server struct {
 	srv          temporal.Server
+	lock         *os.File
 	ui           *uiserver.Server
 	frontendAddr string
 	uiURL        string
@@ -77,11 +81,13 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		opts.Logger = log.NewNoopLogger()
 	}
 	const host = "127.0.0.1"
-	frontendPort := opts.FrontendPort
-	if frontendPort == 0 {
-		frontendPort = freePort()
+	ports, err := pickPorts(host, opts)
+	if err != nil {
+		return nil, err
 	}
+	frontendPort := ports.frontend
 
+	var lock *os.File
 	sqlCfg := config.SQL{
 		PluginName:        sqliteplugin.PluginName,
 		ConnectAttributes: map[string]string{},
@@ -108,12 +114,32 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {
 			return nil, fmt.Errorf("temporal data dir: %w", err)
 		}
+		if lock, err = lockFile(opts.DatabaseFile + ".lock"); err != nil {
+			return nil, err
+		}
 		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
 			if err := sqlite.SetupSchema(&sqlCfg); err != nil {
+				unlock(lock)
 				return nil, fmt.Errorf("temporal schema: %w", err)
+			}
+		} else if opts.Postgres == nil {
+			// The rows of the previous process (its ringpop addresses, alive
+			// for 20 s after its last heartbeat) would make the new one try
+			// to join a dead ring: "Not enough hosts to serve the request"
+			// until they age out. The lock proves no other server uses the
+			// file, so every row is stale.
+			if err := clearMembership(opts.DatabaseFile); err != nil {
+				unlock(lock)
+				return nil, err
 			}
 		}
 	}
+	started := false
+	defer func() {
+		if !started {
+			unlock(lock)
+		}
+	}()
 
 	stores := map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlCfg}}
 	defaultStore, visibilityStore, shards := sqliteplugin.PluginName, sqliteplugin.PluginName, int32(1)
@@ -128,7 +154,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	cfg := &config.Config{}
 	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host}
 	cfg.Global.Metrics = &metrics.Config{Prometheus: &metrics.PrometheusConfig{
-		ListenAddress: fmt.Sprintf("%s:%d", host, freePort()), HandlerPath: "/metrics",
+		ListenAddress: fmt.Sprintf("%s:%d", host, ports.metrics), HandlerPath: "/metrics",
 	}}
 	cfg.Global.PProf = config.PProf{Port: 0}
 	cfg.Persistence = config.Persistence{
@@ -147,14 +173,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		},
 	}
 	cfg.DCRedirectionPolicy = config.DCRedirectionPolicy{Policy: "noop"}
-	service := func(port int) config.Service {
-		return config.Service{RPC: config.RPC{GRPCPort: port, MembershipPort: membershipPort(), BindOnIP: host}}
+	service := func(name string) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: ports.grpc[name], MembershipPort: ports.membership[name], BindOnIP: host}}
 	}
-	cfg.Services = map[string]config.Service{
-		"frontend": service(frontendPort),
-		"history":  service(freePort()),
-		"matching": service(freePort()),
-		"worker":   service(freePort()),
+	cfg.Services = map[string]config.Service{}
+	for _, name := range serviceNames {
+		cfg.Services[name] = service(name)
 	}
 	cfg.Archival = config.Archival{
 		History:    config.HistoryArchival{State: "disabled"},
@@ -207,18 +231,14 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start temporal server: %w", err)
 	}
-	s := &Server{srv: srv, frontendAddr: cfg.PublicClient.HostPort, namespace: opts.Namespace}
+	s := &Server{srv: srv, lock: lock, frontendAddr: cfg.PublicClient.HostPort, namespace: opts.Namespace}
 
 	if err := s.waitReady(ctx); err != nil {
 		_ = srv.Stop()
 		return nil, err
 	}
 
-	if opts.UIPort >= 0 {
-		uiPort := opts.UIPort
-		if uiPort == 0 {
-			uiPort = freePort()
-		}
+	if uiPort := ports.ui; uiPort > 0 {
 		uiCfg := &uiconfig.Config{
 			Host:                host,
 			Port:                uiPort,
@@ -236,6 +256,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		go func() { _ = s.ui.Start() }()
 		s.uiURL = fmt.Sprintf("http://%s:%d", host, uiPort)
 	}
+	started = true
 	return s, nil
 }
 
@@ -278,24 +299,7 @@ func (s *Server) Stop() error {
 	if s.ui != nil {
 		s.ui.Stop()
 	}
-	return s.srv.Stop()
-}
-
-// freePort reserves a port the OS will not hand out again for a while
-// (the server's own freeport trick: TIME_WAIT), so parallel test binaries
-// do not collide.
-func freePort() int { return freeport.MustGetFreePort() }
-
-// membershipPort picks a free port below 32768: the SQL stores keep
-// membership ports in a smallint column (Postgres refuses larger values).
-func membershipPort() int {
-	for i := 0; i < 200; i++ {
-		port := 20000 + rand.IntN(12000)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	return freePort()
+	err := s.srv.Stop()
+	unlock(s.lock)
+	return err
 }

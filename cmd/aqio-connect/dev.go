@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,10 +39,12 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			return err
 		}
 	}
-	tokenGenerated := false
+	tokenFile := filepath.Join(cfg.DataDir, "service-token")
+	tokenNote := "(from AQIO_SERVICE_TOKEN)"
 	if cfg.ServiceToken == "" {
-		if cfg.ServiceToken, err = persistent(filepath.Join(cfg.DataDir, "service-token"), func() (string, error) {
-			tokenGenerated = true
+		tokenNote = "(kept in " + tokenFile + ")"
+		if cfg.ServiceToken, err = persistent(tokenFile, func() (string, error) {
+			tokenNote = "(generated now; kept in " + tokenFile + ")"
 			b := make([]byte, 24)
 			_, err := rand.Read(b)
 			return "aqio_dev_" + base64.RawURLEncoding.EncodeToString(b), err
@@ -50,6 +53,10 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		}
 	}
 
+	// A taken API port is found before the Temporal server starts.
+	if err := checkListen(cfg.HTTPAddr); err != nil {
+		return err
+	}
 	var tsrv *devtemporal.Server
 	if cfg.TemporalAddress == "" {
 		logger.Info("starting embedded temporal server")
@@ -57,9 +64,13 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			DatabaseFile:     filepath.Join(cfg.DataDir, "temporal.db"),
 			Namespace:        cfg.TemporalNamespace,
 			SearchAttributes: workflows.SearchAttributes(),
-			FrontendPort:     7233,
-			UIPort:           8233,
+			FrontendPort:     cfg.Dev.TemporalPort,
+			UIPort:           cfg.Dev.TemporalUIPort,
+			InternalPortBase: cfg.Dev.TemporalInternalPortBase,
 		})
+		if pe := (*devtemporal.PortInUseError)(nil); errors.As(err, &pe) {
+			return fmt.Errorf("port %d is in use (set %s): %w", pe.Port, portVariable[pe.Name], pe.Err)
+		}
 		if err != nil {
 			return fmt.Errorf("embedded temporal: %w", err)
 		}
@@ -89,10 +100,6 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	base := "http://" + strings.Replace(addr, "[::]", "localhost", 1)
-	note := "(kept in " + filepath.Join(cfg.DataDir, "service-token") + ")"
-	if tokenGenerated {
-		note = "(generated now; kept in " + filepath.Join(cfg.DataDir, "service-token") + ")"
-	}
 	fmt.Fprintf(os.Stderr, `
 Aqio Connect is running (dev).
   API            %s/api
@@ -107,10 +114,27 @@ Try:
   curl -s %s/api/event-types -H "Authorization: Bearer $AQIO_TOKEN" -H "X-Aqio-Organization-Id: org_demo"
 
 `, base, base, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, cfg.TemporalNamespace, cfg.DatabaseURL,
-		cfg.ServiceToken, note, cfg.ServiceToken, base)
+		cfg.ServiceToken, tokenNote, cfg.ServiceToken, base)
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return nil
+}
+
+// portVariable names the variable that moves each port of the embedded server.
+var portVariable = map[string]string{
+	"frontend": "AQIO_DEV_TEMPORAL_PORT",
+	"ui":       "AQIO_DEV_TEMPORAL_UI_PORT",
+	"internal": "AQIO_DEV_TEMPORAL_INTERNAL_PORT_BASE",
+}
+
+// checkListen reports a taken API address as a clear error.
+func checkListen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		_, port, _ := net.SplitHostPort(addr)
+		return fmt.Errorf("port %s is in use (set AQIO_HTTP_ADDR): %w", port, err)
+	}
+	return l.Close()
 }
 
 // persistent returns the contents of path, creating it with gen() first.

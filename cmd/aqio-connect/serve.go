@@ -30,8 +30,37 @@ func runAPI(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return err
 	}
 	logger.Info("api listening", "addr", addr)
+	go watchTemporal(ctx, a, logger)
 	<-ctx.Done()
 	return nil
+}
+
+// watchTemporal logs when Temporal becomes unreachable and when it answers
+// again: meanwhile the API accepts events into the outbox, and the
+// dispatcher starts their deliveries once it answers.
+func watchTemporal(ctx context.Context, a *app.App, logger *slog.Logger) {
+	known, up := false, false
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := a.TemporalHealth(cctx)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil && (up || !known):
+			logger.Warn("temporal unreachable: events are accepted into the outbox and delivered when it answers",
+				"temporal", a.Config.TemporalAddress, "err", err)
+		case err == nil && (!up || !known):
+			logger.Info("temporal connected", "temporal", a.Config.TemporalAddress)
+		}
+		known, up = true, err == nil
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
