@@ -151,6 +151,13 @@ func (d *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if d.Dialect == "sqlite" {
+		// goose holds one connection for the whole run and a Go migration
+		// (00008) runs on the pool: with SQLite's single connection it
+		// would wait for itself forever. Two while migrating, one after.
+		sqlDB.SetMaxOpenConns(2)
+		defer sqlDB.SetMaxOpenConns(1)
+	}
 	_, err = migrations.Up(ctx, sqlDB, d.Dialect)
 	return err
 }
