@@ -1,0 +1,91 @@
+package providers
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRetryDelay(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	hub := RateLimitHeaders{Remaining: "X-HubSpot-RateLimit-Remaining", IntervalMillis: "X-HubSpot-RateLimit-Interval-Milliseconds"}
+	discord := RateLimitHeaders{ResetAfter: "X-RateLimit-Reset-After"}
+	gh := RateLimitHeaders{ResetAt: "X-RateLimit-Reset"}
+	for _, tc := range []struct {
+		name string
+		h    RateLimitHeaders
+		hdr  map[string]string
+		want time.Duration
+	}{
+		{"retry-after seconds", RateLimitHeaders{}, map[string]string{"Retry-After": "7"}, 7 * time.Second},
+		{"retry-after date", RateLimitHeaders{}, map[string]string{"Retry-After": now.Add(30 * time.Second).UTC().Format(http.TimeFormat)}, 30 * time.Second},
+		{"reset after fractional", discord, map[string]string{"X-RateLimit-Reset-After": "1.25"}, 1250 * time.Millisecond},
+		{"reset at unix", gh, map[string]string{"X-RateLimit-Reset": "1700000012"}, 12 * time.Second},
+		{"interval when none remaining", hub, map[string]string{"X-HubSpot-RateLimit-Remaining": "0", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}, 10 * time.Second},
+		{"interval ignored while some remain", hub, map[string]string{"X-HubSpot-RateLimit-Remaining": "3", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}, 0},
+		{"nothing", RateLimitHeaders{}, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tc.hdr {
+				h.Set(k, v)
+			}
+			if got := RetryDelay(h, tc.h, now); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSessionRefreshesOnceOn401 sends a request with a body through a
+// session whose token the server refuses once: the session refreshes,
+// resends the same body with the new token, and keeps the answer's
+// excerpt with credentials redacted.
+func TestSessionRefreshesOnceOn401(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		b := new(strings.Builder)
+		_, _ = io.Copy(b, r.Body)
+		if r.Header.Get("Authorization") != "Bearer new-token-123" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"expired old-token-123"}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true,"echo":"` + b.String() + `","t":"new-token-123"}`))
+	}))
+	defer srv.Close()
+	info := Info{Type: "test", Auth: AuthOAuth2}
+	conn := Planned(info)
+	s := NewSession(conn, info, Credentials{AccessToken: "old-token-123"})
+	refreshed := 0
+	s.Refresh = func(context.Context) (Credentials, error) {
+		refreshed++
+		return Credentials{AccessToken: "new-token-123"}, nil
+	}
+	rt := &Runtime{Provider: Provider{Info: info, Connector: conn}, HTTP: s.Client(http.DefaultClient)}
+	req, _ := JSONRequest(context.Background(), "POST", srv.URL+"/x?key=secret", map[string]string{"a": "b"})
+	_, body, err := rt.Do(req)
+	if err != nil || refreshed != 1 || calls.Load() != 2 || !strings.Contains(string(body), `{\"a\":\"b\"}`) && !strings.Contains(string(body), `"a"`) {
+		t.Fatalf("err=%v refreshed=%d calls=%d body=%s", err, refreshed, calls.Load(), body)
+	}
+	last := s.Last()
+	if strings.Contains(last.Excerpt, "new-token-123") || strings.Contains(last.URL, "secret") || last.Status != 200 {
+		t.Fatalf("excerpt not redacted: %+v", last)
+	}
+	// Refused again after the refresh: the classified error is returned, no second refresh.
+	s2 := NewSession(conn, info, Credentials{AccessToken: "old-token-123"})
+	s2.Refresh = func(context.Context) (Credentials, error) { refreshed++; return Credentials{AccessToken: "still-bad"}, nil }
+	rt.HTTP = s2.Client(http.DefaultClient)
+	req, _ = JSONRequest(context.Background(), "POST", srv.URL+"/x", nil)
+	_, _, err = rt.Do(req)
+	pe, ok := AsError(err)
+	if !ok || pe.Kind != KindExpired || refreshed != 2 {
+		t.Fatalf("second: %v refreshed=%d", err, refreshed)
+	}
+}
