@@ -80,7 +80,10 @@ func TestSessionRefreshesOnceOn401(t *testing.T) {
 	}
 	// Refused again after the refresh: the classified error is returned, no second refresh.
 	s2 := NewSession(conn, info, Credentials{AccessToken: "old-token-123"})
-	s2.Refresh = func(context.Context) (Credentials, error) { refreshed++; return Credentials{AccessToken: "still-bad"}, nil }
+	s2.Refresh = func(context.Context) (Credentials, error) {
+		refreshed++
+		return Credentials{AccessToken: "still-bad"}, nil
+	}
 	rt.HTTP = s2.Client(http.DefaultClient)
 	req, _ = JSONRequest(context.Background(), "POST", srv.URL+"/x", nil)
 	_, _, err = rt.Do(req)
