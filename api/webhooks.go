@@ -38,7 +38,8 @@ type webhookView struct {
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
 	Secret            string          `json:"secret,omitempty"`
-	// DestinationAuth is a masked hint of the credential sent to the endpoint.
+	// DestinationAuth is the type and a keyed fingerprint of the credential
+	// sent to the endpoint (never any part of it).
 	DestinationAuth         *string    `json:"destination_auth"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
 }
@@ -59,7 +60,7 @@ func viewWebhook(w models.Webhook) webhookView {
 	v.PayloadInclude = rawOrNull(w.PayloadInclude)
 	v.PayloadExclude = rawOrNull(w.PayloadExclude)
 	v.CustomHeaders = rawOrNull(w.CustomHeaders)
-	v.DestinationAuth = w.DestinationAuthHint
+	v.DestinationAuth = webhooks.AuthHint(w.DestinationAuthHint)
 	v.PreviousSecretExpiresAt = w.PreviousSecretExpiresAt
 	return v
 }

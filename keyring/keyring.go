@@ -7,7 +7,9 @@ package keyring
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,12 +23,13 @@ var ErrUnknownKey = errors.New("keyring: unknown key id")
 type Ring struct {
 	primary string
 	aeads   map[string]cipher.AEAD
+	macKeys map[string][]byte // per key id, derived for Fingerprint
 }
 
 // Parse reads a ring from "id:base64key,id:base64key" (newest first). Each
 // key must decode to 32 bytes.
 func Parse(spec string) (*Ring, error) {
-	r := &Ring{aeads: map[string]cipher.AEAD{}}
+	r := &Ring{aeads: map[string]cipher.AEAD{}, macKeys: map[string][]byte{}}
 	for _, part := range strings.Split(spec, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -55,6 +58,7 @@ func Parse(spec string) (*Ring, error) {
 			return nil, fmt.Errorf("keyring: duplicate key id %q", id)
 		}
 		r.aeads[id] = aead
+		r.macKeys[id] = deriveMACKey(key)
 		if r.primary == "" {
 			r.primary = id
 		}
@@ -115,6 +119,24 @@ func (r *Ring) Decrypt(ciphertext string, additionalData []byte) ([]byte, error)
 		return nil, fmt.Errorf("keyring: open: %w", err)
 	}
 	return plain, nil
+}
+
+// deriveMACKey derives the fingerprint key from an encryption key, so the
+// encryption key itself is never used for two purposes.
+func deriveMACKey(key []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("aqio-connect keyring fingerprint v1"))
+	return m.Sum(nil)
+}
+
+// Fingerprint is HMAC-SHA256 of data under a key derived from the primary
+// key: equal data give equal fingerprints (under one primary key), and a
+// fingerprint neither reveals data nor lets anyone without the key test a
+// guess of it, so it can be shown where the secret itself must not be.
+func (r *Ring) Fingerprint(data []byte) []byte {
+	m := hmac.New(sha256.New, r.macKeys[r.primary])
+	m.Write(data)
+	return m.Sum(nil)
 }
 
 // KeyID reports which key sealed a ciphertext ("" if malformed).

@@ -1,6 +1,8 @@
 package keyring
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"testing"
@@ -44,6 +46,28 @@ func TestRoundTripAndRotation(t *testing.T) {
 	}
 	if _, err := oldRing.Decrypt(ct2, nil); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("want ErrUnknownKey, got %v", err)
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	k1, _ := Generate("k1")
+	k2, _ := Generate("k2")
+	r1, _ := Parse(k1)
+	again, _ := Parse(k1)
+	other, _ := Parse(k2)
+	a := r1.Fingerprint([]byte("Bearer tok"))
+	if len(a) != 32 || !bytes.Equal(a, again.Fingerprint([]byte("Bearer tok"))) {
+		t.Fatalf("fingerprint is not a stable 32-byte HMAC: %x", a)
+	}
+	if bytes.Equal(a, r1.Fingerprint([]byte("Bearer tok2"))) {
+		t.Fatal("different data, same fingerprint")
+	}
+	if bytes.Equal(a, other.Fingerprint([]byte("Bearer tok"))) {
+		t.Fatal("a different key gives the same fingerprint")
+	}
+	plain := sha256.Sum256([]byte("Bearer tok"))
+	if bytes.Equal(a, plain[:]) {
+		t.Fatal("fingerprint is an unkeyed hash")
 	}
 }
 

@@ -72,8 +72,8 @@ func (s *Service) RotateSecret(ctx context.Context, orgID, id string, grace time
 }
 
 // destinationAuthColumns validates a destination_auth object and returns
-// the plaintext to encrypt ("" to clear) and a masked hint.
-func destinationAuthColumns(raw json.RawMessage) (plain []byte, hint *string, err error) {
+// the plaintext to encrypt (nil to clear) and the cleaned credential.
+func destinationAuthColumns(raw json.RawMessage) (plain []byte, auth *activities.DestinationAuth, err error) {
 	if strings.TrimSpace(string(raw)) == "null" {
 		return nil, nil, nil
 	}
@@ -83,7 +83,6 @@ func destinationAuthColumns(raw json.RawMessage) (plain []byte, hint *string, er
 	if err := dec.Decode(&a); err != nil {
 		return nil, nil, invalid("destination_auth", "must be an object with type basic, bearer or header")
 	}
-	var h string
 	switch a.Type {
 	case "basic":
 		if a.Username == "" || strings.Contains(a.Username, ":") {
@@ -92,12 +91,10 @@ func destinationAuthColumns(raw json.RawMessage) (plain []byte, hint *string, er
 		if a.Password == "" {
 			return nil, nil, invalid("destination_auth.password", "is required")
 		}
-		h = "basic " + a.Username + ":" + mask(a.Password)
 	case "bearer":
 		if a.Token == "" || strings.ContainsAny(a.Token, "\r\n") {
 			return nil, nil, invalid("destination_auth.token", "is required and must be one line")
 		}
-		h = "bearer " + mask(a.Token)
 	case "header":
 		name := http.CanonicalHeaderKey(a.Header)
 		if !validHeaderName(a.Header) || reservedHeader(name) {
@@ -107,19 +104,11 @@ func destinationAuthColumns(raw json.RawMessage) (plain []byte, hint *string, er
 			return nil, nil, invalid("destination_auth.value", "is required and must be one line")
 		}
 		a.Header = name
-		h = "header " + name + ": " + mask(a.Value)
 	default:
 		return nil, nil, invalid("destination_auth.type", "must be basic, bearer or header")
 	}
 	b, _ := json.Marshal(a)
-	return b, &h, nil
-}
-
-func mask(s string) string {
-	if len(s) <= 4 {
-		return "****"
-	}
-	return "****" + s[len(s)-4:]
+	return b, &a, nil
 }
 
 func validHeaderName(s string) bool {
@@ -150,7 +139,7 @@ func (s *Service) applyDestinationAuth(webhookID string, cols map[string]any) er
 	if !ok {
 		return nil
 	}
-	plain, hint, err := destinationAuthColumns(raw.(json.RawMessage))
+	plain, auth, err := destinationAuthColumns(raw.(json.RawMessage))
 	if err != nil {
 		return err
 	}
@@ -162,7 +151,7 @@ func (s *Service) applyDestinationAuth(webhookID string, cols map[string]any) er
 	if err != nil {
 		return err
 	}
-	cols["destination_auth"], cols["destination_auth_hint"] = ct, *hint
+	cols["destination_auth"], cols["destination_auth_hint"] = ct, authHint(s.Ring, *auth)
 	return nil
 }
 

@@ -2,7 +2,9 @@ package webhookops_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -71,34 +73,68 @@ func TestDestinationAuth(t *testing.T) {
 	org := env.NewOrg(t)
 	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "auth", "url": rcv.URL, "events": []string{"*"},
-		"destination_auth": map[string]any{"type": "bearer", "token": "s3cr3t-token-f00d"}})
+		"destination_auth": map[string]any{"type": "bearer", "token": "S3CR3T-Tok#F00D"}})
 	id := wh["id"].(string)
-	if wh["destination_auth"] != "bearer ****f00d" {
+	bearerHint, _ := wh["destination_auth"].(string)
+	if !regexp.MustCompile(`^bearer hmac-sha256:[0-9a-f]{8}$`).MatchString(bearerHint) {
 		t.Fatalf("hint %v", wh["destination_auth"])
 	}
+	noCredentialIn(t, wh["destination_auth"], "S3CR3T-Tok#F00D")
 	post(t, org, "evt_auth", "event.created")
 	wait(t, "delivery", func() bool { return len(rcv.Got()) == 1 })
-	if got := rcv.Got()[0].Header.Get("Authorization"); got != "Bearer s3cr3t-token-f00d" {
+	if got := rcv.Got()[0].Header.Get("Authorization"); got != "Bearer S3CR3T-Tok#F00D" {
 		t.Fatalf("Authorization %q", got)
 	}
 	for _, path := range []string{"/api/webhooks/" + id, "/api/webhooks"} {
-		if strings.Contains(string(org.Do(t, "GET", path, nil).Body), "s3cr3t") {
+		if strings.Contains(string(org.Do(t, "GET", path, nil).Body), "S3CR3T") {
 			t.Fatalf("%s leaks the credential", path)
 		}
 	}
 	var ds []attempt
 	wait(t, "attempt row", func() bool { ds = attempts(t, org, id); return len(ds) == 1 })
-	if strings.Contains(string(org.Do(t, "GET", "/api/webhooks/"+id+"/deliveries/"+ds[0].ID, nil).Body), "s3cr3t") {
+	if strings.Contains(string(org.Do(t, "GET", "/api/webhooks/"+id+"/deliveries/"+ds[0].ID, nil).Body), "S3CR3T") {
 		t.Fatal("delivery detail leaks the credential")
 	}
 	// Switch to basic auth, then refuse a reserved header.
-	resp := org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "basic", "username": "aqio", "password": "pw123456"}})
-	if resp.Status != http.StatusOK || resp.Map(t)["destination_auth"] != "basic aqio:****3456" {
+	resp := org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "basic", "username": "Us3r#Nm", "password": "Pw!Q7zX9"}})
+	basicHint, _ := resp.Map(t)["destination_auth"].(string)
+	if resp.Status != http.StatusOK || !regexp.MustCompile(`^basic hmac-sha256:[0-9a-f]{8}$`).MatchString(basicHint) {
 		t.Fatalf("patch: %d %s", resp.Status, resp.Body)
+	}
+	for _, path := range []string{"/api/webhooks/" + id, "/api/webhooks"} {
+		noCredentialIn(t, string(org.Do(t, "GET", path, nil).Body), "Us3r#Nm", "Pw!Q7zX9")
+	}
+	// The same credential keeps its fingerprint; another one changes it.
+	same := org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "basic", "username": "Us3r#Nm", "password": "Pw!Q7zX9"}})
+	if got := same.Map(t)["destination_auth"]; got != basicHint {
+		t.Fatalf("same credential, hint %v then %v", basicHint, got)
+	}
+	other := org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "basic", "username": "Us3r#Nm", "password": "Pw!Q7zX8"}})
+	if got := other.Map(t)["destination_auth"]; got == basicHint {
+		t.Fatalf("another password kept the hint %v", got)
+	}
+	hdr := org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "header", "header": "x-api-key", "value": "K#y-Vq8W"}})
+	headerHint, _ := hdr.Map(t)["destination_auth"].(string)
+	if hdr.Status != http.StatusOK || !regexp.MustCompile(`^header X-Api-Key hmac-sha256:[0-9a-f]{8}$`).MatchString(headerHint) {
+		t.Fatalf("header hint: %d %s", hdr.Status, hdr.Body)
+	}
+	noCredentialIn(t, string(org.Do(t, "GET", "/api/webhooks/"+id, nil).Body), "K#y-Vq8W")
+	// A hint stored by an older version (user name and last four
+	// characters) is shown as its type only.
+	if err := env.App.DB.Model(&models.Webhook{}).Where("id = ?", id).Update("destination_auth_hint", "basic Us3r#Nm:****3456").Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := org.Do(t, "GET", "/api/webhooks/"+id, nil).Map(t)["destination_auth"]; got != "basic" {
+		t.Fatalf("legacy hint shown as %v", got)
+	}
+	noCredentialIn(t, string(org.Do(t, "GET", "/api/webhooks", nil).Body), "Us3r#Nm", "Pw!Q7zX9")
+	resp = org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "basic", "username": "Us3r#Nm", "password": "Pw!Q7zX9"}})
+	if got := resp.Map(t)["destination_auth"]; resp.Status != http.StatusOK || got != basicHint {
+		t.Fatalf("set again: %d %v, want %s", resp.Status, got, basicHint)
 	}
 	post(t, org, "evt_auth2", "event.created")
 	wait(t, "second delivery", func() bool { return len(rcv.Got()) == 2 })
-	if u, p, ok := (&http.Request{Header: rcv.Got()[1].Header}).BasicAuth(); !ok || u != "aqio" || p != "pw123456" {
+	if u, p, ok := (&http.Request{Header: rcv.Got()[1].Header}).BasicAuth(); !ok || u != "Us3r#Nm" || p != "Pw!Q7zX9" {
 		t.Fatalf("basic auth %q %q %v", u, p, ok)
 	}
 	resp = org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"destination_auth": map[string]any{"type": "header", "header": "webhook-signature", "value": "x"}})
@@ -113,6 +149,20 @@ func TestDestinationAuth(t *testing.T) {
 	wait(t, "third delivery", func() bool { return len(rcv.Got()) == 3 })
 	if got := rcv.Got()[2].Header.Get("Authorization"); got != "" {
 		t.Fatalf("cleared credential still sent: %q", got)
+	}
+}
+
+// noCredentialIn fails when body holds any credential given or any run of
+// four of its characters (a "last four" hint).
+func noCredentialIn(t *testing.T, body any, secrets ...string) {
+	t.Helper()
+	s := fmt.Sprint(body)
+	for _, secret := range secrets {
+		for i := 0; i+4 <= len(secret); i++ {
+			if strings.Contains(s, secret[i:i+4]) {
+				t.Fatalf("response shows %q of the credential %q: %s", secret[i:i+4], secret, s)
+			}
+		}
 	}
 }
 
