@@ -64,9 +64,15 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("load events: %w", err)
 	}
-	done, err := d.Store.AttemptsOfRun(ctx, wf.RunID, 0)
+	earlier, err := d.Store.BatchAttempts(ctx, wf.RunID)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("load earlier attempts: %w", err)
+	}
+	done := map[string]models.WebhookDelivery{} // outcomes an earlier try of this run recorded
+	for _, r := range earlier {
+		if r.Status != models.DeliveryPending && !r.Interrupted {
+			done[r.MessageID] = r
+		}
 	}
 	var t *target
 	if wh.IsActive {
@@ -76,11 +82,14 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 	}
 
 	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		rows []*models.WebhookDelivery
-		gone bool
-		sem  = make(chan struct{}, BatchConcurrency)
+		mu      sync.Mutex
+		wg      sync.WaitGroup
+		rows    []*models.WebhookDelivery
+		gone    *time.Time // when the first 410 was answered
+		sem     = make(chan struct{}, BatchConcurrency)
+		sending []*models.WebhookDelivery
+		msgs    []*message
+		handled []string // messages this try records an attempt of
 	)
 	timeout := time.Duration(wh.TimeoutSeconds) * time.Second
 	for _, id := range in.EventIDs {
@@ -88,10 +97,11 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		if !ok {
 			continue // deleted with its organization: nothing to deliver
 		}
-		if prev, ok := done[id]; ok && prev.Status != models.DeliveryPending {
+		if prev, ok := done[id]; ok {
 			res.add(prev) // recorded by an earlier try of this run
 			continue
 		}
+		handled = append(handled, ev.ID)
 		row := &models.WebhookDelivery{
 			ID: newDeliveryID(), WebhookID: wh.ID, OrganizationID: wh.OrganizationID,
 			EventID: &ev.ID, EventType: ev.Type, MessageID: ev.ID, Payload: ev.Payload,
@@ -104,14 +114,26 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			res.add(*row)
 			continue
 		}
+		m, err := d.build(t, ev, ev.ID, row)
+		if err != nil {
+			m = &message{rejected: err.Error()}
+		}
+		sending = append(sending, row)
+		msgs = append(msgs, m)
+	}
+	// Every send is in the log before its request goes out: a try that
+	// dies before recording the outcomes leaves pending rows, which the
+	// next try marks interrupted before sending again (docs/WEBHOOKS.md).
+	if err := d.Store.BeginAttempts(ctx, wf.RunID, handled, sending); err != nil {
+		return BatchResult{}, fmt.Errorf("record attempt starts: %w", err)
+	}
+	for i, row := range sending {
+		m := msgs[i]
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			oc, err := d.send(ctx, t, ev, ev.ID, timeout, row)
-			if err != nil {
-				oc = outcome{kind: outcomeRejected, msg: err.Error()}
-			}
+			oc := d.post(ctx, t, m, timeout, row)
 			switch oc.kind {
 			case outcomeSuccess:
 				d.settle(row, models.DeliverySuccess, "", true)
@@ -130,14 +152,16 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			gone = gone || oc.kind == outcomeGone
+			if oc.kind == outcomeGone && (gone == nil || row.AttemptedAt.Before(*gone)) {
+				gone = &row.AttemptedAt
+			}
 			rows = append(rows, row)
 			res.add(*row)
 		}()
 	}
 	wg.Wait()
-	if gone {
-		if err := d.deactivateGone(ctx, wh); err != nil {
+	if gone != nil {
+		if err := d.deactivateGone(ctx, wh, *gone); err != nil {
 			return BatchResult{}, err
 		}
 	}

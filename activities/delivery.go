@@ -134,10 +134,16 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 		return AttemptResult{}, err
 	}
 	timeout := time.Duration(in.TimeoutSeconds) * time.Second
-	oc, err := d.send(ctx, t, ev, in.MessageID, timeout, row)
+	m, err := d.build(t, ev, in.MessageID, row)
 	if err != nil {
 		return AttemptResult{}, err
 	}
+	// In the log before the request goes out (docs/WEBHOOKS.md, "Every
+	// send is recorded").
+	if err := d.Store.BeginAttempts(ctx, row.RunID, nil, []*models.WebhookDelivery{row}); err != nil {
+		return AttemptResult{}, fmt.Errorf("record attempt start: %w", err)
+	}
+	oc := d.post(ctx, t, m, timeout, row)
 	switch oc.kind {
 	case outcomeSuccess:
 		if err := d.finishOK(ctx, row, oc.elapsed); err != nil {
@@ -145,7 +151,7 @@ func (d *Deliveries) Deliver(ctx context.Context, in AttemptInput) (AttemptResul
 		}
 		return AttemptResult{DeliveryID: row.ID, StatusCode: oc.code, DurationMS: *row.DurationMS, Attempt: attempt}, nil
 	case outcomeGone:
-		if err := d.deactivateGone(ctx, wh); err != nil {
+		if err := d.deactivateGone(ctx, wh, row.AttemptedAt); err != nil {
 			return AttemptResult{}, err
 		}
 		return AttemptResult{}, d.finishObserved(ctx, row, oc.msg, oc.elapsed,
@@ -201,20 +207,28 @@ type outcome struct {
 	elapsed    time.Duration
 }
 
-// send builds, signs and posts one message and fills in the attempt row
-// (payload as sent, request headers without credentials, response). An
-// error means the attempt could not be made (e.g. the payload could not
-// be built) and nothing was sent.
-func (d *Deliveries) send(ctx context.Context, t *target, ev models.Event, messageID string, timeout time.Duration, row *models.WebhookDelivery) (outcome, error) {
+// message is one request ready to go: body and headers built and signed.
+type message struct {
+	body    []byte
+	headers http.Header
+	// rejected is set when the message cannot be sent (e.g. signing
+	// failed): the attempt fails without a request.
+	rejected string
+}
+
+// build builds and signs one message and fills in the attempt row
+// (payload as it will be sent, request headers without credentials). An
+// error means the payload could not be built: nothing is recorded or sent.
+func (d *Deliveries) build(t *target, ev models.Event, messageID string, row *models.WebhookDelivery) (*message, error) {
 	body, contentType, err := payload.Build(t.settings, []byte(ev.Payload))
 	if err != nil {
-		return outcome{}, fmt.Errorf("build payload of event %s: %w", ev.ID, err)
+		return nil, fmt.Errorf("build payload of event %s: %w", ev.ID, err)
 	}
 	row.Payload = string(body) // the log shows exactly what was sent (and signed)
 	ts := d.now().Unix()
 	sig, err := signing.Sign(t.secrets, messageID, ts, body)
 	if err != nil {
-		return outcome{kind: outcomeRejected, msg: "sign payload: " + err.Error()}, nil
+		return &message{body: body, rejected: "sign payload: " + err.Error()}, nil
 	}
 	reqHeaders := http.Header{}
 	payload.SetHeaders(reqHeaders, t.customHeaders) // first, so they never override ours
@@ -227,14 +241,21 @@ func (d *Deliveries) send(ctx context.Context, t *target, ev models.Event, messa
 	if t.authName != "" {
 		reqHeaders.Set(t.authName, t.authValue)
 	}
+	return &message{body: body, headers: reqHeaders}, nil
+}
 
+// post sends a built message and fills in the attempt row's response.
+func (d *Deliveries) post(ctx context.Context, t *target, m *message, timeout time.Duration, row *models.WebhookDelivery) outcome {
+	if m.rejected != "" {
+		return outcome{kind: outcomeRejected, msg: m.rejected}
+	}
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(hctx, http.MethodPost, t.wh.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(hctx, http.MethodPost, t.wh.URL, bytes.NewReader(m.body))
 	if err != nil {
-		return outcome{kind: outcomeRejected, msg: "invalid webhook URL: " + err.Error()}, nil
+		return outcome{kind: outcomeRejected, msg: "invalid webhook URL: " + err.Error()}
 	}
-	req.Header = reqHeaders
+	req.Header = m.headers
 
 	start := time.Now()
 	resp, err := d.HTTP.Do(req)
@@ -244,9 +265,9 @@ func (d *Deliveries) send(ctx context.Context, t *target, ev models.Event, messa
 	if err != nil {
 		msg := describeTransportError(err, timeout)
 		if errors.Is(err, egress.ErrBlockedAddress) {
-			return outcome{kind: outcomeRejected, msg: msg}, nil
+			return outcome{kind: outcomeRejected, msg: msg}
 		}
-		return outcome{kind: outcomeRetryable, msg: msg, elapsed: elapsed}, nil
+		return outcome{kind: outcomeRetryable, msg: msg, elapsed: elapsed}
 	}
 	respBody, truncated, _ := egress.ReadLimited(resp.Body, d.ResponseBodyLimit)
 	resp.Body.Close()
@@ -270,16 +291,24 @@ func (d *Deliveries) send(ctx context.Context, t *target, ev models.Event, messa
 	default:
 		oc.kind, oc.msg = outcomeRejected, fmt.Sprintf("endpoint answered %d (not retried)", code)
 	}
-	return oc, nil
+	return oc
 }
 
-// deactivateGone turns a webhook off because its endpoint answered 410.
-func (d *Deliveries) deactivateGone(ctx context.Context, wh models.Webhook) error {
-	if _, err := d.Store.DeactivateWebhook(ctx, wh.OrganizationID, wh.ID, "endpoint answered 410 Gone"); err != nil {
+// goneReason is the disabled_reason of a webhook whose endpoint answered 410.
+const goneReason = "endpoint answered 410 Gone"
+
+// deactivateGone turns a webhook off because its endpoint answered 410
+// and emits webhook.disabled, as auto-disable does. failingSince is when
+// the run of failures that ended with the 410 began (the 410 itself when
+// the attempt before it succeeded).
+func (d *Deliveries) deactivateGone(ctx context.Context, wh models.Webhook, goneAt time.Time) error {
+	since := goneAt
+	if s, failing, err := d.Store.FailingSince(ctx, wh.ID); err != nil {
 		return err
+	} else if failing && s.Before(since) {
+		since = s
 	}
-	d.Logger.Warn("webhook deactivated: endpoint answered 410 Gone", "webhook_id", wh.ID, "organization_id", wh.OrganizationID)
-	return nil
+	return d.disable(ctx, wh.OrganizationID, wh.ID, goneReason, since)
 }
 
 // retryableStatus: 408, 409, 425, 429 and 5xx are retried.
@@ -349,9 +378,10 @@ func (d *Deliveries) finishObserved(ctx context.Context, row *models.WebhookDeli
 	return d.finish(ctx, row, models.DeliveryFailed, msg, true, cause)
 }
 
-// finish records the attempt row. If recording fails, the activity returns
-// that error and Temporal retries the attempt (the row is keyed by run and
-// retry number, so the retry overwrites rather than duplicates).
+// finish records the attempt's outcome. If recording fails, the activity
+// returns that error and Temporal retries the attempt: the retry marks this
+// attempt's row interrupted (the endpoint may have received it) and sends
+// again in a row of its own.
 func (d *Deliveries) finish(ctx context.Context, row *models.WebhookDelivery, status, msg string, final bool, cause error) error {
 	d.settle(row, status, msg, final)
 	if status == models.DeliveryCancelled {

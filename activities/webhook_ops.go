@@ -2,7 +2,9 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -19,9 +21,10 @@ const DefaultAutoDisableAfter = 5 * 24 * time.Hour
 
 // Notifier tells an organization about something that happened to its
 // webhooks by emitting an operational event (implemented by the webhooks
-// service; declared here so activities do not import it).
+// service; declared here so activities do not import it). The event id
+// makes an emit idempotent: emitting the same id twice delivers once.
 type Notifier interface {
-	Emit(ctx context.Context, orgID, eventType string, object map[string]any) error
+	EmitOperational(ctx context.Context, orgID, eventID, eventType string, object map[string]any) error
 }
 
 // signingSecrets returns the current secret and, during a rotation's
@@ -92,27 +95,50 @@ func (d *Deliveries) autoDisable(ctx context.Context, orgID, webhookID string) e
 	if err != nil || !failing {
 		return err
 	}
-	now := d.now()
-	if now.Sub(since) <= window {
+	if d.now().Sub(since) <= window {
 		return nil
 	}
 	reason := fmt.Sprintf("disabled automatically: every delivery failed since %s (more than %s without a success)",
 		since.Format(time.RFC3339), window)
+	return d.disable(ctx, orgID, webhookID, reason, since)
+}
+
+// disable turns a webhook off with a reason and emits webhook.disabled.
+// Run again (the activity retried after the webhook was turned off but
+// before the event was emitted), it emits the same event again under the
+// same id, which delivers it once.
+func (d *Deliveries) disable(ctx context.Context, orgID, webhookID, reason string, failingSince time.Time) error {
 	changed, err := d.Store.DeactivateWebhook(ctx, orgID, webhookID, reason)
-	if err != nil || !changed {
+	if err != nil {
 		return err
 	}
-	d.Logger.Warn("webhook auto-disabled", "webhook_id", webhookID, "organization_id", orgID, "failing_since", since)
+	wh, err := d.Store.GetWebhook(ctx, orgID, webhookID)
+	if err != nil {
+		return fmt.Errorf("load webhook %s: %w", webhookID, err)
+	}
+	if wh.IsActive || wh.DisabledAt == nil || wh.DisabledReason == nil || *wh.DisabledReason != reason {
+		return nil // turned off (or on again) by someone else meanwhile
+	}
+	if changed {
+		d.Logger.Warn("webhook disabled", "webhook_id", webhookID, "organization_id", orgID, "reason", reason, "failing_since", failingSince)
+	}
 	if d.Notifier == nil {
 		return nil
 	}
-	return d.Notifier.Emit(ctx, orgID, eventtypes.WebhookDisabled, map[string]any{
+	at := wh.DisabledAt.UTC()
+	return d.Notifier.EmitOperational(ctx, orgID, disabledEventID(webhookID, at), eventtypes.WebhookDisabled, map[string]any{
 		"id":            webhookID,
 		"webhook_id":    webhookID,
 		"reason":        reason,
-		"failing_since": since.Format(time.RFC3339),
-		"disabled_at":   now.Format(time.RFC3339),
+		"failing_since": failingSince.UTC().Format(time.RFC3339),
+		"disabled_at":   at.Format(time.RFC3339),
 	})
+}
+
+// disabledEventID names the webhook.disabled event of one disable.
+func disabledEventID(webhookID string, at time.Time) string {
+	sum := sha256.Sum256([]byte(webhookID + "|" + at.Format(time.RFC3339Nano)))
+	return "evt_op_" + hex.EncodeToString(sum[:12])
 }
 
 // CancelledInput identifies a delivery run that was cancelled while it
@@ -162,7 +188,8 @@ type RecoverPlanInput struct {
 	OrganizationID string
 	WebhookID      string
 	Since, Until   time.Time
-	Status         string
+	Status         string   // one status (runs started before Statuses existed)
+	Statuses       []string // failed, cancelled, skipped_disabled
 }
 
 // RecoverPlan is what a recovery will re-deliver and with which settings.
@@ -176,6 +203,8 @@ type RecoverPlan struct {
 // RecoverMessage is one message to re-deliver.
 type RecoverMessage struct {
 	EventID, EventType, MessageID string
+	// Skipped: matched while the webhook was disabled, never attempted.
+	Skipped bool
 }
 
 // PlanRecovery lists the messages a recovery re-delivers.
@@ -184,13 +213,17 @@ func (d *Deliveries) PlanRecovery(ctx context.Context, in RecoverPlanInput) (Rec
 	if err != nil {
 		return RecoverPlan{}, fmt.Errorf("load webhook %s: %w", in.WebhookID, err)
 	}
-	msgs, err := d.Store.FindRecoverable(ctx, in.OrganizationID, in.WebhookID, in.Since, in.Until, in.Status, MaxRecoverMessages)
+	statuses := in.Statuses
+	if len(statuses) == 0 {
+		statuses = []string{in.Status}
+	}
+	msgs, err := d.Store.FindRecoverable(ctx, in.OrganizationID, in.WebhookID, in.Since, in.Until, statuses, MaxRecoverMessages)
 	if err != nil {
 		return RecoverPlan{}, err
 	}
 	plan := RecoverPlan{TimeoutSeconds: wh.TimeoutSeconds, RetryCount: wh.RetryCount, RetryDelaySeconds: wh.RetryDelaySeconds}
 	for _, m := range msgs {
-		plan.Messages = append(plan.Messages, RecoverMessage{EventID: m.EventID, EventType: m.EventType, MessageID: m.MessageID})
+		plan.Messages = append(plan.Messages, RecoverMessage{EventID: m.EventID, EventType: m.EventType, MessageID: m.MessageID, Skipped: m.Skipped})
 	}
 	return plan, nil
 }
@@ -217,7 +250,9 @@ func (d *Deliveries) PurgeDeliveries(ctx context.Context, in PurgeInput) (PurgeR
 		res.Deleted += n
 		activity.RecordHeartbeat(ctx, res.Deleted)
 		if n < 1000 {
-			return res, nil
+			skipped, err := d.Store.DeleteSkippedBefore(ctx, in.Before)
+			res.Deleted += skipped
+			return res, err
 		}
 	}
 }

@@ -83,6 +83,9 @@ func (s *Spec) validateRequests() echo.MiddlewareFunc {
 			if err := checkBody(c, route); err != nil {
 				return err
 			}
+			if err := unknownQueryParameter(route, req); err != nil {
+				return err
+			}
 			err = openapi3filter.ValidateRequest(req.Context(), &openapi3filter.RequestValidationInput{
 				Request: req, PathParams: params, Route: route, Options: opts,
 			})
@@ -96,6 +99,53 @@ func (s *Spec) validateRequests() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// allowExtraQuery is the operation extension that lets a route take query
+// parameters it does not describe (the OAuth callback: providers add their
+// own, such as Google's scope and authuser).
+const allowExtraQuery = "x-allow-unknown-query-parameters"
+
+// unknownQueryParameter refuses a query parameter the operation does not
+// describe, so a misspelt filter (?stauts=failed) is an error instead of
+// being silently ignored.
+func unknownQueryParameter(route *routers.Route, req *http.Request) *Error {
+	if route.Operation == nil || len(req.URL.RawQuery) == 0 {
+		return nil
+	}
+	if allow, _ := route.Operation.Extensions[allowExtraQuery].(bool); allow {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, params := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, p := range params {
+			if p.Value != nil && p.Value.In == openapi3.ParameterInQuery {
+				known[p.Value.Name] = true
+			}
+		}
+	}
+	names := make([]string, 0, len(req.URL.Query()))
+	for name := range req.URL.Query() {
+		if !known[name] {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	allowed := make([]string, 0, len(known))
+	for name := range known {
+		allowed = append(allowed, name)
+	}
+	sort.Strings(allowed)
+	msg := fmt.Sprintf("unknown query parameter %q", names[0])
+	if len(allowed) == 0 {
+		msg += "; this endpoint takes none"
+	} else {
+		msg += "; this endpoint takes " + strings.Join(allowed, ", ")
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "unknown_parameter", Field: names[0], Message: msg}
 }
 
 // requestError turns a kin-openapi validation error into a field error.

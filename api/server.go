@@ -97,6 +97,8 @@ func New(d Deps) *Server {
 
 	e.GET("/api/event-types", s.listEventTypes)
 	e.POST("/api/events", s.postEvent)
+	e.GET("/api/events", s.listEvents)
+	e.GET("/api/events/:id", s.getEvent)
 
 	e.GET("/api/webhooks", s.listWebhooks)
 	e.POST("/api/webhooks", s.createWebhook)

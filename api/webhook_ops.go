@@ -31,18 +31,24 @@ type reenableView struct {
 	DisabledAt               *time.Time     `json:"disabled_at"`
 	DisabledReason           *string        `json:"disabled_reason"`
 	UndeliveredWhileDisabled int64          `json:"undelivered_while_disabled"`
+	Since                    time.Time      `json:"since"`
+	Until                    time.Time      `json:"until"`
 	Recover                  map[string]any `json:"recover"`
 }
 
 func patchResult(up webhooks.Updated) patchView {
 	v := patchView{webhookView: viewWebhook(up.Webhook), CancelledPending: up.CancelledPending}
 	if r := up.Reenabled; r != nil {
-		body := map[string]any{}
-		if r.DisabledAt != nil {
-			body["since"] = r.DisabledAt.Format(time.RFC3339Nano)
+		// Exactly the window and statuses that were counted: this call
+		// re-delivers undelivered_while_disabled messages.
+		body := map[string]any{
+			"since":    r.Since.Format(time.RFC3339Nano),
+			"until":    r.Until.Format(time.RFC3339Nano),
+			"statuses": r.Statuses,
 		}
 		v.Reenabled = &reenableView{
 			DisabledAt: r.DisabledAt, DisabledReason: r.DisabledReason, UndeliveredWhileDisabled: r.Undelivered,
+			Since: r.Since, Until: r.Until,
 			Recover: map[string]any{"method": "POST", "path": "/api/webhooks/" + up.Webhook.ID + "/recover", "body": body},
 		}
 	}
@@ -105,9 +111,10 @@ func (s *Server) recoverWebhook(c echo.Context) error {
 		return err
 	}
 	var in struct {
-		Since  *time.Time `json:"since"`
-		Until  *time.Time `json:"until"`
-		Status string     `json:"status"`
+		Since    *time.Time `json:"since"`
+		Until    *time.Time `json:"until"`
+		Status   string     `json:"status"`
+		Statuses []string   `json:"statuses"`
 	}
 	if err := bind(c, &in); err != nil {
 		return err
@@ -116,7 +123,7 @@ func (s *Server) recoverWebhook(c echo.Context) error {
 		return FieldError("since", "since is required (RFC 3339 time)")
 	}
 	rec, err := s.deps.Webhooks.Recover(c.Request().Context(), principal(c).OrganizationID, c.Param("id"),
-		webhooks.RecoverRequest{Since: *in.Since, Until: in.Until, Status: in.Status})
+		webhooks.RecoverRequest{Since: *in.Since, Until: in.Until, Status: in.Status, Statuses: in.Statuses})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("webhook")
@@ -127,7 +134,7 @@ func (s *Server) recoverWebhook(c echo.Context) error {
 	}
 	return c.JSON(http.StatusAccepted, map[string]any{
 		"recovery_id": rec.RecoveryID, "workflow_id": rec.WorkflowID, "run_id": rec.RunID,
-		"since": rec.Since, "until": rec.Until, "status": rec.Status,
+		"since": rec.Since, "until": rec.Until, "status": nullable(rec.Status), "statuses": rec.Statuses,
 		"progress_url": "/api/webhooks/" + c.Param("id") + "/recoveries/" + rec.RecoveryID,
 		"temporal_url": nullable(s.deps.Webhooks.WorkflowURL(rec.WorkflowID, rec.RunID)),
 	})

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -77,7 +78,8 @@ func (s *Server) listWebhooks(c echo.Context) error {
 	if err := requireScope(c, "webhooks:read"); err != nil {
 		return err
 	}
-	ws, err := s.deps.Store.ListWebhooks(c.Request().Context(), principal(c).OrganizationID)
+	limit, _ := strconv.Atoi(c.QueryParam("limit"))
+	ws, next, err := s.deps.Store.ListWebhooks(c.Request().Context(), principal(c).OrganizationID, limit, c.QueryParam("cursor"))
 	if err != nil {
 		return err
 	}
@@ -85,7 +87,7 @@ func (s *Server) listWebhooks(c echo.Context) error {
 	for i, w := range ws {
 		out[i] = viewWebhook(w)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"data": out})
+	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": nullable(next)})
 }
 
 func (s *Server) createWebhook(c echo.Context) error {
@@ -231,6 +233,7 @@ type deliveryView struct {
 	IsFinal            bool       `json:"is_final"`
 	WorkflowID         string     `json:"workflow_id"`
 	RunID              string     `json:"run_id"`
+	RedeliveryOf       *string    `json:"redelivery_of"`
 }
 
 func viewDelivery(d models.WebhookDelivery) deliveryView {
@@ -239,7 +242,7 @@ func viewDelivery(d models.WebhookDelivery) deliveryView {
 		Status: d.Status, ResponseStatusCode: d.ResponseStatusCode, ErrorMessage: d.ErrorMessage,
 		AttemptedAt: d.AttemptedAt, CompletedAt: d.CompletedAt, DurationMS: d.DurationMS,
 		IsRetry: d.IsRetry, RetryNumber: d.RetryNumber, NextRetryAt: d.NextRetryAt, IsFinal: d.IsFinal,
-		WorkflowID: d.WorkflowID, RunID: d.RunID,
+		WorkflowID: d.WorkflowID, RunID: d.RunID, RedeliveryOf: d.RedeliveryOf,
 	}
 }
 
@@ -255,8 +258,13 @@ func (s *Server) listDeliveries(c echo.Context) error {
 		return err
 	}
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
+	since, until, err := timeWindow(c)
+	if err != nil {
+		return err
+	}
 	rows, next, err := s.deps.Store.ListDeliveries(ctx, org, c.Param("id"), store.DeliveryFilter{
-		Status: c.QueryParam("status"), EventType: c.QueryParam("event_type"), Limit: limit, Cursor: c.QueryParam("cursor"),
+		Status: c.QueryParam("status"), EventType: c.QueryParam("event_type"), EventID: c.QueryParam("event_id"),
+		Since: since, Until: until, Limit: limit, Cursor: c.QueryParam("cursor"),
 	})
 	if err != nil {
 		return err
@@ -295,6 +303,31 @@ func (s *Server) getDelivery(c echo.Context) error {
 		_ = json.Unmarshal([]byte(*d.ResponseHeaders), &out.ResponseHeaders)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// timeWindow reads the optional since (inclusive) and until (exclusive)
+// query parameters (RFC 3339).
+func timeWindow(c echo.Context) (since, until *time.Time, err error) {
+	for _, p := range []struct {
+		name string
+		dst  **time.Time
+	}{{"since", &since}, {"until", &until}} {
+		v := c.QueryParam(p.name)
+		if v == "" {
+			continue
+		}
+		t, perr := time.Parse(time.RFC3339Nano, v)
+		if perr != nil {
+			return nil, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: p.name,
+				Message: fmt.Sprintf("query parameter %q must be an RFC 3339 time such as 2024-09-15T10:00:00Z", p.name)}
+		}
+		t = t.UTC()
+		*p.dst = &t
+	}
+	if since != nil && until != nil && !since.Before(*until) {
+		return nil, nil, &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: "since", Message: "since must be before until"}
+	}
+	return since, until, nil
 }
 
 func nullable(s string) *string {

@@ -15,6 +15,9 @@ type Type struct {
 	Description string          `json:"description"`
 	Schema      json.RawMessage `json:"schema,omitempty"`
 	Example     json.RawMessage `json:"example,omitempty"`
+	// Operational types are emitted by Aqio Connect itself, never posted:
+	// webhooks receive them only when they name them (or their family).
+	Operational bool `json:"operational"`
 }
 
 // entry is one catalog line; schemas and examples come from schemas/.

@@ -42,3 +42,33 @@ func TestValidatePattern(t *testing.T) {
 		}
 	}
 }
+
+func TestCatalogListsOperationalTypes(t *testing.T) {
+	got := map[string]Type{}
+	for _, typ := range Catalog() {
+		got[typ.Name] = typ
+	}
+	for _, name := range []string{WebhookDisabled, Test, IntegrationError} {
+		typ, ok := got[name]
+		if !ok {
+			t.Fatalf("%s missing from the catalog", name)
+		}
+		if !typ.Operational || len(typ.Schema) == 0 || len(typ.Example) == 0 {
+			t.Fatalf("%s: operational=%v schema=%s example=%s", name, typ.Operational, typ.Schema, typ.Example)
+		}
+		if Known(name) {
+			t.Fatalf("%s must not be postable as a domain event", name)
+		}
+		if Match([]string{"*"}, name) {
+			t.Fatalf("'*' must not cover the operational %s", name)
+		}
+	}
+	for _, typ := range All() {
+		if typ.Operational {
+			t.Fatalf("domain type %s marked operational", typ.Name)
+		}
+	}
+	if n := len(Catalog()); n != len(All())+3 {
+		t.Fatalf("catalog has %d types", n)
+	}
+}

@@ -2,7 +2,8 @@ package models
 
 import "time"
 
-// Delivery statuses.
+// Delivery statuses. A pending row is an attempt being sent; a message
+// waiting for its next attempt has a failed row that is not final.
 const (
 	DeliveryPending   = "pending"
 	DeliverySuccess   = "success"
@@ -37,7 +38,25 @@ type WebhookDelivery struct {
 	NextRetryAt        *time.Time
 	IsFinal            bool
 	RedeliveryOf       *string // workflow id of the run this one repeats
+	// Interrupted marks a send whose outcome was never recorded (the worker
+	// stopped or the recording failed): the endpoint may have received it;
+	// the message was sent again in a row of its own.
+	Interrupted bool
 }
+
+// SkippedDelivery is an event that matched a webhook while the webhook was
+// disabled: it was not queued, and is owed when the webhook is re-enabled
+// (recover with status skipped_disabled).
+type SkippedDelivery struct {
+	WebhookID      string `gorm:"primaryKey"`
+	EventID        string `gorm:"primaryKey"`
+	OrganizationID string
+	EventType      string
+	SkippedAt      time.Time
+}
+
+// TableName is the skipped table.
+func (SkippedDelivery) TableName() string { return "webhook_skipped" }
 
 // OutboxEntry is one (webhook, event) pair waiting to be handed to a
 // delivery batch workflow.

@@ -15,8 +15,11 @@ import (
 type DeliveryFilter struct {
 	Status    string
 	EventType string
-	Limit     int
-	Cursor    string // opaque, from a previous page
+	EventID   string
+	// Since (inclusive) and Until (exclusive) bound attempted_at.
+	Since, Until *time.Time
+	Limit        int
+	Cursor       string // opaque, from a previous page
 }
 
 // ErrBadCursor is returned for a cursor this service did not issue.
@@ -31,6 +34,15 @@ func (s *Store) ListDeliveries(ctx context.Context, orgID, webhookID string, f D
 	}
 	if f.EventType != "" {
 		q = q.Where("event_type = ?", f.EventType)
+	}
+	if f.EventID != "" {
+		q = q.Where("event_id = ?", f.EventID)
+	}
+	if f.Since != nil {
+		q = q.Where("attempted_at >= ?", f.Since.UTC())
+	}
+	if f.Until != nil {
+		q = q.Where("attempted_at < ?", f.Until.UTC())
 	}
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
@@ -63,12 +75,23 @@ func (s *Store) GetDelivery(ctx context.Context, orgID, webhookID, id string) (m
 	return d, notFound(err)
 }
 
-// FirstAttempt returns the first attempt row of a workflow run, if written.
+// EventDeliveries lists the attempts an event caused across the
+// organization's webhooks, oldest first, at most limit.
+func (s *Store) EventDeliveries(ctx context.Context, orgID, eventID string, limit int) ([]models.WebhookDelivery, error) {
+	var rows []models.WebhookDelivery
+	err := s.db.WithContext(ctx).Where("organization_id = ? AND event_id = ?", orgID, eventID).
+		Order("attempted_at, id").Limit(limit).Find(&rows).Error
+	return rows, err
+}
+
+// FirstAttempt returns the outcome of the first attempt of a workflow run,
+// once recorded.
 func (s *Store) FirstAttempt(ctx context.Context, orgID, workflowID, runID string) (models.WebhookDelivery, error) {
 	var d models.WebhookDelivery
 	err := s.db.WithContext(ctx).
-		Where("organization_id = ? AND workflow_id = ? AND run_id = ? AND retry_number = 0", orgID, workflowID, runID).
-		Take(&d).Error
+		Where("organization_id = ? AND workflow_id = ? AND run_id = ? AND retry_number = 0 AND status <> ? AND interrupted = ?",
+			orgID, workflowID, runID, models.DeliveryPending, false).
+		Order("attempted_at DESC").Take(&d).Error
 	return d, notFound(err)
 }
 

@@ -35,8 +35,8 @@ type groupCommit struct {
 }
 
 type ingestStmts struct {
-	insertEvent, insertOutbox, clearDispatched, upsertObject *sql.Stmt
-	savepoint, rollbackTo, release                           *sql.Stmt
+	insertEvent, insertOutbox, insertSkipped, clearDispatched, upsertObject *sql.Stmt
+	savepoint, rollbackTo, release                                          *sql.Stmt
 }
 
 // maxGroup bounds the events of one group commit.
@@ -81,6 +81,8 @@ func (g *groupCommit) prepare(db *sql.DB) error {
 		p(&st.insertEvent, `INSERT INTO events (organization_id, id, type, idempotency_key, payload, created_unix, received_at, dispatched_at, dispatch)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		p(&st.insertOutbox, `INSERT INTO webhook_outbox (webhook_id, event_id, organization_id, event_type, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		p(&st.insertSkipped, `INSERT INTO webhook_skipped (webhook_id, event_id, organization_id, event_type, skipped_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		p(&st.clearDispatched, `UPDATE events SET dispatched_at = NULL WHERE organization_id = ? AND id = ?`)
 		p(&st.upsertObject, `INSERT INTO integration_objects (organization_id, object_type, object_id, parent_id, status, data,
@@ -178,6 +180,15 @@ func (r *rawTx) insertEvent(ctx context.Context, e *models.Event) (bool, error) 
 func (r *rawTx) insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
 	for _, w := range webhookIDs {
 		if err := r.exec(ctx, r.stmts.insertOutbox, w, e.ID, e.OrganizationID, e.Type, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *rawTx) insertSkipped(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
+	for _, w := range webhookIDs {
+		if err := r.exec(ctx, r.stmts.insertSkipped, w, e.ID, e.OrganizationID, e.Type, now); err != nil {
 			return err
 		}
 	}

@@ -40,11 +40,19 @@ var errDuplicate = errors.New("event exists")
 // (same id or idempotency key) is returned unchanged with isNew=false and
 // nothing is written.
 func (s *Store) IngestEvent(ctx context.Context, e *models.Event, webhookIDs []string, dispatchJSON string, record Recorder) (models.Event, bool, error) {
+	return s.IngestEventSkipping(ctx, e, webhookIDs, nil, dispatchJSON, record)
+}
+
+// IngestEventSkipping is IngestEvent that also records, in the same
+// transaction, the disabled webhooks (skippedIDs) whose subscription and
+// filters the event matched: they are owed it when re-enabled
+// (webhook_skipped; recover with status skipped_disabled).
+func (s *Store) IngestEventSkipping(ctx context.Context, e *models.Event, webhookIDs, skippedIDs []string, dispatchJSON string, record Recorder) (models.Event, bool, error) {
 	now := s.now()
 	e.ReceivedAt = now
 	e.Dispatch = &dispatchJSON
 	e.DispatchedAt = &now
-	job := &ingestJob{ctx: ctx, e: e, webhookIDs: webhookIDs, record: record, now: now}
+	job := &ingestJob{ctx: ctx, e: e, webhookIDs: webhookIDs, skippedIDs: skippedIDs, record: record, now: now}
 	var err error
 	if s.db.Dialect == "sqlite" {
 		err = s.ingests.do(s, job)
@@ -76,6 +84,7 @@ type ingestJob struct {
 	ctx        context.Context
 	e          *models.Event
 	webhookIDs []string
+	skippedIDs []string
 	record     Recorder
 	now        time.Time
 	done       chan error
@@ -86,6 +95,7 @@ type ingestJob struct {
 type ingestWriter interface {
 	insertEvent(ctx context.Context, e *models.Event) (inserted bool, err error)
 	insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error
+	insertSkipped(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error
 	clearDispatched(ctx context.Context, e models.Event) error
 }
 
@@ -101,6 +111,11 @@ func ingestOne(w ingestWriter, st *Store, j *ingestJob) error {
 	}
 	if err := w.insertOutbox(j.ctx, *j.e, j.webhookIDs, j.now); err != nil {
 		return fmt.Errorf("enqueue deliveries: %w", err)
+	}
+	if len(j.skippedIDs) > 0 {
+		if err := w.insertSkipped(j.ctx, *j.e, j.skippedIDs, j.now); err != nil {
+			return fmt.Errorf("record skipped deliveries: %w", err)
+		}
 	}
 	if j.record == nil {
 		return nil
@@ -133,6 +148,14 @@ func (g gormWriter) insertOutbox(ctx context.Context, e models.Event, webhookIDs
 	rows := make([]models.OutboxEntry, len(webhookIDs))
 	for i, w := range webhookIDs {
 		rows[i] = models.OutboxEntry{WebhookID: w, EventID: e.ID, OrganizationID: e.OrganizationID, EventType: e.Type, CreatedAt: now}
+	}
+	return g.tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
+}
+
+func (g gormWriter) insertSkipped(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
+	rows := make([]models.SkippedDelivery, len(webhookIDs))
+	for i, w := range webhookIDs {
+		rows[i] = models.SkippedDelivery{WebhookID: w, EventID: e.ID, OrganizationID: e.OrganizationID, EventType: e.Type, SkippedAt: now}
 	}
 	return g.tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
 }

@@ -26,10 +26,39 @@ func (s *Store) GetWebhook(ctx context.Context, orgID, id string) (models.Webhoo
 	return w, notFound(err)
 }
 
-// ListWebhooks lists the organization's webhooks, oldest first.
-func (s *Store) ListWebhooks(ctx context.Context, orgID string) ([]models.Webhook, error) {
+// ListWebhooks returns a page of the organization's webhooks, oldest
+// first (limit 1-200, default 100), and the cursor of the next page (""
+// when there is none).
+func (s *Store) ListWebhooks(ctx context.Context, orgID string, limit int, cursor string) ([]models.Webhook, string, error) {
+	q := s.db.WithContext(ctx).Where("organization_id = ?", orgID)
+	if cursor != "" {
+		at, id, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		q = q.Where("(created_at > ?) OR (created_at = ? AND id > ?)", at, at, id)
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 100
+	}
 	var ws []models.Webhook
-	err := s.db.WithContext(ctx).Where("organization_id = ?", orgID).Order("created_at, id").Find(&ws).Error
+	if err := q.Order("created_at, id").Limit(limit + 1).Find(&ws).Error; err != nil {
+		return nil, "", fmt.Errorf("list webhooks: %w", err)
+	}
+	next := ""
+	if len(ws) > limit {
+		ws = ws[:limit]
+		last := ws[len(ws)-1]
+		next = encodeCursor(last.CreatedAt, last.ID)
+	}
+	return ws, next, nil
+}
+
+// Webhooks lists every webhook of the organization, active or not, oldest
+// first (ingest matches events against them).
+func (s *Store) Webhooks(ctx context.Context, orgID string) ([]models.Webhook, error) {
+	var ws []models.Webhook
+	err := s.reads().WithContext(ctx).Where("organization_id = ?", orgID).Order("created_at, id").Find(&ws).Error
 	return ws, err
 }
 
@@ -83,54 +112,88 @@ func (s *Store) RecordAttempt(ctx context.Context, d *models.WebhookDelivery) er
 	return s.RecordAttempts(ctx, d.WebhookID, []*models.WebhookDelivery{d})
 }
 
-// RecordAttempts records attempts one run made (a batch run: one per
-// message) and updates the webhook's counters, all in one transaction.
-// The counters count messages, not attempts: total_deliveries grows when a
-// message reaches its final state, failed_deliveries when that final state
-// is failed. An attempt retried by Temporal after a worker crash overwrites
-// its own row (run, message, retry number) and a message already counted
-// final is not counted again.
+// interruptedMessage is the error of a send whose outcome was never recorded.
+const interruptedMessage = "interrupted: the worker stopped (or could not record the outcome) after this request was sent; " +
+	"the endpoint may have received it. The message was sent again (next row, same webhook-id)"
+
+// BeginAttempts records sends about to be made (rows with status
+// pending), in one transaction, before any request goes out: a send is in
+// the log even when the worker dies before its outcome is recorded. Rows
+// of the same run and messages (rows' and messageIDs') still pending from
+// an earlier try of the activity are marked interrupted first (their outcome is unknown; the
+// endpoint may have received them).
+func (s *Store) BeginAttempts(ctx context.Context, runID string, messageIDs []string, rows []*models.WebhookDelivery) error {
+	if len(messageIDs) == 0 && len(rows) == 0 {
+		return nil
+	}
+	now := s.now()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		msgs := append([]string(nil), messageIDs...)
+		for _, d := range rows {
+			msgs = append(msgs, d.MessageID)
+		}
+		err := tx.Model(&models.WebhookDelivery{}).
+			Where("run_id = ? AND message_id IN ? AND status = ?", runID, msgs, models.DeliveryPending).
+			Updates(map[string]any{"status": models.DeliveryFailed, "interrupted": true, "completed_at": now,
+				"error_message": interruptedMessage}).Error
+		if err != nil {
+			return fmt.Errorf("mark interrupted attempts: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		if err := tx.CreateInBatches(rows, 100).Error; err != nil {
+			return fmt.Errorf("insert attempts: %w", err)
+		}
+		return nil
+	})
+}
+
+// RecordAttempts records the outcome of attempts one run made (a batch
+// run: one per message) and updates the webhook's counters, all in one
+// transaction. A row begun with BeginAttempts is completed in place;
+// others (cancellations, nothing sent) are inserted. The counters count
+// messages, not attempts: total_deliveries grows when a message reaches
+// its final state, failed_deliveries when that final state is failed. A
+// recording repeated after it committed (the activity retried) changes
+// nothing, nor does one of a row a later try marked interrupted.
 func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*models.WebhookDelivery) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		msgs := make([]string, len(rows))
+		ids := make([]string, len(rows))
 		for i, d := range rows {
-			msgs[i] = d.MessageID
+			ids[i] = d.ID
 		}
 		var existing []models.WebhookDelivery
-		err := tx.Select("id, message_id, retry_number, is_final").
-			Where("run_id = ? AND message_id IN ?", rows[0].RunID, msgs).Find(&existing).Error
-		if err != nil {
+		if err := tx.Select("id, status").Where("id IN ?", ids).Find(&existing).Error; err != nil {
 			return fmt.Errorf("find attempts: %w", err)
 		}
-		type key struct {
-			msg   string
-			retry int
-		}
-		prev := make(map[key]models.WebhookDelivery, len(existing))
+		begun := make(map[string]bool, len(existing)) // still pending: this try may complete it
+		settled := make(map[string]bool, len(existing))
 		for _, e := range existing {
-			prev[key{e.MessageID, e.RetryNumber}] = e
+			if e.Status == models.DeliveryPending {
+				begun[e.ID] = true
+			} else {
+				settled[e.ID] = true
+			}
 		}
 		var fresh []*models.WebhookDelivery
+		var replace []string
 		total, failed := 0, 0
 		last := rows[0].AttemptedAt
 		for _, d := range rows {
+			if settled[d.ID] {
+				continue
+			}
 			if d.AttemptedAt.After(last) {
 				last = d.AttemptedAt
 			}
-			if e, ok := prev[key{d.MessageID, d.RetryNumber}]; ok {
-				d.ID = e.ID
-				if err := tx.Save(d).Error; err != nil {
-					return fmt.Errorf("update attempt: %w", err)
-				}
-				if e.IsFinal {
-					continue
-				}
-			} else {
-				fresh = append(fresh, d)
+			if begun[d.ID] {
+				replace = append(replace, d.ID)
 			}
+			fresh = append(fresh, d)
 			if d.IsFinal {
 				total++
 				if d.Status != models.DeliverySuccess {
@@ -138,9 +201,18 @@ func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*mo
 				}
 			}
 		}
+		// The begun rows are replaced by their outcome: one delete and one
+		// multi-row insert, whatever the batch size.
+		for i := 0; i < len(replace); i += 500 {
+			chunk := replace[i:min(i+500, len(replace))]
+			err := tx.Where("id IN ? AND status = ?", chunk, models.DeliveryPending).Delete(&models.WebhookDelivery{}).Error
+			if err != nil {
+				return fmt.Errorf("complete attempts: %w", err)
+			}
+		}
 		if len(fresh) > 0 {
 			if err := tx.CreateInBatches(fresh, 100).Error; err != nil {
-				return fmt.Errorf("insert attempts: %w", err)
+				return fmt.Errorf("record attempts: %w", err)
 			}
 		}
 		cols := map[string]any{"last_triggered_at": last}
@@ -154,17 +226,11 @@ func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*mo
 	})
 }
 
-// AttemptsOfRun returns the attempts a run recorded with a retry number,
-// by message id (a batch re-run reuses what its earlier try recorded).
-func (s *Store) AttemptsOfRun(ctx context.Context, runID string, retryNumber int) (map[string]models.WebhookDelivery, error) {
+// BatchAttempts returns the first attempts (retry number 0) a run
+// recorded, oldest first: a batch run tried again finds what its earlier
+// try sent.
+func (s *Store) BatchAttempts(ctx context.Context, runID string) ([]models.WebhookDelivery, error) {
 	var rows []models.WebhookDelivery
-	err := s.reads().WithContext(ctx).Where("run_id = ? AND retry_number = ?", runID, retryNumber).Find(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]models.WebhookDelivery, len(rows))
-	for _, r := range rows {
-		out[r.MessageID] = r
-	}
-	return out, nil
+	err := s.db.WithContext(ctx).Where("run_id = ? AND retry_number = ?", runID, 0).Order("attempted_at, id").Find(&rows).Error
+	return rows, err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/aqio/connect/ids"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/signing"
+	"github.com/aqio/connect/store"
 )
 
 // InvalidError names the field a request got wrong.
@@ -225,12 +226,21 @@ type Updated struct {
 	Reenabled *Reenabled
 }
 
-// Reenabled describes what failed while a webhook was disabled.
+// Reenabled describes what a re-enabled webhook is owed (docs/WEBHOOKS.md,
+// "Re-enabling"): every message of [Since, Until) that was not delivered
+// because of the outage or the disable — final attempt failed or
+// cancelled, or skipped while disabled — and never delivered since.
+// Recover with exactly Since, Until and Statuses delivers those.
 type Reenabled struct {
 	DisabledAt     *time.Time
 	DisabledReason *string
 	Undelivered    int64
+	Since, Until   time.Time
+	Statuses       []string
 }
+
+// OwedStatuses are the recover statuses of what a re-enabled webhook is owed.
+var OwedStatuses = []string{models.DeliveryFailed, models.DeliveryCancelled, store.SkippedDisabled}
 
 // Update applies the given fields. Disabling a webhook cancels its pending
 // delivery runs; re-enabling it clears the disabled reason and reports what
@@ -270,15 +280,24 @@ func (s *Service) Update(ctx context.Context, orgID, id string, f Fields) (Updat
 			return out, err
 		}
 	case !before.IsActive && w.IsActive:
-		since := before.CreatedAt
+		until := w.UpdatedAt.UTC() // the re-enable: what came after it is delivered as usual
+		disabledAt := before.CreatedAt
 		if before.DisabledAt != nil {
-			since = *before.DisabledAt
+			disabledAt = *before.DisabledAt
 		}
-		n, err := s.Store.CountUndelivered(ctx, orgID, id, since)
+		since, err := s.Store.OwedSince(ctx, id, disabledAt)
 		if err != nil {
 			return out, err
 		}
-		out.Reenabled = &Reenabled{DisabledAt: before.DisabledAt, DisabledReason: before.DisabledReason, Undelivered: n}
+		if !since.Before(until) {
+			since = until.Add(-time.Microsecond)
+		}
+		n, err := s.Store.CountRecoverable(ctx, orgID, id, since, until, OwedStatuses)
+		if err != nil {
+			return out, err
+		}
+		out.Reenabled = &Reenabled{DisabledAt: before.DisabledAt, DisabledReason: before.DisabledReason, Undelivered: n,
+			Since: since, Until: until, Statuses: OwedStatuses}
 	}
 	return out, nil
 }

@@ -118,11 +118,11 @@ func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempote
 	}
 
 	ev := models.Event{OrganizationID: orgID, ID: id, Type: in.Type, IdempotencyKey: idem, Payload: string(payload), CreatedUnix: created}
-	queued, err := s.subscribers(ctx, ev)
+	queued, skipped, err := s.subscribers(ctx, ev)
 	if err != nil {
 		return Ingested{}, err
 	}
-	stored, isNew, err := s.Store.IngestEvent(ctx, &ev, webhookIDs(queued), dispatchJSON(queued), s.record)
+	stored, isNew, err := s.Store.IngestEventSkipping(ctx, &ev, webhookIDs(queued), skipped, dispatchJSON(queued), s.record)
 	if err != nil {
 		return Ingested{}, err
 	}
@@ -192,27 +192,33 @@ func sameEvent(stored, posted models.Event, createdGiven bool) bool {
 	return bytes.Equal(a.Data, b.Data)
 }
 
-// subscribers lists the active webhooks of the event's organization that
-// want it.
-func (s *Service) subscribers(ctx context.Context, ev models.Event) ([]Queued, error) {
-	hooks, err := s.Store.ActiveWebhooks(ctx, ev.OrganizationID)
+// subscribers lists the webhooks of the event's organization that want it
+// (subscription and filters): the active ones get it queued, the disabled
+// ones (skipped) are owed it when re-enabled.
+func (s *Service) subscribers(ctx context.Context, ev models.Event) (queued []Queued, skipped []string, err error) {
+	hooks, err := s.Store.Webhooks(ctx, ev.OrganizationID)
 	if err != nil {
-		return nil, fmt.Errorf("list webhooks: %w", err)
+		return nil, nil, fmt.Errorf("list webhooks: %w", err)
 	}
-	queued := []Queued{}
+	queued = []Queued{}
 	m := &matcher{s: s, payload: []byte(ev.Payload)}
 	for _, w := range hooks {
-		if eventtypes.Match(Events(w), ev.Type) && m.wants(w) {
+		if !eventtypes.Match(Events(w), ev.Type) || !m.wants(w) {
+			continue
+		}
+		if w.IsActive {
 			queued = append(queued, Queued{WebhookID: w.ID})
+		} else {
+			skipped = append(skipped, w.ID)
 		}
 	}
-	return queued, nil
+	return queued, skipped, nil
 }
 
 // enqueue writes the outbox rows of a stored event and wakes the
 // dispatcher.
 func (s *Service) enqueue(ctx context.Context, ev models.Event) ([]Queued, error) {
-	queued, err := s.subscribers(ctx, ev)
+	queued, _, err := s.subscribers(ctx, ev)
 	if err != nil {
 		return nil, err
 	}

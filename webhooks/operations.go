@@ -184,11 +184,15 @@ func (s *Service) Redeliver(ctx context.Context, orgID, webhookID, deliveryID st
 	return s.startDelivery(ctx, w, ev, workflows.RedeliveryWorkflowID(w.ID, ev.ID, suffix), original, d.MessageID)
 }
 
-// RecoverRequest selects failed deliveries to re-deliver.
+// RecoverRequest selects the messages to re-deliver: those whose delivery
+// ended with one of Statuses (failed, cancelled) or that were skipped
+// while the webhook was disabled (skipped_disabled), in [Since, Until).
+// Status is the one-status form (Statuses empty); neither means failed.
 type RecoverRequest struct {
-	Since  time.Time
-	Until  *time.Time
-	Status string
+	Since    time.Time
+	Until    *time.Time
+	Status   string
+	Statuses []string
 }
 
 // Recovery identifies a recovery run.
@@ -198,7 +202,8 @@ type Recovery struct {
 	RunID      string
 	Since      time.Time
 	Until      time.Time
-	Status     string
+	Status     string // the one status asked for ("" when several)
+	Statuses   []string
 }
 
 // Recover starts (or finds, when asked twice) the one workflow that
@@ -219,20 +224,21 @@ func (s *Service) Recover(ctx context.Context, orgID, webhookID string, r Recove
 	if !since.Before(until) {
 		return Recovery{}, invalid("since", "must be before until")
 	}
-	status := r.Status
-	if status == "" {
-		status = models.DeliveryFailed
+	statuses, err := recoverStatuses(r)
+	if err != nil {
+		return Recovery{}, err
 	}
-	if status != models.DeliveryFailed && status != models.DeliveryCancelled {
-		return Recovery{}, invalid("status", "must be failed or cancelled")
-	}
+	status := strings.Join(statuses, ",") // one status: the key of earlier versions
 	key := fmt.Sprintf("%s|%d|%d|%s", w.ID, since.UnixNano(), until.UnixNano(), status)
 	if r.Until == nil {
 		// Without an explicit end, calls within the same minute are the same request.
 		key = fmt.Sprintf("%s|%d|open:%d|%s", w.ID, since.UnixNano(), until.Truncate(time.Minute).Unix(), status)
 	}
 	sum := sha256.Sum256([]byte(key))
-	rec := Recovery{RecoveryID: "rcv_" + hex.EncodeToString(sum[:8]), Since: since, Until: until, Status: status}
+	rec := Recovery{RecoveryID: "rcv_" + hex.EncodeToString(sum[:8]), Since: since, Until: until, Statuses: statuses}
+	if len(statuses) == 1 {
+		rec.Status = statuses[0]
+	}
 	rec.WorkflowID = workflows.RecoveryWorkflowID(w.ID, rec.RecoveryID)
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       rec.WorkflowID,
@@ -244,7 +250,8 @@ func (s *Service) Recover(ctx context.Context, orgID, webhookID string, r Recove
 			workflows.AttrWebhookID.ValueSet(w.ID),
 		),
 	}, workflows.Recovery, workflows.RecoveryInput{
-		OrganizationID: orgID, WebhookID: w.ID, RecoveryID: rec.RecoveryID, Since: since, Until: until, Status: status,
+		OrganizationID: orgID, WebhookID: w.ID, RecoveryID: rec.RecoveryID, Since: since, Until: until,
+		Status: rec.Status, Statuses: statuses,
 	})
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
@@ -256,6 +263,41 @@ func (s *Service) Recover(ctx context.Context, orgID, webhookID string, r Recove
 		rec.RunID = run.GetRunID()
 	}
 	return rec, nil
+}
+
+// recoverStatuses validates and orders the statuses a recovery selects.
+func recoverStatuses(r RecoverRequest) ([]string, error) {
+	if r.Status != "" && len(r.Statuses) > 0 {
+		return nil, invalid("statuses", "give status or statuses, not both")
+	}
+	asked := r.Statuses
+	field := "statuses"
+	if len(asked) == 0 {
+		field = "status"
+		asked = []string{r.Status}
+		if r.Status == "" {
+			asked = []string{models.DeliveryFailed}
+		}
+	}
+	seen := map[string]bool{}
+	for i, st := range asked {
+		switch st {
+		case models.DeliveryFailed, models.DeliveryCancelled, store.SkippedDisabled:
+		default:
+			if field == "statuses" {
+				return nil, invalid(fmt.Sprintf("statuses.%d", i), "must be failed, cancelled or skipped_disabled")
+			}
+			return nil, invalid("status", "must be failed, cancelled or skipped_disabled")
+		}
+		seen[st] = true
+	}
+	var out []string
+	for _, st := range OwedStatuses { // a fixed order: the same set is the same recovery
+		if seen[st] {
+			out = append(out, st)
+		}
+	}
+	return out, nil
 }
 
 // RecoveryProgress asks a recovery run how far it got.
@@ -339,12 +381,17 @@ func (s *Service) awaitRun(ctx context.Context, workflowID, runID string) error 
 	return ctx.Err()
 }
 
-// Emit implements activities.Notifier: it posts an operational event
-// (e.g. webhook.disabled) to the organization's webhooks that subscribe
-// to it by name.
+// Emit posts an operational event (e.g. integration.error) under a new id
+// to the organization's webhooks that subscribe to it by name.
 func (s *Service) Emit(ctx context.Context, orgID, eventType string, object map[string]any) error {
+	return s.EmitOperational(ctx, orgID, ids.New("evt_op"), eventType, object)
+}
+
+// EmitOperational implements activities.Notifier: it posts an operational
+// event (e.g. webhook.disabled) to the organization's webhooks that
+// subscribe to it by name. An id that was emitted before queues nothing.
+func (s *Service) EmitOperational(ctx context.Context, orgID, id, eventType string, object map[string]any) error {
 	now := s.now()
-	id := ids.New("evt_op")
 	data, err := json.Marshal(map[string]any{"object": object})
 	if err != nil {
 		return err
@@ -354,11 +401,11 @@ func (s *Service) Emit(ctx context.Context, orgID, eventType string, object map[
 		return err
 	}
 	ev := models.Event{OrganizationID: orgID, ID: id, Type: eventType, Payload: string(payload), CreatedUnix: now.Unix()}
-	queued, err := s.subscribers(ctx, ev)
+	queued, skipped, err := s.subscribers(ctx, ev)
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.Store.IngestEvent(ctx, &ev, webhookIDs(queued), dispatchJSON(queued), nil); err != nil {
+	if _, _, err := s.Store.IngestEventSkipping(ctx, &ev, webhookIDs(queued), skipped, dispatchJSON(queued), nil); err != nil {
 		return err
 	}
 	s.kick()

@@ -29,7 +29,10 @@ type RecoveryInput struct {
 	WebhookID      string
 	RecoveryID     string
 	Since, Until   time.Time
-	Status         string
+	// Statuses are failed, cancelled and/or skipped_disabled; Status is
+	// the one status of runs started before Statuses existed.
+	Status   string
+	Statuses []string
 }
 
 // RecoveryProgress is what a recovery has done so far.
@@ -57,7 +60,8 @@ func Recovery(ctx workflow.Context, in RecoveryInput) (RecoveryProgress, error) 
 	var a *activities.Deliveries
 	var plan activities.RecoverPlan
 	if err := workflow.ExecuteActivity(actx, a.PlanRecovery, activities.RecoverPlanInput{
-		OrganizationID: in.OrganizationID, WebhookID: in.WebhookID, Since: in.Since, Until: in.Until, Status: in.Status,
+		OrganizationID: in.OrganizationID, WebhookID: in.WebhookID, Since: in.Since, Until: in.Until,
+		Status: in.Status, Statuses: in.Statuses,
 	}).Get(ctx, &plan); err != nil {
 		return p, err
 	}
@@ -71,6 +75,9 @@ func Recovery(ctx workflow.Context, in RecoveryInput) (RecoveryProgress, error) 
 			pending--
 		}
 		original := DeliveryWorkflowID(in.WebhookID, m.EventID)
+		if m.Skipped {
+			original = "" // never attempted: a first delivery, not a repeat
+		}
 		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 			WorkflowID:            RedeliveryWorkflowID(in.WebhookID, m.EventID, "recover-"+in.RecoveryID),
 			TaskQueue:             WebhooksQueue,

@@ -352,9 +352,15 @@ func TestStats(t *testing.T) {
 		t.Fatalf("stats: %d %s", resp.Status, resp.Body)
 	}
 	day := resp.Map(t)["last_24h"].(map[string]any)
-	counts := day["counts"].(map[string]any)
-	if counts["success"] != float64(3) || counts["failed"] != float64(1) || day["success_rate"] != 0.75 || day["p95_ms"] == nil {
+	att := day["attempts"].(map[string]any)
+	counts := att["by_status"].(map[string]any)
+	msgs := day["messages"].(map[string]any)
+	lat := day["attempt_latency_ms"].(map[string]any)
+	if counts["success"] != float64(3) || counts["failed"] != float64(1) || att["success_rate"] != 0.75 || lat["p95"] == nil {
 		t.Fatalf("stats %s", resp.Body)
+	}
+	if msgs["total"] != float64(4) || msgs["delivered"] != float64(3) || msgs["failed"] != float64(1) || msgs["success_rate"] != 0.75 {
+		t.Fatalf("message stats %s", resp.Body)
 	}
 }
 
