@@ -58,7 +58,7 @@ func checkHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 				// Never echo the refused value back.
 				c.Response().Header().Set(echo.HeaderXRequestID, uuid.NewString())
 			}
-			code := "invalid_header"
+			code := "invalid_request"
 			switch name {
 			case OrganizationHeader:
 				code = "invalid_organization"
@@ -71,15 +71,15 @@ func checkHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// textProblem says what makes s unfit as a value of at most max bytes, or "".
+// textProblem says what makes s unfit as a value of at most max characters, or "".
 func textProblem(s string, max int) string {
 	switch {
 	case !utf8.ValidString(s):
 		return "is not valid UTF-8"
 	case strings.IndexFunc(s, unicode.IsControl) >= 0:
 		return "contains a control character (NUL, tab, newline...)"
-	case len(s) > max:
-		return "is longer than " + itoa(max) + " bytes"
+	case utf8.RuneCountInString(s) > max:
+		return "is longer than " + itoa(max) + " characters"
 	}
 	return ""
 }

@@ -54,13 +54,13 @@ func TestStrictInputIsRefusedBeforeHandlers(t *testing.T) {
 		{"not JSON", "POST", "/api/webhooks", `{"name":`, nil, 400, "malformed_json", "body"},
 		{"other media type is left to the validator", "POST", "/api/webhooks", "\xff", [][2]string{{"Content-Type", "text/plain"}}, 415, "unsupported_media_type", "body"},
 
-		{"Idempotency-Key not UTF-8", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", "k\xff"}}, 400, "invalid_header", "Idempotency-Key"},
-		{"Idempotency-Key with a tab", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", "a\tb"}}, 400, "invalid_header", "Idempotency-Key"},
-		{"Idempotency-Key too long", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", strings.Repeat("k", 256)}}, 400, "invalid_header", "Idempotency-Key"},
-		{"Idempotency-Key twice", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", "a"}, {"Idempotency-Key", "b"}}, 400, "invalid_header", "Idempotency-Key"},
+		{"Idempotency-Key not UTF-8", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", "k\xff"}}, 400, "invalid_request", "Idempotency-Key"},
+		{"Idempotency-Key with a tab", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", "a\tb"}}, 400, "invalid_request", "Idempotency-Key"},
+		{"Idempotency-Key too long", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", strings.Repeat("k", 256)}}, 400, "invalid_request", "Idempotency-Key"},
+		{"Idempotency-Key twice", "POST", "/api/events", `{}`, [][2]string{{"Idempotency-Key", "a"}, {"Idempotency-Key", "b"}}, 400, "invalid_request", "Idempotency-Key"},
 		{"organization not UTF-8", "GET", "/api/webhooks", "", [][2]string{{OrganizationHeader, "org\xff"}}, 400, "invalid_organization", OrganizationHeader},
 		{"user not UTF-8", "GET", "/api/webhooks", "", [][2]string{{UserHeader, "u\xff"}}, 400, "invalid_user", UserHeader},
-		{"request id not UTF-8", "GET", "/api/webhooks", "", [][2]string{{"X-Request-Id", "r\xff"}}, 400, "invalid_header", "X-Request-Id"},
+		{"request id not UTF-8", "GET", "/api/webhooks", "", [][2]string{{"X-Request-Id", "r\xff"}}, 400, "invalid_request", "X-Request-Id"},
 
 		{"path parameter not UTF-8", "GET", "/api/webhooks/%FF", "", nil, 400, "invalid_request", "id"},
 		{"path parameter with NUL", "GET", "/api/webhooks/a%00b", "", nil, 400, "invalid_request", "id"},

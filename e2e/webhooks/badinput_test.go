@@ -10,6 +10,12 @@ import (
 
 func errorOf(t *testing.T, r testenv.Response) (code, field string) {
 	t.Helper()
+	code, field, _ = errorWithMessage(t, r)
+	return code, field
+}
+
+func errorWithMessage(t *testing.T, r testenv.Response) (code, field, message string) {
+	t.Helper()
 	var body struct {
 		Error struct {
 			Code    string `json:"code"`
@@ -21,7 +27,7 @@ func errorOf(t *testing.T, r testenv.Response) (code, field string) {
 	if body.Error.Message == "" {
 		t.Fatalf("error without message: %s", r.Body)
 	}
-	return body.Error.Code, body.Error.Field
+	return body.Error.Code, body.Error.Field, body.Error.Message
 }
 
 func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
@@ -57,14 +63,29 @@ func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
 		{"wrong type", with("timeout_seconds", "ten"), 422, "timeout_seconds"},
 		{"unknown field", with("secret", "whsec_mine"), 422, "secret"},
 		{"empty name", with("name", ""), 422, "name"},
+		// Input Postgres cannot store (500 before) or that SQLite stored and
+		// delivered as is: refused the same on both, naming the field.
+		{"NUL in name", hookBody(`"a\u0000b"`, ""), 422, "name"},
+		{"invalid UTF-8 in name", hookBody("\"a\xffb\"", ""), 422, "name"},
+		{"lone surrogate in name", hookBody(`"\ud800"`, ""), 422, "name"},
+		{"duplicate key", hookBody(`"x", "name": "y"`, ""), 422, "name"},
+		{"duplicate key nested", hookBody(`"x"`, `, "custom_headers": {"X-A": "1", "X-A": "2"}`), 422, "custom_headers.X-A"},
+		{"float overflow in an integer field", hookBody(`"x"`, `, "timeout_seconds": 1e400`), 422, "timeout_seconds"},
+		{"fraction in an integer field", hookBody(`"x"`, `, "retry_count": 2.5`), 422, "retry_count"},
+		{"exponent in an integer field", hookBody(`"x"`, `, "retry_count": 2e0`), 422, "retry_count"},
+		{"NUL in a field name", hookBody(`"x"`, `, "a\u0000": 1`), 422, "a\uFFFD"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := org.Do(t, "POST", "/api/webhooks", tc.body)
 			if resp.Status != tc.wantCode {
 				t.Fatalf("status %d, want %d: %s", resp.Status, tc.wantCode, resp.Body)
 			}
-			if _, field := errorOf(t, resp); field != tc.wantField {
+			_, field, msg := errorWithMessage(t, resp)
+			if field != tc.wantField {
 				t.Fatalf("field %q, want %q: %s", field, tc.wantField, resp.Body)
+			}
+			if tc.wantField != "body" && !strings.Contains(msg, tc.wantField) {
+				t.Fatalf("message does not name %s: %s", tc.wantField, resp.Body)
 			}
 		})
 	}
@@ -89,6 +110,17 @@ func TestBadInputIsRefusedAndNothingStored(t *testing.T) {
 	}
 }
 
+// hookBody is a raw webhook-create body with name's JSON text and extra
+// members appended, for input json.Marshal cannot produce.
+func hookBody(name, extra string) string {
+	return `{"name": ` + name + `, "url": "https://example.com/hook", "events": ["event.created"]` + extra + `}`
+}
+
+// eventBody is a raw event body whose data.object carries members.
+func eventBody(typ, members string) string {
+	return `{"type": "` + typ + `", "data": {"object": {"id": "e_1", "event_id": "e_1"` + members + `}}}`
+}
+
 func TestBadEventsAreRefused(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
@@ -109,14 +141,71 @@ func TestBadEventsAreRefused(t *testing.T) {
 		{"bad id", map[string]any{"id": "a b", "type": "event.created", "data": map[string]any{"object": map[string]any{}}}, 422, "id"},
 		{"other organization", map[string]any{"type": "event.created", "organization_id": "org_other", "data": map[string]any{"object": map[string]any{}}}, 422, "organization_id"},
 		{"oversized body", big, 413, ""},
+		{"invalid UTF-8 in data", eventBody("event.created", ", \"title\": \"caf\xe9\""), 422, "data.object.title"},
+		{"UTF-8 encoded surrogate in data", eventBody("event.created", ", \"title\": \"\xed\xa0\x80\""), 422, "data.object.title"},
+		{"lone surrogate escape in data", eventBody("event.created", `, "title": "\ud800"`), 422, "data.object.title"},
+		{"NUL in data", eventBody("event.created", `, "tags": ["ok", "a\u0000"]`), 422, "data.object.tags.1"},
+		{"duplicate key in data (filters would see only the last)", eventBody("event.created", `, "status": "draft", "status": "published"`), 422, "data.object.status"},
+		{"duplicate type", `{"type": "event.created", "type": "event.cancelled", "data": {"object": {"id": "e"}}}`, 422, "type"},
+		{"1e400 in an integer field", eventBody("event.created", `, "attendees": 1e400`), 422, "data.object.attendees"},
+		{"1e400 in an untyped field", eventBody("event.created", `, "extra": {"n": -1e400}`), 422, "data.object.extra.n"},
+		{"fraction in an integer field", eventBody("registration.confirmed", `, "guests": 1.5`), 422, "data.object.guests"},
+		{"exponent in an integer field", eventBody("registration.confirmed", `, "guests": 2e0`), 422, "data.object.guests"},
+		{"integer beyond 64 bits", eventBody("event.created", `, "max_attendees": 99999999999999999999`), 422, "data.object.max_attendees"},
+		{"1e400 as created", `{"type": "event.created", "created": 1e400, "data": {"object": {"id": "e"}}}`, 422, "created"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := org.Do(t, "POST", "/api/events", tc.body)
 			if resp.Status != tc.wantCode {
 				t.Fatalf("status %d, want %d: %.300s", resp.Status, tc.wantCode, resp.Body)
 			}
-			if _, field := errorOf(t, resp); tc.wantField != "" && field != tc.wantField {
+			_, field, msg := errorWithMessage(t, resp)
+			if tc.wantField != "" && field != tc.wantField {
 				t.Fatalf("field %q, want %q: %s", field, tc.wantField, resp.Body)
+			}
+			if tc.wantField != "" && tc.wantField != "body" && !strings.Contains(msg, tc.wantField) {
+				t.Fatalf("message does not name %s: %s", tc.wantField, resp.Body)
+			}
+		})
+	}
+	valid := map[string]any{"type": "event.created", "data": map[string]any{"object": map[string]any{"id": "e_ok"}}}
+	for _, tc := range []struct {
+		name, header, value, wantCode string
+	}{
+		{"Idempotency-Key not UTF-8", "Idempotency-Key", "key-\xff", "invalid_request"},
+		{"Idempotency-Key with a tab", "Idempotency-Key", "key\tx", "invalid_request"},
+		{"Idempotency-Key too long", "Idempotency-Key", strings.Repeat("k", 256), "invalid_request"},
+		{"request id not UTF-8", "X-Request-Id", "rid-\xff", "invalid_request"},
+		{"user not UTF-8", "X-Aqio-User-Id", "user-\xff", "invalid_user"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := org.Do(t, "POST", "/api/events", valid, tc.header, tc.value)
+			if resp.Status != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", resp.Status, resp.Body)
+			}
+			code, field, msg := errorWithMessage(t, resp)
+			if field != tc.header || !strings.Contains(msg, tc.header) {
+				t.Fatalf("field %q, want %q: %s", field, tc.header, resp.Body)
+			}
+			if code != tc.wantCode {
+				t.Fatalf("code %q, want %q", code, tc.wantCode)
+			}
+			if rid := resp.Header.Get("X-Request-Id"); strings.Contains(rid, "\xff") {
+				t.Fatalf("refused request id echoed back: %q", rid)
+			}
+		})
+	}
+	t.Run("organization not UTF-8", func(t *testing.T) {
+		resp := env.Do(t, "POST", "/api/events", valid, "Authorization", "Bearer "+env.Token, "X-Aqio-Organization-Id", org.ID+"\xff")
+		if code, field := errorOf(t, resp); resp.Status != 400 || code != "invalid_organization" || field != "X-Aqio-Organization-Id" {
+			t.Fatalf("%d %s", resp.Status, resp.Body)
+		}
+	})
+	for _, path := range []string{"/api/webhooks/%FF", "/api/webhooks/wh_%00x", "/api/webhooks/wh_x/deliveries?event_type=%FF", "/api/webhooks/wh_x/deliveries?cursor=%00"} {
+		t.Run("GET "+path, func(t *testing.T) {
+			resp := org.Do(t, "GET", path, nil)
+			if code, field := errorOf(t, resp); resp.Status != 400 || code != "invalid_request" || field == "" {
+				t.Fatalf("%d %s", resp.Status, resp.Body)
 			}
 		})
 	}
