@@ -55,13 +55,11 @@ func TestAPIStartsWithoutTemporal(t *testing.T) {
 	}
 	p := start(t, "api (temporal down)", env, "api")
 
-	var ready map[string]any
 	p.waitFor(t, 60*time.Second, "/readyz to answer", func() bool {
-		var code int
-		code, ready = readiness(base)
+		code, _ := readiness(t, base)
 		return code != 0
 	})
-	code, ready := readiness(base)
+	code, ready := readiness(t, base)
 	checks, _ := ready["checks"].(map[string]any)
 	if code != http.StatusOK || ready["status"] != "degraded" || checks["temporal"] != "unavailable" || checks["database"] != "ok" {
 		t.Fatalf("readyz with temporal down: %d %v; want 200 degraded, temporal unavailable, database ok", code, ready)

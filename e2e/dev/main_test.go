@@ -225,15 +225,22 @@ func (p *proc) waitFor(t *testing.T, timeout time.Duration, what string, cond fu
 	t.Fatalf("%s: timed out after %s waiting for %s", p.name, timeout, what)
 }
 
-// readiness is GET /readyz.
-func readiness(base string) (int, map[string]any) {
+// readiness is GET /readyz (0 while nothing answers), checked against
+// the OpenAPI document.
+func readiness(t *testing.T, base string) (int, map[string]any) {
+	t.Helper()
 	resp, err := http.Get(base + "/readyz")
 	if err != nil {
 		return 0, nil
 	}
 	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	check, _ := http.NewRequest("GET", base+"/readyz", nil)
+	if err := spec.ValidateResponse(context.Background(), check, resp.StatusCode, resp.Header, b); err != nil {
+		t.Errorf("contract: %v\nbody: %.500s", err, b)
+	}
 	var m map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&m)
+	_ = json.Unmarshal(b, &m)
 	return resp.StatusCode, m
 }
 
@@ -241,7 +248,7 @@ func readiness(base string) (int, map[string]any) {
 func (p *proc) waitReady(t *testing.T, base string, timeout time.Duration) {
 	t.Helper()
 	p.waitFor(t, timeout, base+"/readyz to report ok", func() bool {
-		code, m := readiness(base)
+		code, m := readiness(t, base)
 		return code == http.StatusOK && m["status"] == "ok"
 	})
 }
