@@ -12,23 +12,42 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/internal/fakes"
+	hubspotfake "github.com/aqio/connect/internal/fakes/hubspot"
+	zoomfake "github.com/aqio/connect/internal/fakes/zoom"
 	"github.com/aqio/connect/internal/testenv"
 )
 
 var fake *fakes.Server
 
+// hubspotFake is HubSpot (OAuth v3 endpoints and API) under /hubspot on
+// the fakes' server, its rate-limit window shortened to hubspotWindow.
+var hubspotFake *hubspotfake.Mounted
+
+const hubspotWindow = time.Second
+
+// zoomFake is Zoom (OAuth, revoke and API) under /zoom on the fakes' server.
+var zoomFake *zoomfake.Mounted
+
 const (
 	slackClient, slackSecret   = "slack-client-id", "slack-client-secret"
 	googleClient, googleSecret = "google-client-id.apps.googleusercontent.com", "google-client-secret"
 	returnURL                  = "https://app.aqio.test/settings/integrations"
+	hubspotClient              = "5f1b3c9e-hubspot-client-id"
+	hubspotSecret              = "hubspot-client-secret"
+	zoomClient, zoomSecret     = "zoom-client-id", "zoom-client-secret"
 )
 
 func TestMain(m *testing.M) {
 	fake = fakes.New(map[string]string{slackClient: slackSecret, googleClient: googleSecret})
 	defer fake.Close()
+	hubspotFake = hubspotfake.Mount(fake.Mux, fake.Issuer, "/hubspot", map[string]string{hubspotClient: hubspotSecret},
+		hubspotfake.Options{RateLimitInterval: hubspotWindow})
+	hubspotFake.AddProperty(hubspotfake.Property{Name: "dietary_preferences", Label: "Dietary preferences"})
+	zoomFake = zoomfake.Mount(fake.Mux, fake.Issuer, "/zoom", map[string]string{zoomClient: zoomSecret}, func() string { return fake.URL })
 	// The providers redirect the browser to the callback, so the API's
 	// address must be known before the app is built.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -39,6 +58,11 @@ func TestMain(m *testing.M) {
 	addr := l.Addr().String()
 	l.Close()
 	testenv.Main(m, func(c *config.Config) {
+		c.Integrations.Providers["hubspot"] = config.ProviderConfig{
+			ClientID: hubspotClient, ClientSecret: hubspotSecret,
+			AuthURL: fake.URL + hubspotFake.AuthPath(), TokenURL: fake.URL + hubspotFake.TokenPath(),
+			RevokeURL: fake.URL + hubspotFake.RevokePath(), APIBaseURL: fake.URL + hubspotFake.APIPath(),
+		}
 		c.HTTPAddr = addr
 		c.PublicURL = "http://" + addr
 		c.Integrations.OAuthRedirectURL = "http://" + addr + "/api/integrations/oauth/callback"
@@ -55,6 +79,11 @@ func TestMain(m *testing.M) {
 			TokenURL:   fake.URL + "/oauth/token",
 			RevokeURL:  fake.URL + "/oauth/revoke",
 			APIBaseURL: fake.URL + "/calendar/v3/",
+		}
+		// No API URL: Zoom's token answers carry api_url.
+		c.Integrations.Providers["zoom"] = config.ProviderConfig{
+			ClientID: zoomClient, ClientSecret: zoomSecret,
+			AuthURL: fake.URL + zoomFake.AuthPath(), TokenURL: fake.URL + zoomFake.TokenPath(), RevokeURL: fake.URL + zoomFake.RevokePath(),
 		}
 	})
 }

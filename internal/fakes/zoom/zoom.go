@@ -211,6 +211,8 @@ type Request struct {
 	Token  string
 	Body   string
 	Status int
+	// At is when the fake received it (its clock).
+	At time.Time
 }
 
 // Failure is an injected error answer.
@@ -410,6 +412,7 @@ func (r *recorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.Wri
 // records the request and runs h with the lock held.
 func (s *Fake) handle(op string, h func(w http.ResponseWriter, r *http.Request, body []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		at := s.now()
 		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		rec := &recorder{ResponseWriter: w, status: http.StatusOK}
@@ -419,7 +422,7 @@ func (s *Fake) handle(op string, h func(w http.ResponseWriter, r *http.Request, 
 		defer s.mu.Unlock()
 		defer func() {
 			s.requests = append(s.requests, Request{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-				Token: tok, Body: string(body), Status: rec.status})
+				Token: tok, Body: string(body), Status: rec.status, At: at})
 		}()
 		switch {
 		case lapsed:
