@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/aqio/connect/apikeys"
 )
 
 // AuthMethod says how a caller authenticated.
@@ -36,15 +38,9 @@ type Principal struct {
 }
 
 // HasScope reports whether the principal holds scope ("*" and "area:*"
-// wildcards included).
+// wildcards included, except for service-level scopes: apikeys.Covers).
 func (p Principal) HasScope(scope string) bool {
-	area, _, _ := strings.Cut(scope, ":")
-	for _, s := range p.Scopes {
-		if s == "*" || s == scope || s == area+":*" {
-			return true
-		}
-	}
-	return false
+	return apikeys.Covers(p.Scopes, scope)
 }
 
 // Authenticator turns a request's credential into a Principal. It returns
@@ -54,7 +50,8 @@ type Authenticator interface {
 }
 
 // ServiceTokenAuth authenticates the Aqio backend: a bearer service token
-// plus X-Aqio-Organization-Id naming the organization it acts for.
+// plus X-Aqio-Organization-Id naming the organization it acts for. It
+// holds every scope, the service-level ones included.
 type ServiceTokenAuth struct {
 	Token string
 }
@@ -65,6 +62,8 @@ const OrganizationHeader = "X-Aqio-Organization-Id"
 // UserHeader optionally names the Aqio user a service call acts for
 // (owner of user API keys and user-specific integrations).
 const UserHeader = "X-Aqio-User-Id"
+
+var serviceTokenScopes = apikeys.WithServiceScopes([]string{"*"})
 
 var orgIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,100}$`)
 
@@ -80,7 +79,7 @@ func (a ServiceTokenAuth) Authenticate(_ context.Context, r *http.Request) (*Pri
 	org := r.Header.Get(OrganizationHeader)
 	if org == "" && r.URL.Path == apiKeyVerifyPath {
 		// Verifying a key is not an action for one organization: the key says which.
-		return &Principal{Scopes: []string{"*"}, Method: AuthServiceToken}, nil
+		return &Principal{Scopes: serviceTokenScopes, Method: AuthServiceToken}, nil
 	}
 	if org == "" {
 		return nil, &Error{Status: http.StatusBadRequest, Code: "missing_organization", Field: OrganizationHeader,
@@ -95,7 +94,7 @@ func (a ServiceTokenAuth) Authenticate(_ context.Context, r *http.Request) (*Pri
 		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_user", Field: UserHeader,
 			Message: "user id must be 1-100 characters of letters, digits, '_', '.', ':' or '-'"}
 	}
-	return &Principal{OrganizationID: org, UserID: user, Scopes: []string{"*"}, Method: AuthServiceToken}, nil
+	return &Principal{OrganizationID: org, UserID: user, Scopes: serviceTokenScopes, Method: AuthServiceToken}, nil
 }
 
 func bearer(r *http.Request) (string, bool) {
@@ -156,7 +155,11 @@ func principal(c echo.Context) Principal {
 // requireScope answers 403 unless the caller holds scope.
 func requireScope(c echo.Context, scope string) error {
 	if !principal(c).HasScope(scope) {
-		return &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Message: "this call needs the " + scope + " scope"}
+		msg := "this call needs the " + scope + " scope"
+		if apikeys.IsServiceScope(scope) {
+			msg += ", a service-level scope that only the service token and roles in AQIO_JWT_SERVICE_ROLES hold (never an API key or a wildcard)"
+		}
+		return &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Message: msg}
 	}
 	return nil
 }

@@ -7,17 +7,20 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aqio/connect/apikeys"
 	"github.com/aqio/connect/auth"
 )
 
 // JWTAuth authenticates Aqio users by their Keycloak access token. The
 // organization is the token's only one, or the one named in
 // X-Aqio-Organization-Id, which must be among the token's organizations.
-// Roles map to scopes (docs/AUTH.md has the table).
+// Roles map to scopes (docs/AUTH.md has the table); only ServiceRoles
+// carry the service-level scopes (apikeys.ServiceScopes), "*" does not.
 type JWTAuth struct {
 	Verifier       *auth.Verifier
 	AdminRoles     []string
 	OrganizerRoles []string
+	ServiceRoles   []string
 }
 
 // Role permission sets.
@@ -69,6 +72,16 @@ func (a JWTAuth) Authenticate(ctx context.Context, r *http.Request) (*Principal,
 }
 
 func (a JWTAuth) scopes(roles []string) []string {
+	set := a.roleScopes(roles)
+	for _, r := range roles {
+		if slices.Contains(a.ServiceRoles, r) {
+			return apikeys.WithServiceScopes(set)
+		}
+	}
+	return set
+}
+
+func (a JWTAuth) roleScopes(roles []string) []string {
 	for _, r := range roles {
 		if slices.Contains(a.AdminRoles, r) {
 			return adminScopes

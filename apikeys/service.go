@@ -104,11 +104,22 @@ type Created struct {
 	Secret string
 }
 
+// canWrite is the owner rule (store.Owner) for keys: an organization key
+// needs api_keys:write; a user key, its owner with api_keys:own, or a
+// caller with the org-wide api_keys:write.
 func canWrite(c Caller, k *models.APIKey) bool {
-	if Covers(c.Scopes, "api_keys:write") {
-		return true
+	o := OwnerFor("api_keys", c.UserID, c.Scopes)
+	return o.AllUsers || (Covers(c.Scopes, "api_keys:own") && o.Owns(k.UserID))
+}
+
+// notStronger refuses when a key would hold a scope the caller lacks: a
+// caller never changes or re-issues a credential stronger than itself.
+func notStronger(c Caller, k models.APIKey, what string) error {
+	if s, ok := Exceeding(c.Scopes, ScopesOf(k)); ok {
+		return &Error{Kind: Forbidden, Code: "scope_exceeds_caller", Field: "scopes",
+			Message: fmt.Sprintf("the key holds %q, which the caller lacks: only a caller holding all of a key's scopes can %s it", s, what)}
 	}
-	return k.UserID != nil && *k.UserID == c.UserID && c.UserID != "" && Covers(c.Scopes, "api_keys:own")
+	return nil
 }
 
 func canRead(c Caller, k *models.APIKey) bool {
@@ -263,6 +274,9 @@ func (s *Service) Patch(ctx context.Context, c Caller, id string, in PatchInput)
 	if err := s.setScopesAndIPs(c, &k, in.Scopes, in.AllowedIPs); err != nil {
 		return k, err
 	}
+	if err := notStronger(c, k, "change"); err != nil {
+		return before, err
+	}
 	if in.Scopes != nil {
 		cols["scopes"] = k.Scopes
 	}
@@ -296,6 +310,21 @@ func (s *Service) Rotate(ctx context.Context, c Caller, id string, grace time.Du
 	if grace < 0 || grace > MaxGrace {
 		return Created{}, &Error{Kind: Invalid, Code: "invalid_field", Field: "grace_seconds", Message: "grace_seconds must be between 0 and 604800"}
 	}
+	// The caller receives the new secret, so it must be a key the caller
+	// could have created: no scope it lacks and, for another user's key
+	// (which acts as that user), the org-wide scope of every owner-checked
+	// area the key reaches.
+	if err := notStronger(c, old, "rotate"); err != nil {
+		return Created{}, err
+	}
+	if old.UserID != nil && !(store.Owner{UserID: c.UserID}).Owns(old.UserID) {
+		for _, wide := range orgWideReached(ScopesOf(old)) {
+			if !Covers(c.Scopes, wide) {
+				return Created{}, &Error{Kind: Forbidden, Code: "insufficient_scope",
+					Message: fmt.Sprintf("rotating another user's key hands out a credential acting as that user: it needs the %s scope", wide)}
+			}
+		}
+	}
 	now := s.now()
 	secret, err := Generate()
 	if err != nil {
@@ -303,6 +332,8 @@ func (s *Service) Rotate(ctx context.Context, c Caller, id string, grace time.Du
 	}
 	next := old
 	next.ID = ids.New("key")
+	scopes, _ := json.Marshal(ScopesOf(old))
+	next.Scopes = string(scopes)
 	next.KeyHash, next.KeyPrefix = Hash(secret), DisplayPrefix(secret)
 	next.UsageCount, next.LastUsedAt = 0, nil
 	next.RotatedAt, next.ReplacedByID, next.RevokedAt = nil, nil, nil
@@ -479,10 +510,18 @@ func (s *Service) failed(ctx context.Context, in VerifyInput, k *store.KeyForVer
 	_ = audit.Record(ctx, s.Store.DB(), e)
 }
 
-// ScopesOf decodes a key's scopes.
+// ScopesOf decodes a key's scopes: what the key acts with. Service-level
+// scopes are dropped (a key stored with one before they were refused does
+// not carry it).
 func ScopesOf(k models.APIKey) []string {
-	var out []string
-	_ = json.Unmarshal([]byte(k.Scopes), &out)
+	var stored []string
+	_ = json.Unmarshal([]byte(k.Scopes), &stored)
+	out := stored[:0]
+	for _, s := range stored {
+		if !IsServiceScope(s) {
+			out = append(out, s)
+		}
+	}
 	return out
 }
 

@@ -50,7 +50,8 @@ func (a *App) authenticators() []api.Authenticator {
 		api.APIKeyAuth{Keys: a.APIKeys, TrustedProxies: a.Config.Auth.TrustedProxies},
 	}
 	if a.JWT != nil {
-		out = append(out, api.JWTAuth{Verifier: a.JWT, AdminRoles: a.Config.Auth.AdminRoles, OrganizerRoles: a.Config.Auth.OrganizerRoles})
+		out = append(out, api.JWTAuth{Verifier: a.JWT, AdminRoles: a.Config.Auth.AdminRoles,
+			OrganizerRoles: a.Config.Auth.OrganizerRoles, ServiceRoles: a.Config.Auth.ServiceRoles})
 	}
 	return out
 }

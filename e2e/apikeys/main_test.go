@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 		c.Auth.JWTIssuer = idpURL + "/realms/aqio"
 		c.Auth.JWTAudience = audience
 		c.Auth.JWTJWKSURL = idpURL + "/certs"
+		c.Auth.ServiceRoles = []string{serviceRole}
 		// free is tiny so a test can exhaust it; the others are roomy.
 		c.Auth.RateLimits = "free=5/1000,pro=300/10000,enterprise=100000/1000000"
 		c.Auth.UsageFlushInterval = 50 * time.Millisecond
