@@ -261,3 +261,38 @@ func TestZoomInPersonEventsGetNoMeeting(t *testing.T) {
 		t.Fatalf("bad settings: %d %s", resp.Status, resp.Body)
 	}
 }
+
+// TestZoomSync: a full sync gives events that predate the connection
+// their meetings and registrants; an event Zoom cannot schedule is a
+// per-record error and the others go on.
+func TestZoomSync(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	good, bad := "zs1_"+org.ID, "zs2_"+org.ID
+	postEvent(t, org, "zs1-"+org.ID, "event.created", event(good, "Before", "2031-10-01T15:00:00Z", "2031-10-01T16:00:00Z", "hybrid", 10))
+	noStart := event(bad, "No start", "", "", "virtual", 10)
+	postEvent(t, org, "zs2-"+org.ID, "event.created", noStart)
+	postEvent(t, org, "zs3-"+org.ID, "registration.confirmed", map[string]any{"id": "zsr1" + org.ID, "event_id": good,
+		"user_email": "linus@example.com", "user_name": "Linus", "status": "confirmed"})
+
+	id := connect(t, org, "zoom", map[string]any{"require_registration": true}, "user_zoom_sync")
+	resp := org.Do(t, "POST", "/api/integrations/"+id+"/sync", map[string]any{"sync_type": "full"})
+	if resp.Status != http.StatusAccepted {
+		t.Fatalf("sync: %d %s", resp.Status, resp.Body)
+	}
+	run := syncRun(t, org, id, resp.Map(t)["id"].(string))
+	errs, _ := run["error_details"].([]any)
+	if run["records_failed"].(float64) != 1 || len(errs) != 1 || errs[0].(map[string]any)["object_id"] != bad ||
+		errs[0].(map[string]any)["code"] != "invalid_starts_at" {
+		t.Fatalf("sync run: %v", run)
+	}
+	links := zoomLinks(t, org, id)
+	el, rl := links["event/"+good], links["registration/zsr1"+org.ID]
+	if el == nil || rl == nil || el["status"] != "active" || rl["status"] != "active" {
+		t.Fatalf("links after sync: %v", links)
+	}
+	regs := zoomFake.Registrants(el["external_id"].(string))
+	if len(regs) != 1 || regs[0].Email != "linus@example.com" || rl["conference_url"] != regs[0].JoinURL {
+		t.Fatalf("registrants after sync: %+v", regs)
+	}
+}
