@@ -12,7 +12,9 @@ import (
 )
 
 // bind decodes a JSON body strictly: unknown fields and trailing data are
-// refused with the offending field named.
+// refused with the offending field named. Encoding problems (invalid
+// UTF-8, surrogates, NUL, duplicate keys, number ranges) were refused
+// before, by the validator's checkBody (strict.go).
 func bind(c echo.Context, v any) error {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {

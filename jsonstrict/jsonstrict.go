@@ -97,7 +97,7 @@ func (c *checker) value(s Schema) error {
 	case '[':
 		return c.array(s)
 	case '"':
-		_, reason := c.str()
+		_, reason := c.str(false)
 		if reason != "" {
 			return c.fail(reason)
 		}
@@ -123,7 +123,7 @@ func (c *checker) object(s Schema) error {
 	seen := map[string]bool{}
 	for {
 		c.skipSpace()
-		key, reason := c.str()
+		key, reason := c.str(true)
 		c.path = append(c.path, printable(key))
 		if reason != "" {
 			return c.fail("the field name " + reason)
@@ -177,9 +177,9 @@ func (c *checker) array(s Schema) error {
 	}
 }
 
-// str reads a string literal and returns its value and the first problem
-// in it ("" when none). Invalid bytes are kept in the value as they are.
-func (c *checker) str() (string, string) {
+// str reads a string literal and returns the first problem in it (""
+// when none) and, if keep, its value (invalid bytes kept as they are).
+func (c *checker) str(keep bool) (string, string) {
 	c.pos++ // opening quote
 	var b []byte
 	reason := ""
@@ -193,6 +193,9 @@ func (c *checker) str() (string, string) {
 		switch {
 		case ch == '"':
 			c.pos++
+			if !keep {
+				return "", reason
+			}
 			return string(b), reason
 		case ch == '\\':
 			esc := c.data[c.pos+1]
@@ -222,7 +225,9 @@ func (c *checker) str() (string, string) {
 			}
 			b = utf8.AppendRune(b, r)
 		case ch < utf8.RuneSelf:
-			b = append(b, ch)
+			if keep {
+				b = append(b, ch)
+			}
 			c.pos++
 		default:
 			r, size := utf8.DecodeRune(c.data[c.pos:])
@@ -283,6 +288,9 @@ func short(lit string) string {
 // printable makes a key safe to show in a path: invalid UTF-8 and
 // control characters become U+FFFD.
 func printable(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
 	return strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return utf8.RuneError

@@ -310,3 +310,19 @@ func reference(data []byte) string {
 		}
 	}
 }
+
+// BenchmarkCheckEvent measures the check on a typical posted event
+// (go test ./jsonstrict -bench . -run XXX).
+func BenchmarkCheckEvent(b *testing.B) {
+	body := []byte(`{"id": "evt_1", "type": "registration.confirmed", "created": 1767225600, "data": {"object": {` +
+		`"id": "reg_1", "event_id": "evt_9", "user_id": "usr_1", "user_email": "ada@example.com", "user_name": "Ada Lovelace",` +
+		`"status": "confirmed", "ticket_type": "standard", "guests": 1, "dietary_restrictions": null,` +
+		`"answers": {"company": "Analytical Engines Ltd", "t_shirt": "M"}, "registered_at": "2026-01-01T10:00:00Z"}}}`)
+	schema := pathSchema{ints: ints{"created": true, "data.object.guests": true}}
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := Check(body, schema); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
