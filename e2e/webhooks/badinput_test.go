@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aqio/connect/internal/testenv"
 )
@@ -209,13 +210,29 @@ func TestBadEventsAreRefused(t *testing.T) {
 			}
 		})
 	}
-	if n := len(rcv.Got()); n != 0 {
-		t.Fatalf("refused events were delivered %d times", n)
+	// A valid event afterwards is the only one stored and delivered: had a
+	// refused one been queued, the dispatcher would have handed it over too.
+	ok := map[string]any{"id": "evt_after_refusals", "type": "event.created", "data": map[string]any{"object": map[string]any{"id": "e_ok"}}}
+	if resp := org.Do(t, "POST", "/api/events", ok); resp.Status != http.StatusAccepted {
+		t.Fatalf("valid event: %d %s", resp.Status, resp.Body)
+	}
+	testenv.Eventually(t, 30*time.Second, "the valid event's delivery", func() bool { return len(rcv.Got()) > 0 })
+	if ids := rcv.IDs(); len(ids) != 1 {
+		t.Fatalf("receiver got %d messages (%v), want only the valid event", len(ids), ids)
+	}
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	org.Do(t, "GET", "/api/events", nil).JSON(t, &list)
+	if len(list.Data) != 1 || list.Data[0].ID != "evt_after_refusals" {
+		t.Fatalf("GET /api/events lists %+v, want only evt_after_refusals", list.Data)
 	}
 	var count int64
 	env.App.DB.Table("events").Where("organization_id = ?", org.ID).Count(&count)
-	if count != 0 {
-		t.Fatalf("refused events stored: %d", count)
+	if count != 1 {
+		t.Fatalf("refused events stored: %d rows, want only the valid one", count)
 	}
 }
 
