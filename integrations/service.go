@@ -447,6 +447,9 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p Patch) (models
 		if err != nil {
 			return integ, err
 		}
+		if err := s.checkSettings(ctx, integ, *set); err != nil {
+			return integ, err
+		}
 		cols["settings"] = *set
 	}
 	if p.SyncEnabled != nil {

@@ -20,6 +20,7 @@ func integrationsWorker(c client.Client, a *activities.Integrations, opts sdkwor
 	w.RegisterWorkflow(workflows.Reminder)
 	w.RegisterWorkflow(workflows.Disconnect)
 	w.RegisterWorkflow(workflows.OAuthStateCleanup)
+	w.RegisterWorkflow(workflows.CheckSettings)
 	w.RegisterActivity(a)
 	return w
 }

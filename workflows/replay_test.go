@@ -32,6 +32,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(Reminder)
 			r.RegisterWorkflow(Disconnect)
 			r.RegisterWorkflow(OAuthStateCleanup)
+			r.RegisterWorkflow(CheckSettings)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

@@ -1,12 +1,18 @@
 package integrations_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	hubspotfake "github.com/aqio/connect/internal/fakes/hubspot"
 	"github.com/aqio/connect/internal/testenv"
@@ -266,10 +272,38 @@ func TestHubSpot(t *testing.T) {
 }
 
 // TestHubSpotSettings: settings are validated (422 naming the field,
-// nothing saved).
+// nothing saved), mapped properties against the portal's when saved.
 func TestHubSpotSettings(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
+	id := connect(t, org, "hubspot", map[string]any{"contact_property_mapping": map[string]any{"dietary_restrictions": "dietary_preferences"}}, "")
+	mapping := map[string]any{"dietary_restrictions": "dietary_preferences", "registration_source": "event_source", "guests": "party_size"}
+	resp := org.Do(t, "PATCH", "/api/integrations/"+id, map[string]any{"settings": map[string]any{"contact_property_mapping": mapping}})
+	if resp.Status != http.StatusUnprocessableEntity || !strings.Contains(string(resp.Body), `"field":"settings.contact_property_mapping.guests"`) ||
+		!strings.Contains(string(resp.Body), `\"party_size\", \"event_source\"`) {
+		t.Fatalf("unknown HubSpot properties: %d %s", resp.Status, resp.Body)
+	}
+	saved := integration(t, org, id)["settings"].(map[string]any)["contact_property_mapping"].(map[string]any)
+	if len(saved) != 1 {
+		t.Fatalf("refused settings were saved: %v", saved)
+	}
+	checks := hubspotRequests("GET", "/crm/v3/properties/contacts", "")
+	if len(checks) == 0 {
+		t.Fatal("the portal's properties were not read")
+	}
+	recordCheckSettings(t, env, id, "check_settings_refused.json")
+	// Once the portal has them, the same settings are saved.
+	hubspotFake.AddProperty(hubspotfake.Property{Name: "event_source", Label: "Event source"})
+	hubspotFake.AddProperty(hubspotfake.Property{Name: "party_size", Label: "Party size", Type: "number"})
+	resp = org.Do(t, "PATCH", "/api/integrations/"+id, map[string]any{"settings": map[string]any{"contact_property_mapping": mapping}})
+	if resp.Status != http.StatusOK {
+		t.Fatalf("settings with existing properties: %d %s", resp.Status, resp.Body)
+	}
+	// A read-only property cannot be written.
+	resp = org.Do(t, "PATCH", "/api/integrations/"+id, map[string]any{"settings": map[string]any{"contact_property_mapping": map[string]any{"user_id": "hs_object_id"}}})
+	if resp.Status != http.StatusUnprocessableEntity || !strings.Contains(string(resp.Body), "read-only") {
+		t.Fatalf("read-only property: %d %s", resp.Status, resp.Body)
+	}
 	for _, tc := range []struct {
 		name     string
 		settings map[string]any
@@ -285,5 +319,41 @@ func TestHubSpotSettings(t *testing.T) {
 				t.Fatalf("%d %s", resp.Status, resp.Body)
 			}
 		})
+	}
+}
+
+// recordCheckSettings writes the integration's last CheckSettings run's
+// history to $AQIO_RECORD_HISTORIES (for workflows/testdata).
+func recordCheckSettings(t *testing.T, env *testenv.Env, integ, name string) {
+	dir := os.Getenv("AQIO_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	var id string
+	testenv.Eventually(t, wait, "CheckSettings run listed", func() bool {
+		res, err := env.App.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowType = 'CheckSettings' AND AqioIntegrationId = '" + integ + "'"})
+		if err != nil || len(res.Executions) == 0 {
+			return false
+		}
+		id = res.Executions[0].GetExecution().GetWorkflowId()
+		return true
+	})
+	iter := env.App.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []json.RawMessage
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := protojson.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, b)
+	}
+	out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
