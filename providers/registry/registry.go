@@ -6,6 +6,7 @@ import (
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/providers/googlecalendar"
 	"github.com/aqio/connect/providers/hubspot"
+	"github.com/aqio/connect/providers/mailchimp"
 	"github.com/aqio/connect/providers/slack"
 	"github.com/aqio/connect/providers/zoom"
 )
@@ -17,12 +18,12 @@ func New() *providers.Registry {
 		googlecalendar.New(),
 		hubspot.New(),
 		zoom.New(),
+		mailchimp.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
 		planned("discord", "Discord"),
 		planned("salesforce", "Salesforce"),
-		planned("mailchimp", "Mailchimp"),
 	)
 }
 

@@ -346,6 +346,15 @@ func (f *Fake) Members(listID string) int {
 	return 0
 }
 
+// FinishBatches makes every batch submitted so far report finished.
+func (f *Fake) FinishBatches() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, b := range f.batches {
+		b.polls = f.opts.BatchPolls
+	}
+}
+
 // Batches lists the submitted batches, oldest first.
 func (f *Fake) Batches() []Batch {
 	f.mu.Lock()
@@ -476,7 +485,7 @@ func (f *Fake) metadata(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"dc": f.opts.DC, "role": "owner", "accountname": "Aqio Test Account", "user_id": 48213377,
-		"login": map[string]any{"email": "owner@aqio.test", "avatar": nil, "login_id": 48213377, "login_name": "aqio-owner", "login_email": "owner@aqio.test"},
+		"login":     map[string]any{"email": "owner@aqio.test", "avatar": nil, "login_id": 48213377, "login_name": "aqio-owner", "login_email": "owner@aqio.test"},
 		"login_url": "https://login.mailchimp.com", "api_endpoint": api,
 	})
 }
