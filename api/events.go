@@ -36,7 +36,7 @@ func (s *Server) postEvent(c echo.Context) error {
 	if err := s.deps.Store.EnsureOrganizationExists(ctx, p.OrganizationID); err != nil {
 		return err
 	}
-	res, err := s.deps.Webhooks.Ingest(ctx, p.OrganizationID, in, c.Request().Header.Get("Idempotency-Key"))
+	res, err := s.deps.Webhooks.Ingest(ctx, p.OrganizationID, in, c.Request().Header.Get(idempotencyHeader))
 	if err != nil {
 		if errors.Is(err, webhooks.ErrIdempotencyConflict) {
 			return &Error{Status: http.StatusConflict, Code: "idempotency_conflict", Field: "id", Message: "an event with this id or Idempotency-Key was already posted with different content"}

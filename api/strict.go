@@ -29,7 +29,10 @@ import (
 
 // dataHeaders are the request headers whose values become data (ids,
 // idempotency keys, audit rows).
-var dataHeaders = []string{OrganizationHeader, UserHeader, "Idempotency-Key", echo.HeaderXRequestID}
+// idempotencyHeader carries the client's key for an event post.
+const idempotencyHeader = "Idempotency-Key"
+
+var dataHeaders = []string{OrganizationHeader, UserHeader, idempotencyHeader, echo.HeaderXRequestID}
 
 const (
 	maxHeaderValue = 255
@@ -58,14 +61,17 @@ func checkHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 				// Never echo the refused value back.
 				c.Response().Header().Set(echo.HeaderXRequestID, uuid.NewString())
 			}
-			code := "invalid_request"
+			status, code := http.StatusBadRequest, "invalid_request"
 			switch name {
 			case OrganizationHeader:
 				code = "invalid_organization"
 			case UserHeader:
 				code = "invalid_user"
+			case idempotencyHeader:
+				// The key is stored with the event: data, like a body field.
+				status, code = http.StatusUnprocessableEntity, "invalid_field"
 			}
-			return &Error{Status: http.StatusBadRequest, Code: code, Field: name, Message: "header " + name + " " + problem}
+			return &Error{Status: status, Code: code, Field: name, Message: "header " + name + " " + problem}
 		}
 		return next(c)
 	}

@@ -172,17 +172,18 @@ func TestBadEventsAreRefused(t *testing.T) {
 	valid := map[string]any{"type": "event.created", "data": map[string]any{"object": map[string]any{"id": "e_ok"}}}
 	for _, tc := range []struct {
 		name, header, value, wantCode string
+		wantStatus                    int
 	}{
-		{"Idempotency-Key not UTF-8", "Idempotency-Key", "key-\xff", "invalid_request"},
-		{"Idempotency-Key with a tab", "Idempotency-Key", "key\tx", "invalid_request"},
-		{"Idempotency-Key too long", "Idempotency-Key", strings.Repeat("k", 256), "invalid_request"},
-		{"request id not UTF-8", "X-Request-Id", "rid-\xff", "invalid_request"},
-		{"user not UTF-8", "X-Aqio-User-Id", "user-\xff", "invalid_user"},
+		{"Idempotency-Key not UTF-8", "Idempotency-Key", "key-\xff", "invalid_field", 422},
+		{"Idempotency-Key with a tab", "Idempotency-Key", "key\tx", "invalid_field", 422},
+		{"Idempotency-Key too long", "Idempotency-Key", strings.Repeat("k", 256), "invalid_field", 422},
+		{"request id not UTF-8", "X-Request-Id", "rid-\xff", "invalid_request", 400},
+		{"user not UTF-8", "X-Aqio-User-Id", "user-\xff", "invalid_user", 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := org.Do(t, "POST", "/api/events", valid, tc.header, tc.value)
-			if resp.Status != http.StatusBadRequest {
-				t.Fatalf("status %d, want 400: %s", resp.Status, resp.Body)
+			if resp.Status != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.Status, tc.wantStatus, resp.Body)
 			}
 			code, field, msg := errorWithMessage(t, resp)
 			if field != tc.header || !strings.Contains(msg, tc.header) {
