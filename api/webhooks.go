@@ -234,6 +234,7 @@ type deliveryView struct {
 	WorkflowID         string     `json:"workflow_id"`
 	RunID              string     `json:"run_id"`
 	RedeliveryOf       *string    `json:"redelivery_of"`
+	Interrupted        bool       `json:"interrupted"`
 }
 
 func viewDelivery(d models.WebhookDelivery) deliveryView {
@@ -243,6 +244,7 @@ func viewDelivery(d models.WebhookDelivery) deliveryView {
 		AttemptedAt: d.AttemptedAt, CompletedAt: d.CompletedAt, DurationMS: d.DurationMS,
 		IsRetry: d.IsRetry, RetryNumber: d.RetryNumber, NextRetryAt: d.NextRetryAt, IsFinal: d.IsFinal,
 		WorkflowID: d.WorkflowID, RunID: d.RunID, RedeliveryOf: d.RedeliveryOf,
+		Interrupted: d.Interrupted,
 	}
 }
 

@@ -50,6 +50,17 @@ func attempts(t *testing.T, org *testenv.Org, webhookID string) []attempt {
 	return page.Data
 }
 
+// noneSending reports whether every attempt has its outcome (a pending
+// row is a request being sent).
+func noneSending(ds []attempt) bool {
+	for _, d := range ds {
+		if d.Status == "pending" {
+			return false
+		}
+	}
+	return true
+}
+
 func wait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	testenv.Eventually(t, 30*time.Second, what, cond)

@@ -91,7 +91,7 @@ func TestDestinationAuth(t *testing.T) {
 		}
 	}
 	var ds []attempt
-	wait(t, "attempt row", func() bool { ds = attempts(t, org, id); return len(ds) == 1 })
+	wait(t, "attempt row", func() bool { ds = attempts(t, org, id); return len(ds) == 1 && noneSending(ds) })
 	if strings.Contains(string(org.Do(t, "GET", "/api/webhooks/"+id+"/deliveries/"+ds[0].ID, nil).Body), "S3CR3T") {
 		t.Fatal("delivery detail leaks the credential")
 	}
@@ -273,7 +273,7 @@ func TestDisableCancelsPendingAndReenableReports(t *testing.T) {
 	wh := createWebhook(t, org, map[string]any{"name": "slow", "url": rcv.URL, "events": []string{"*"}, "retry_delay_seconds": 3600})
 	id := wh["id"].(string)
 	post(t, org, "evt_pending", "registration.cancelled")
-	wait(t, "the first failed attempt", func() bool { return len(attempts(t, org, id)) == 1 })
+	wait(t, "the first failed attempt", func() bool { ds := attempts(t, org, id); return len(ds) == 1 && noneSending(ds) })
 
 	resp := org.Do(t, "PATCH", "/api/webhooks/"+id, map[string]any{"is_active": false})
 	if resp.Status != http.StatusOK {
@@ -346,7 +346,7 @@ func TestStats(t *testing.T) {
 	for _, e := range []string{"evt_s1", "evt_s2", "evt_s3", "evt_s4"} {
 		post(t, org, e, "event.updated")
 	}
-	wait(t, "four attempts", func() bool { return len(attempts(t, org, id)) == 4 })
+	wait(t, "four attempts", func() bool { ds := attempts(t, org, id); return len(ds) == 4 && noneSending(ds) })
 	resp := org.Do(t, "GET", "/api/webhooks/"+id+"/stats", nil)
 	if resp.Status != http.StatusOK {
 		t.Fatalf("stats: %d %s", resp.Status, resp.Body)
@@ -372,7 +372,7 @@ func TestRetentionScheduleDeletesOldAttempts(t *testing.T) {
 	id := wh["id"].(string)
 	post(t, org, "evt_old", "event.created")
 	post(t, org, "evt_new", "event.created")
-	wait(t, "two attempts", func() bool { return len(attempts(t, org, id)) == 2 })
+	wait(t, "two attempts", func() bool { ds := attempts(t, org, id); return len(ds) == 2 && noneSending(ds) })
 	// Age one attempt past the retention (30 days).
 	res := env.App.DB.Model(&models.WebhookDelivery{}).Where("webhook_id = ? AND event_id = ?", id, "evt_old").
 		Update("attempted_at", time.Now().UTC().Add(-31*24*time.Hour))

@@ -72,6 +72,17 @@ func listDeliveries(t *testing.T, org *testenv.Org, webhookID, query string) []d
 	return page.Data
 }
 
+// noneSending reports whether every attempt has its outcome (a pending
+// row is a request being sent).
+func noneSending(ds []delivery) bool {
+	for _, d := range ds {
+		if d.Status == "pending" {
+			return false
+		}
+	}
+	return true
+}
+
 func registration(id string) map[string]any {
 	return map[string]any{
 		"id":   id,
@@ -308,7 +319,10 @@ func TestIdempotentIngest(t *testing.T) {
 	wg.Wait()
 
 	testenv.Eventually(t, 20*time.Second, "three deliveries", func() bool { return len(rcv.Got()) >= 3 })
-	testenv.Eventually(t, 10*time.Second, "three attempt rows", func() bool { return len(listDeliveries(t, org, wh.ID, "")) == 3 })
+	testenv.Eventually(t, 10*time.Second, "three attempt rows", func() bool {
+		ds := listDeliveries(t, org, wh.ID, "")
+		return len(ds) == 3 && noneSending(ds)
+	})
 	seen := map[string]int{}
 	for _, r := range rcv.Got() {
 		seen[r.Header.Get("webhook-id")]++
@@ -425,7 +439,10 @@ func TestDeliveriesPagination(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		postEvent(t, org, map[string]any{"id": fmt.Sprintf("evt_p%d", i), "type": "invitation.sent", "data": map[string]any{"object": map[string]any{"id": "inv"}}})
 	}
-	testenv.Eventually(t, 20*time.Second, "five attempts", func() bool { return len(listDeliveries(t, org, wh.ID, "")) == 5 })
+	testenv.Eventually(t, 20*time.Second, "five attempts", func() bool {
+		ds := listDeliveries(t, org, wh.ID, "")
+		return len(ds) == 5 && noneSending(ds)
+	})
 	seen := map[string]bool{}
 	cursor := ""
 	pages := 0

@@ -98,7 +98,7 @@ func TestQueuedEventsWaitInTheOutboxAndGoOutAsOneBatch(t *testing.T) {
 	var ds []delivery
 	testenv.Eventually(t, 10*time.Second, "five attempt rows", func() bool {
 		ds = listDeliveries(t, org, wh.ID, "")
-		return len(ds) == len(ids)
+		return len(ds) == len(ids) && noneSending(ds)
 	})
 	for _, d := range ds {
 		if d.WorkflowID != ds[0].WorkflowID || d.Status != "success" || !d.IsFinal {
