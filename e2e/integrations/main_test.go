@@ -48,6 +48,7 @@ func TestMain(m *testing.M) {
 		hubspotfake.Options{RateLimitInterval: hubspotWindow})
 	hubspotFake.AddProperty(hubspotfake.Property{Name: "dietary_preferences", Label: "Dietary preferences"})
 	zoomFake = zoomfake.Mount(fake.Mux, fake.Issuer, "/zoom", map[string]string{zoomClient: zoomSecret}, func() string { return fake.URL })
+	mailchimpFake = mountMailchimp()
 	// The providers redirect the browser to the callback, so the API's
 	// address must be known before the app is built.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -85,6 +86,7 @@ func TestMain(m *testing.M) {
 			ClientID: zoomClient, ClientSecret: zoomSecret,
 			AuthURL: fake.URL + zoomFake.AuthPath(), TokenURL: fake.URL + zoomFake.TokenPath(), RevokeURL: fake.URL + zoomFake.RevokePath(),
 		}
+		configureMailchimp(c)
 	})
 }
 
