@@ -263,6 +263,42 @@ func (c *Client) TagContact(ctx context.Context, contactID, tagID string) error 
 	return c.call(ctx, http.MethodPost, "/contactTags", body, nil)
 }
 
+// ContactTag is one tag on one contact.
+type ContactTag struct {
+	ID  string `json:"id"`
+	Tag string `json:"tag"`
+}
+
+// ContactTags lists a contact's tags (GET /contacts/{id}/contactTags).
+func (c *Client) ContactTags(ctx context.Context, contactID string) ([]ContactTag, error) {
+	var out struct {
+		ContactTags []ContactTag `json:"contactTags"`
+	}
+	if err := c.call(ctx, http.MethodGet, "/contacts/"+url.PathEscape(contactID)+"/contactTags", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.ContactTags, nil
+}
+
+// UntagContact removes a tag from a contact (DELETE /contactTags/{id} of
+// the contact's contactTag); a contact without the tag is left alone.
+func (c *Client) UntagContact(ctx context.Context, contactID, tagID string) (bool, error) {
+	tags, err := c.ContactTags(ctx, contactID)
+	if err != nil {
+		return false, err
+	}
+	for _, ct := range tags {
+		if ct.Tag == tagID {
+			err := c.call(ctx, http.MethodDelete, "/contactTags/"+url.PathEscape(ct.ID), nil, nil)
+			if pe, ok := providers.AsError(err); ok && pe.Code == "not_found" {
+				return false, nil // removed meanwhile
+			}
+			return err == nil, err
+		}
+	}
+	return false, nil
+}
+
 func (c *Client) call(ctx context.Context, method, path string, body, out any) error {
 	_, err := c.callStatus(ctx, method, path, body, out)
 	return err

@@ -4,6 +4,7 @@ package registry
 
 import (
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/activecampaign"
 	"github.com/aqio/connect/providers/googlecalendar"
 	"github.com/aqio/connect/providers/hubspot"
 	"github.com/aqio/connect/providers/mailchimp"
@@ -19,6 +20,7 @@ func New() *providers.Registry {
 		hubspot.New(),
 		zoom.New(),
 		mailchimp.New(),
+		activecampaign.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),

@@ -39,6 +39,8 @@
 //	POST /api/3/tags              {"tag":{"tag","tagType":"contact","description"}} → 201 {"tag":{…}}; a name in use → 422 code duplicate
 //	POST /api/3/contactTags       {"contactTag":{"contact","tag"}} → 201 {"contactTag":{"contact","tag","id","cdate",…}};
 //	     a contact already tagged answers the existing contactTag (no second row)
+//	GET  /api/3/contacts/{id}/contactTags → {"contactTags":[{"contact","tag","id","cdate",…}]}
+//	DELETE /api/3/contactTags/{id} → 200 {}; unknown → 404
 //
 // Tests add keys (AddKey), custom fields (AddField) and lists (AddList),
 // inject failures (Fail), force 429s (RateLimitNext), and inspect what
@@ -49,9 +51,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,6 +174,8 @@ func New(opts Options) *Fake {
 	m.HandleFunc("GET /api/3/tags", f.listTags)
 	m.HandleFunc("POST /api/3/tags", f.createTag)
 	m.HandleFunc("POST /api/3/contactTags", f.contactTag)
+	m.HandleFunc("GET /api/3/contacts/{id}/contactTags", f.listContactTags)
+	m.HandleFunc("DELETE /api/3/contactTags/{id}", f.deleteContactTag)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		f.message(w, http.StatusNotFound, "No Result found for route "+r.URL.Path)
 	})
@@ -692,6 +698,41 @@ func (f *Fake) contactTag(w http.ResponseWriter, r *http.Request) {
 	now := stamp(f.opts.Now())
 	f.write(w, http.StatusCreated, map[string]any{"contactTag": map[string]any{"cdate": now, "contact": cid, "tag": tid, "id": id,
 		"links": map[string]any{"tag": "/api/3/contactTags/" + id + "/tag", "contact": "/api/3/contactTags/" + id + "/contact"}}})
+}
+
+func (f *Fake) listContactTags(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cid := r.PathValue("id")
+	if _, ok := f.contacts[cid]; !ok {
+		f.message(w, http.StatusNotFound, "No Result found for Subscriber with id "+cid)
+		return
+	}
+	out := []any{}
+	keys := slices.Sorted(maps.Keys(f.contactTags))
+	for _, key := range keys {
+		c, tid, _ := strings.Cut(key, "/")
+		if c == cid {
+			id := f.contactTags[key]
+			out = append(out, map[string]any{"contact": cid, "tag": tid, "cdate": "2026-01-01T00:00:00-06:00", "id": id,
+				"links": map[string]any{"tag": "/api/3/contactTags/" + id + "/tag", "contact": "/api/3/contactTags/" + id + "/contact"}})
+		}
+	}
+	f.write(w, http.StatusOK, map[string]any{"contactTags": out})
+}
+
+func (f *Fake) deleteContactTag(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := r.PathValue("id")
+	for key, v := range f.contactTags {
+		if v == id {
+			delete(f.contactTags, key)
+			f.write(w, http.StatusOK, map[string]any{})
+			return
+		}
+	}
+	f.message(w, http.StatusNotFound, "No Result found for ContactTag with id "+id)
 }
 
 // Mounted is the fake mounted on a mux under a prefix: the account's API
