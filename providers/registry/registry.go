@@ -7,6 +7,7 @@ import (
 	"github.com/aqio/connect/providers/activecampaign"
 	"github.com/aqio/connect/providers/googlecalendar"
 	"github.com/aqio/connect/providers/hubspot"
+	"github.com/aqio/connect/providers/kit"
 	"github.com/aqio/connect/providers/mailchimp"
 	"github.com/aqio/connect/providers/slack"
 	"github.com/aqio/connect/providers/zoom"
@@ -21,6 +22,7 @@ func New() *providers.Registry {
 		zoom.New(),
 		mailchimp.New(),
 		activecampaign.New(),
+		kit.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
