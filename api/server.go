@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/aqio/connect/apikeys"
+	"github.com/aqio/connect/console"
 	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/store"
@@ -82,15 +83,20 @@ func New(d Deps) *Server {
 	}))
 	e.Use(middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10) + "B"))
 	e.Use(checkHeaders) // before anything reads them (strict.go)
-	e.Use(authenticate(d.Authenticators, func(p string) bool { return publicPaths[p] }))
-	e.Use(d.Spec.validateRequests())
+	e.Use(authenticate(d.Authenticators, func(p string) bool { return publicPaths[p] || isConsole(p) }))
+	e.Use(skipConsole(d.Spec.validateRequests()))
 
-	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/api/docs") })
+	// The developer console (console/) is not part of the API: it handles
+	// its own session and sends its API calls back through this server.
+	cons := echo.WrapHandler(console.New(console.Options{API: e, Logger: d.Logger}))
+	e.GET("/console", cons)
+	e.Any("/console/*", cons)
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/console") })
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{})))
 	e.GET("/api/openapi.json", func(c echo.Context) error { return c.JSONBlob(http.StatusOK, d.Spec.JSON) })
-	e.GET("/api/docs", func(c echo.Context) error { return c.HTMLBlob(http.StatusOK, d.Spec.HTML) })
+	e.GET("/api/docs", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/console/explorer") })
 
 	e.PUT("/api/organizations/:id", s.putOrganization)
 	e.GET("/api/organizations/:id", s.getOrganization)
@@ -114,6 +120,22 @@ func New(d Deps) *Server {
 	s.registerAPIKeyRoutes(e)
 	s.registerIntegrationRoutes(e)
 	return s
+}
+
+// isConsole reports whether a route belongs to the console.
+func isConsole(route string) bool { return route == "/console" || route == "/console/*" }
+
+// skipConsole keeps the OpenAPI request validator off the console's routes.
+func skipConsole(mw echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		validated := mw(next)
+		return func(c echo.Context) error {
+			if isConsole(c.Path()) {
+				return next(c)
+			}
+			return validated(c)
+		}
+	}
 }
 
 // Handler is the http.Handler to serve.

@@ -102,6 +102,7 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	base := "http://" + strings.Replace(addr, "[::]", "localhost", 1)
 	fmt.Fprintf(os.Stderr, `
 Aqio Connect is running (dev).
+  Console        %s/console
   API            %s/api
   API reference  %s/api/docs
   Temporal UI    %s
@@ -113,7 +114,7 @@ Try:
   export AQIO_TOKEN=%s
   curl -s %s/api/event-types -H "Authorization: Bearer $AQIO_TOKEN" -H "X-Aqio-Organization-Id: org_demo"
 
-`, base, base, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, cfg.TemporalNamespace, cfg.DatabaseURL,
+`, base, base, base, orNone(cfg.TemporalUIURL), cfg.TemporalAddress, cfg.TemporalNamespace, cfg.DatabaseURL,
 		cfg.ServiceToken, tokenNote, cfg.ServiceToken, base)
 	<-ctx.Done()
 	logger.Info("shutting down")

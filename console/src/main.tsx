@@ -1,0 +1,100 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { setUnauthenticatedHandler } from './api';
+import { ErrorBox, Link, navigate } from './components';
+import { DeliveryDetail } from './pages/DeliveryDetail';
+import { Explorer } from './pages/Explorer';
+import { SignIn } from './pages/SignIn';
+import { WebhookDetail } from './pages/WebhookDetail';
+import { Webhooks } from './pages/Webhooks';
+import { href, parseRoute, type Route } from './route';
+import { currentSession, signOut } from './session';
+import type { Session } from './types';
+import './style.css';
+
+function App() {
+  const [route, setRoute] = useState<Route>(parseRoute(location.pathname));
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+
+  useEffect(() => {
+    const onPop = () => setRoute(parseRoute(location.pathname));
+    addEventListener('popstate', onPop);
+    setUnauthenticatedHandler(() => setSession(null));
+    currentSession().then(setSession, (e) => {
+      setError(e);
+      setSession(null);
+    });
+    return () => removeEventListener('popstate', onPop);
+  }, []);
+
+  useEffect(() => {
+    const titles: Record<Route['page'], string> = {
+      webhooks: 'Webhooks',
+      webhook: 'Webhook',
+      delivery: 'Attempt',
+      explorer: 'API explorer',
+      not_found: 'Not found',
+    };
+    document.title = `${session ? titles[route.page] : 'Sign in'} · Aqio Connect console`;
+  }, [route, session]);
+
+  if (session === undefined) return <p class="loading">Loading…</p>;
+  if (session === null) {
+    return (
+      <>
+        <ErrorBox error={error} />
+        <SignIn onSignedIn={setSession} />
+      </>
+    );
+  }
+  const current = (p: Route['page'][]) => (p.includes(route.page) ? 'page' : undefined);
+  return (
+    <>
+      <a class="skip" href="#content">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">Aqio Connect</span>
+        <nav aria-label="Console">
+          <Link href={href({ page: 'webhooks' })} class={current(['webhooks', 'webhook', 'delivery']) ? 'active' : ''}>
+            Webhooks
+          </Link>
+          <Link href={href({ page: 'explorer' })} class={current(['explorer']) ? 'active' : ''}>
+            API explorer
+          </Link>
+        </nav>
+        <span class="who" data-testid="who">
+          {session.organization_id || 'organization of the key'} · {session.auth === 'api_key' ? 'API key' : 'service token'}
+        </span>
+        <button
+          type="button"
+          class="secondary"
+          onClick={async () => {
+            await signOut(session.csrf_token).catch(() => {});
+            setSession(null);
+            navigate(href({ page: 'webhooks' }));
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <div id="content">
+        {route.page === 'webhooks' && <Webhooks />}
+        {route.page === 'webhook' && <WebhookDetail id={route.id} />}
+        {route.page === 'delivery' && <DeliveryDetail id={route.id} deliveryId={route.deliveryId} />}
+        {route.page === 'explorer' && <Explorer />}
+        {route.page === 'not_found' && (
+          <main>
+            <h1>Not found</h1>
+            <p>
+              No console page at <code>{route.path}</code>. <Link href={href({ page: 'webhooks' })}>Go to webhooks</Link>.
+            </p>
+          </main>
+        )}
+      </div>
+    </>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,93 @@
+import { useState } from 'preact/hooks';
+import { ErrorBox } from '../components';
+import { signIn } from '../session';
+import type { Session } from '../types';
+
+// Organizations used before in this browser (not a credential), offered in the picker.
+const recentKey = 'aqio-console-recent-organizations';
+function recentOrganizations(): string[] {
+  try {
+    const v = JSON.parse(localStorage.getItem(recentKey) ?? '[]');
+    return Array.isArray(v) ? v.filter((x) => typeof x === 'string').slice(0, 10) : [];
+  } catch {
+    return [];
+  }
+}
+function remember(org: string) {
+  const list = [org, ...recentOrganizations().filter((o) => o !== org)].slice(0, 10);
+  localStorage.setItem(recentKey, JSON.stringify(list));
+}
+
+export function SignIn(props: { onSignedIn: (s: Session) => void }) {
+  const [token, setToken] = useState('');
+  const [org, setOrg] = useState(recentOrganizations()[0] ?? 'org_demo');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const isKey = token.trim().startsWith('ak_');
+  const orgs = [...new Set([...recentOrganizations(), 'org_demo'])];
+
+  return (
+    <main class="signin">
+      <h1>Aqio Connect console</h1>
+      <p>
+        Sign in with the service token <code>dev</code> printed (also in <code>data/service-token</code>) and the
+        organization to act for, or with an API key (<code>ak_…</code>, which names its organization).
+      </p>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            const s = await signIn(token, isKey ? '' : org);
+            if (!isKey) remember(org.trim());
+            setToken('');
+            props.onSignedIn(s);
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <label for="token">Token or API key</label>
+        <input
+          id="token"
+          name="token"
+          type="password"
+          autocomplete="off"
+          required
+          value={token}
+          onInput={(e) => setToken(e.currentTarget.value)}
+        />
+        <label for="organization">Organization</label>
+        <input
+          id="organization"
+          name="organization"
+          list="organizations"
+          disabled={isKey}
+          required={!isKey}
+          value={isKey ? '' : org}
+          placeholder={isKey ? 'named by the API key' : 'org_demo'}
+          onInput={(e) => setOrg(e.currentTarget.value)}
+          aria-describedby="organization-help"
+        />
+        <datalist id="organizations">
+          {orgs.map((o) => (
+            <option value={o} key={o} />
+          ))}
+        </datalist>
+        <small id="organization-help">
+          With the service token you act for any organization: pick one used before or type its id.
+        </small>
+        <ErrorBox error={error} />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Signing in…' : 'Sign in'}
+        </button>
+      </form>
+      <p class="note">
+        The token is sent once and kept by the server; this browser only holds an HttpOnly session cookie.
+      </p>
+    </main>
+  );
+}

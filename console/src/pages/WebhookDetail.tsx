@@ -1,0 +1,166 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { get, post } from '../api';
+import { ErrorBox, Link, SecretReveal, StatusBadge, time } from '../components';
+import { formatDuration, mergeDeliveries, outcome } from '../logic';
+import { href } from '../route';
+import type { Delivery, TestResult, Webhook } from '../types';
+
+// The delivery log is polled this often while the page is open.
+export const pollMillis = 2000;
+
+export function WebhookDetail(props: { id: string }) {
+  const [hook, setHook] = useState<Webhook | null>(null);
+  const [deliveries, setDeliveries] = useState<Delivery[]>([]);
+  const [fresh, setFresh] = useState<string[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [pollError, setPollError] = useState<unknown>(null);
+  const [test, setTest] = useState<TestResult | null>(null);
+  const [testing, setTesting] = useState(false);
+  const [secret, setSecret] = useState<string | null>(null);
+  const shown = useRef<Delivery[]>([]);
+
+  useEffect(() => {
+    get<Webhook>(`/api/webhooks/${encodeURIComponent(props.id)}`).then(setHook, setError);
+  }, [props.id]);
+
+  useEffect(() => {
+    let stopped = false;
+    let timer: number | undefined;
+    const poll = async () => {
+      try {
+        const page = await get<{ data: Delivery[] }>(`/api/webhooks/${encodeURIComponent(props.id)}/deliveries?limit=50`);
+        if (stopped) return;
+        const m = mergeDeliveries(shown.current, page.data);
+        shown.current = m.list.slice(0, 200);
+        setDeliveries(shown.current);
+        if (m.fresh.length) setFresh(m.fresh);
+        setPollError(null);
+      } catch (e) {
+        if (!stopped) setPollError(e);
+      }
+      if (!stopped) timer = window.setTimeout(poll, pollMillis);
+    };
+    shown.current = [];
+    poll();
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+    };
+  }, [props.id]);
+
+  if (error) return <main><ErrorBox error={error} /></main>;
+  if (!hook) return <main><p>Loading…</p></main>;
+
+  return (
+    <main>
+      <p class="crumbs">
+        <Link href={href({ page: 'webhooks' })}>Webhooks</Link> / {hook.name}
+      </p>
+      <div class="title-row">
+        <h1>{hook.name}</h1>
+        <div class="row">
+          <button
+            type="button"
+            disabled={testing}
+            onClick={async () => {
+              setTesting(true);
+              setTest(null);
+              setError(null);
+              try {
+                setTest(await post<TestResult>(`/api/webhooks/${encodeURIComponent(hook.id)}/test`));
+              } catch (e) {
+                setError(e);
+              } finally {
+                setTesting(false);
+              }
+            }}
+          >
+            {testing ? 'Sending…' : 'Send test event'}
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={async () => {
+              if (!confirm('Rotate the signing secret? Deliveries carry signatures under both secrets for 24 hours.')) return;
+              try {
+                const r = await post<{ secret: string; webhook: Webhook }>(
+                  `/api/webhooks/${encodeURIComponent(hook.id)}/rotate-secret`,
+                  {},
+                );
+                setSecret(r.secret);
+                setHook(r.webhook);
+              } catch (e) {
+                setError(e);
+              }
+            }}
+          >
+            Rotate secret
+          </button>
+        </div>
+      </div>
+      <dl class="facts">
+        <dt>URL</dt>
+        <dd class="mono">{hook.url}</dd>
+        <dt>Events</dt>
+        <dd>{hook.events.join(', ')}</dd>
+        <dt>State</dt>
+        <dd>{hook.is_active ? 'active' : `disabled${hook.disabled_reason ? ': ' + hook.disabled_reason : ''}`}</dd>
+        <dt>Id</dt>
+        <dd class="mono">{hook.id}</dd>
+        {hook.previous_secret_expires_at && (
+          <>
+            <dt>Previous secret</dt>
+            <dd>still signs until {time(hook.previous_secret_expires_at)}</dd>
+          </>
+        )}
+      </dl>
+      {secret && <SecretReveal label="New signing secret" secret={secret} onDone={() => setSecret(null)} />}
+      {test && (
+        <p class="notice" role="status" data-testid="test-result">
+          Test sent: <StatusBadge status={test.status} /> {outcome(test)} in {formatDuration(test.duration_ms)}.{' '}
+          <Link href={href({ page: 'delivery', id: hook.id, deliveryId: test.delivery_id })}>Open the attempt</Link>
+        </p>
+      )}
+      <h2>Attempts</h2>
+      <p class="lead" aria-live="polite">
+        Newest first, refreshed every {pollMillis / 1000} s.
+        {pollError ? ' Refreshing failed; retrying.' : ''}
+      </p>
+      {deliveries.length === 0 ? (
+        <p>No attempts yet. Send a test event.</p>
+      ) : (
+        <table data-testid="deliveries">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Event type</th>
+              <th scope="col">Status</th>
+              <th scope="col">Outcome</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Attempt</th>
+            </tr>
+          </thead>
+          <tbody>
+            {deliveries.map((d) => (
+              <tr key={d.id} class={fresh.includes(d.id) ? 'fresh' : ''}>
+                <td>
+                  <Link href={href({ page: 'delivery', id: hook.id, deliveryId: d.id })}>{time(d.attempted_at)}</Link>
+                </td>
+                <td>{d.event_type}</td>
+                <td>
+                  <StatusBadge status={d.status} />
+                </td>
+                <td>{outcome(d)}</td>
+                <td>{formatDuration(d.duration_ms)}</td>
+                <td>
+                  {d.retry_number + 1}
+                  {d.redelivery_of ? ' (redelivery)' : ''}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}
