@@ -16,7 +16,9 @@ import (
 
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/internal/fakes"
+	activecampaignfake "github.com/aqio/connect/internal/fakes/activecampaign"
 	hubspotfake "github.com/aqio/connect/internal/fakes/hubspot"
+	kitfake "github.com/aqio/connect/internal/fakes/kit"
 	zoomfake "github.com/aqio/connect/internal/fakes/zoom"
 	"github.com/aqio/connect/internal/testenv"
 )
@@ -29,8 +31,16 @@ var hubspotFake *hubspotfake.Mounted
 
 const hubspotWindow = time.Second
 
+// activecampaignFake is one ActiveCampaign account under /activecampaign
+// on the fakes' server (its API URL: fake.URL + APIPath(); no OAuth, the
+// account's API key is a credential given at connect).
+var activecampaignFake *activecampaignfake.Mounted
+
 // zoomFake is Zoom (OAuth, revoke and API) under /zoom on the fakes' server.
 var zoomFake *zoomfake.Mounted
+
+// kitFake is Kit (OAuth, revoke and the V4 API) under /kit on the fakes' server.
+var kitFake *kitfake.Mounted
 
 const (
 	slackClient, slackSecret   = "slack-client-id", "slack-client-secret"
@@ -39,6 +49,7 @@ const (
 	hubspotClient              = "5f1b3c9e-hubspot-client-id"
 	hubspotSecret              = "hubspot-client-secret"
 	zoomClient, zoomSecret     = "zoom-client-id", "zoom-client-secret"
+	kitClient, kitSecret       = "kit-client-id", "kit-client-secret"
 )
 
 func TestMain(m *testing.M) {
@@ -47,7 +58,9 @@ func TestMain(m *testing.M) {
 	hubspotFake = hubspotfake.Mount(fake.Mux, fake.Issuer, "/hubspot", map[string]string{hubspotClient: hubspotSecret},
 		hubspotfake.Options{RateLimitInterval: hubspotWindow})
 	hubspotFake.AddProperty(hubspotfake.Property{Name: "dietary_preferences", Label: "Dietary preferences"})
+	activecampaignFake = activecampaignfake.Mount(fake.Mux, "/activecampaign", activecampaignfake.Options{})
 	zoomFake = zoomfake.Mount(fake.Mux, fake.Issuer, "/zoom", map[string]string{zoomClient: zoomSecret}, func() string { return fake.URL })
+	kitFake = kitfake.Mount(fake.Mux, fake.Issuer, "/kit", map[string]string{kitClient: kitSecret}, kitfake.Options{})
 	mailchimpFake = mountMailchimp()
 	// The providers redirect the browser to the callback, so the API's
 	// address must be known before the app is built.
@@ -85,6 +98,11 @@ func TestMain(m *testing.M) {
 		c.Integrations.Providers["zoom"] = config.ProviderConfig{
 			ClientID: zoomClient, ClientSecret: zoomSecret,
 			AuthURL: fake.URL + zoomFake.AuthPath(), TokenURL: fake.URL + zoomFake.TokenPath(), RevokeURL: fake.URL + zoomFake.RevokePath(),
+		}
+		c.Integrations.Providers["kit"] = config.ProviderConfig{
+			ClientID: kitClient, ClientSecret: kitSecret,
+			AuthURL: fake.URL + kitFake.AuthPath(), TokenURL: fake.URL + kitFake.TokenPath(),
+			RevokeURL: fake.URL + kitFake.RevokePath(), APIBaseURL: fake.URL + kitFake.APIPath(),
 		}
 		configureMailchimp(c)
 	})
