@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/calendarentry"
 )
 
 // Connector is the Google Calendar (with Google Meet) connector.
@@ -149,60 +149,31 @@ func exportOne(ctx context.Context, rt *providers.Runtime, aqioEventID string) (
 // its derived id (a retry patches, never duplicates) and links it.
 func export(ctx context.Context, rt *providers.Runtime, c *Client, aqioEventID string) (providers.Result, error) {
 	set := providers.SettingsOf[Settings](rt)
-	o, err := rt.Objects.Get(ctx, "event", aqioEventID)
-	if errors.Is(err, providers.ErrNotFound) {
-		return providers.Skipped("event unknown"), nil
-	}
+	en, skip, err := calendarentry.Build(ctx, rt, aqioEventID, calendarentry.Options{IncludePrivate: set.IncludePrivateEvents, Attendees: set.AddAttendees})
 	if err != nil {
 		return providers.Result{}, err
 	}
-	rec := func(code, msg string) error {
-		return &providers.RecordError{ObjectType: "event", ObjectID: aqioEventID, Code: code, Message: msg}
+	if skip != "" {
+		return providers.Skipped(skip), nil
 	}
-	var e providers.AqioEvent
-	if err := json.Unmarshal(o.Data, &e); err != nil {
-		return providers.Result{}, rec("invalid_event", "the event is not a JSON object")
-	}
-	if o.Status == "cancelled" {
-		return providers.Skipped("event cancelled"), nil
-	}
-	if e.Visibility == "private" && !set.IncludePrivateEvents {
-		return providers.Skipped("private event"), nil
-	}
-	start, end, ok := e.Times()
-	if !ok {
-		return providers.Result{}, rec("invalid_starts_at", "event starts_at is not an RFC 3339 time")
+	if en.Cancelled {
+		return providers.Skipped(calendarentry.SkipCancelled), nil
 	}
 	ce := Event{
-		AqioID: e.ID, Title: e.Title, Description: e.Description, Location: e.Location,
-		Start: start, End: end, TimeZone: e.Timezone, Private: e.Visibility == "private",
-		WithMeet: *set.CreateMeetLinks && e.Online(),
-	}
-	if e.URL != "" {
-		ce.Description = strings.TrimSpace(ce.Description + "\n\n" + e.URL)
-	}
-	if set.AddAttendees {
-		regs, err := rt.Objects.Children(ctx, "registration", e.ID)
-		if err != nil {
-			return providers.Result{}, err
-		}
-		for _, r := range regs {
-			var reg providers.AqioRegistration
-			if json.Unmarshal(r.Data, &reg) == nil && reg.UserEmail != "" && r.Status != "cancelled" {
-				ce.Attendees = append(ce.Attendees, reg.UserEmail)
-			}
-		}
+		AqioID: en.AqioID, Title: en.Title, Description: en.Description, Location: en.Location,
+		Start: en.Start, End: en.End, TimeZone: en.TimeZone, Private: en.Private,
+		WithMeet: *set.CreateMeetLinks && en.Online, Attendees: en.Emails(),
 	}
 	got, err := c.Upsert(ctx, set.CalendarID, ce, set.SendUpdates())
 	if err != nil {
 		if pe, ok := providers.AsError(err); ok && pe.Kind == providers.KindPermanent {
-			return providers.Result{}, &providers.RecordError{ObjectType: "event", ObjectID: e.ID, Code: pe.Code, Message: pe.Message}
+			return providers.Result{}, &providers.RecordError{ObjectType: "event", ObjectID: en.AqioID, Code: pe.Code, Message: pe.Message}
 		}
 		return providers.Result{}, err
 	}
-	link := providers.Link{ObjectType: "event", ObjectID: e.ID, ExternalID: got.ID, Status: "active", URL: got.MeetLink}
+	link := providers.Link{ObjectType: "event", ObjectID: en.AqioID, ExternalID: got.ID, Status: "active", URL: got.MeetLink}
 	if link.URL == "" {
-		if old, err := rt.Links.Get(ctx, "event", e.ID); err == nil {
+		if old, err := rt.Links.Get(ctx, "event", en.AqioID); err == nil {
 			link.URL = old.URL
 		}
 	}
