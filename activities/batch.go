@@ -69,8 +69,12 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		return BatchResult{}, fmt.Errorf("load earlier attempts: %w", err)
 	}
 	done := map[string]models.WebhookDelivery{} // outcomes an earlier try of this run recorded
+	interrupted := []string{}                   // sends of an earlier try whose outcome it never recorded
 	for _, r := range earlier {
-		if r.Status != models.DeliveryPending && !r.Interrupted {
+		switch {
+		case r.Status == models.DeliveryPending:
+			interrupted = append(interrupted, r.MessageID)
+		case !r.Interrupted:
 			done[r.MessageID] = r
 		}
 	}
@@ -89,7 +93,6 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		sem     = make(chan struct{}, BatchConcurrency)
 		sending []*models.WebhookDelivery
 		msgs    []*message
-		handled []string // messages this try records an attempt of
 	)
 	timeout := time.Duration(wh.TimeoutSeconds) * time.Second
 	for _, id := range in.EventIDs {
@@ -101,7 +104,6 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			res.add(prev) // recorded by an earlier try of this run
 			continue
 		}
-		handled = append(handled, ev.ID)
 		row := &models.WebhookDelivery{
 			ID: newDeliveryID(), WebhookID: wh.ID, OrganizationID: wh.OrganizationID,
 			EventID: &ev.ID, EventType: ev.Type, MessageID: ev.ID, Payload: ev.Payload,
@@ -124,7 +126,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 	// Every send is in the log before its request goes out: a try that
 	// dies before recording the outcomes leaves pending rows, which the
 	// next try marks interrupted before sending again (docs/WEBHOOKS.md).
-	if err := d.Store.BeginAttempts(ctx, wf.RunID, handled, sending); err != nil {
+	if err := d.Store.BeginAttempts(ctx, wf.RunID, interrupted, sending); err != nil {
 		return BatchResult{}, fmt.Errorf("record attempt starts: %w", err)
 	}
 	for i, row := range sending {

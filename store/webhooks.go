@@ -119,25 +119,34 @@ const interruptedMessage = "interrupted: the worker stopped (or could not record
 // BeginAttempts records sends about to be made (rows with status
 // pending), in one transaction, before any request goes out: a send is in
 // the log even when the worker dies before its outcome is recorded. Rows
-// of the same run and messages (rows' and messageIDs') still pending from
-// an earlier try of the activity are marked interrupted first (their outcome is unknown; the
+// of the same run and messages still pending from an earlier try of the
+// activity are marked interrupted first (their outcome is unknown; the
 // endpoint may have received them).
-func (s *Store) BeginAttempts(ctx context.Context, runID string, messageIDs []string, rows []*models.WebhookDelivery) error {
-	if len(messageIDs) == 0 && len(rows) == 0 {
+//
+// interrupted names the messages known to have such rows (a batch read
+// them); nil means "look" (one indexed update). A first try that read no
+// pending rows passes an empty, non-nil list and skips the update.
+func (s *Store) BeginAttempts(ctx context.Context, runID string, interrupted []string, rows []*models.WebhookDelivery) error {
+	look := interrupted == nil
+	if !look && len(interrupted) == 0 && len(rows) == 0 {
 		return nil
 	}
 	now := s.now()
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		msgs := append([]string(nil), messageIDs...)
-		for _, d := range rows {
-			msgs = append(msgs, d.MessageID)
+		msgs := append([]string(nil), interrupted...)
+		if look {
+			for _, d := range rows {
+				msgs = append(msgs, d.MessageID)
+			}
 		}
-		err := tx.Model(&models.WebhookDelivery{}).
-			Where("run_id = ? AND message_id IN ? AND status = ?", runID, msgs, models.DeliveryPending).
-			Updates(map[string]any{"status": models.DeliveryFailed, "interrupted": true, "completed_at": now,
-				"error_message": interruptedMessage}).Error
-		if err != nil {
-			return fmt.Errorf("mark interrupted attempts: %w", err)
+		if len(msgs) > 0 {
+			err := tx.Model(&models.WebhookDelivery{}).
+				Where("run_id = ? AND message_id IN ? AND status = ?", runID, msgs, models.DeliveryPending).
+				Updates(map[string]any{"status": models.DeliveryFailed, "interrupted": true, "completed_at": now,
+					"error_message": interruptedMessage}).Error
+			if err != nil {
+				return fmt.Errorf("mark interrupted attempts: %w", err)
+			}
 		}
 		if len(rows) == 0 {
 			return nil
