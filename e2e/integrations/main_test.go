@@ -62,6 +62,7 @@ func TestMain(m *testing.M) {
 	zoomFake = zoomfake.Mount(fake.Mux, fake.Issuer, "/zoom", map[string]string{zoomClient: zoomSecret}, func() string { return fake.URL })
 	kitFake = kitfake.Mount(fake.Mux, fake.Issuer, "/kit", map[string]string{kitClient: kitSecret}, kitfake.Options{})
 	mailchimpFake = mountMailchimp()
+	discordFake = mountDiscord()
 	// The providers redirect the browser to the callback, so the API's
 	// address must be known before the app is built.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -105,6 +106,7 @@ func TestMain(m *testing.M) {
 			RevokeURL: fake.URL + kitFake.RevokePath(), APIBaseURL: fake.URL + kitFake.APIPath(),
 		}
 		configureMailchimp(c)
+		configureDiscord(c)
 	})
 }
 

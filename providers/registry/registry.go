@@ -5,6 +5,7 @@ package registry
 import (
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/providers/activecampaign"
+	"github.com/aqio/connect/providers/discord"
 	"github.com/aqio/connect/providers/googlecalendar"
 	"github.com/aqio/connect/providers/hubspot"
 	"github.com/aqio/connect/providers/kit"
@@ -26,7 +27,7 @@ func New() *providers.Registry {
 		// Catalog entries whose connectors are still to come (issues 10-12).
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
-		planned("discord", "Discord"),
+		discord.New(),
 		planned("salesforce", "Salesforce"),
 	)
 }
