@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/providers"
@@ -161,12 +162,18 @@ func (m milestoneStore) Posted(ctx context.Context, eventID string, n int, ts st
 
 // pushErrorColumns describe a failed push attempt for the activity list.
 func pushErrorColumns(err error, last providers.Exchange) map[string]any {
-	cols := map[string]any{}
-	pe, ok := providers.AsError(err)
-	if ok {
+	cols := map[string]any{"error_code": "error", "error_message": err.Error()}
+	var appErr *temporal.ApplicationError
+	if pe, ok := providers.AsError(err); ok {
 		cols["error_code"], cols["error_message"] = pe.Code, pe.Error()
-	} else {
-		cols["error_code"], cols["error_message"] = "error", err.Error()
+	} else if errors.As(err, &appErr) {
+		cols["error_message"] = appErr.Message()
+		var code string
+		if appErr.HasDetails() && appErr.Details(&code) == nil && code != "" {
+			cols["error_code"] = code
+		} else if appErr.Type() != "" {
+			cols["error_code"] = appErr.Type()
+		}
 	}
 	addExchange(cols, last)
 	return cols

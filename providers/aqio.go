@@ -26,15 +26,16 @@ type AqioEvent struct {
 // Online reports whether the event is virtual or hybrid.
 func (e AqioEvent) Online() bool { return e.LocationType == "virtual" || e.LocationType == "hybrid" }
 
-// Times parses starts_at and ends_at (RFC 3339); a missing or bad end is
-// one hour after the start.
+// Times parses starts_at and ends_at (RFC 3339); a missing or unparseable
+// end is one hour after the start (an end before the start is kept: the
+// provider refuses it as a record error).
 func (e AqioEvent) Times() (start, end time.Time, ok bool) {
 	start, err := time.Parse(time.RFC3339, e.StartsAt)
 	if err != nil {
 		return time.Time{}, time.Time{}, false
 	}
 	end, err = time.Parse(time.RFC3339, e.EndsAt)
-	if err != nil || !end.After(start) {
+	if err != nil {
 		end = start.Add(time.Hour)
 	}
 	return start, end, true
