@@ -5,6 +5,7 @@ package registry
 import (
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/providers/activecampaign"
+	"github.com/aqio/connect/providers/applecalendar"
 	"github.com/aqio/connect/providers/discord"
 	"github.com/aqio/connect/providers/googlecalendar"
 	"github.com/aqio/connect/providers/hubspot"
@@ -24,6 +25,7 @@ func New() *providers.Registry {
 		mailchimp.New(),
 		activecampaign.New(),
 		kit.New(),
+		applecalendar.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
