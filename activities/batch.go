@@ -43,11 +43,13 @@ type BatchRetry struct {
 }
 
 // DeliverBatch makes the first attempt of every message of a batch, up to
-// BatchConcurrency at a time, and records all attempts in one
-// transaction. Run again (a crash, a database error), it does not resend
-// a message it already recorded a result for in this run; a message sent
-// but not recorded is sent again with the same webhook-id, which receivers
-// deduplicate on.
+// BatchConcurrency at a time: it records the sends (pending rows, one
+// transaction) before any request goes out and all outcomes in one
+// transaction after. Run again (a crash, a database error), it does not
+// resend a message it already recorded a result for in this run; a
+// message sent but not recorded keeps its row, marked interrupted, and is
+// sent again with the same webhook-id (receivers deduplicate on it) in a
+// row of its own.
 func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResult, error) {
 	wf := activityWorkflow(ctx)
 	wh, err := d.Store.GetWebhook(ctx, in.OrganizationID, in.WebhookID)
