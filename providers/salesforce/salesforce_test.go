@@ -13,8 +13,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	sffake "github.com/aqio/connect/internal/fakes/salesforce"
 	"github.com/aqio/connect/internal/fakes/oauth"
+	sffake "github.com/aqio/connect/internal/fakes/salesforce"
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/providers/salesforce"
 )
