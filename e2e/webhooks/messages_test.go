@@ -342,3 +342,66 @@ func TestEverySendIsRecorded(t *testing.T) {
 		t.Fatalf("counters count messages: %+v", w)
 	}
 }
+
+// The same holds for a message's own Delivery run (retries, redeliveries,
+// recoveries): a redelivery whose outcome was lost shows both sends.
+func TestEverySendOfADeliveryRunIsRecorded(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	var mu sync.Mutex
+	got := 0
+	var drop func()
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		mu.Lock()
+		got++
+		n, d := got, drop
+		mu.Unlock()
+		switch {
+		case n == 1:
+			w.WriteHeader(http.StatusBadRequest) // the first attempt fails for good
+		case n == 3 && d != nil:
+			d() // the redelivery's second send: this time the outcome is recorded
+		}
+	}))
+	t.Cleanup(rcv.Close)
+	wh := createWebhook(t, org, map[string]any{"name": "crash-run", "url": rcv.URL, "events": []string{"*"}})
+	postEvent(t, org, registration("evt_crash_run"))
+	var first []delivery
+	testenv.Eventually(t, 20*time.Second, "the failed first attempt", func() bool {
+		first = listDeliveries(t, org, wh.ID, "?event_id=evt_crash_run")
+		return len(first) == 1 && first[0].IsFinal
+	})
+	d := crashOnce(t, env, "evt_crash_run")
+	mu.Lock()
+	drop = d
+	mu.Unlock()
+	if resp := org.Do(t, "POST", "/api/webhooks/"+wh.ID+"/deliveries/"+first[0].ID+"/redeliver", nil); resp.Status != http.StatusAccepted {
+		t.Fatalf("redeliver: %d %s", resp.Status, resp.Body)
+	}
+	var rows []struct {
+		Status      string  `json:"status"`
+		Interrupted bool    `json:"interrupted"`
+		WorkflowID  string  `json:"workflow_id"`
+		Redelivery  *string `json:"redelivery_of"`
+	}
+	testenv.Eventually(t, 60*time.Second, "the redelivery's recorded outcome", func() bool {
+		var page struct {
+			Data []struct {
+				Status      string  `json:"status"`
+				Interrupted bool    `json:"interrupted"`
+				WorkflowID  string  `json:"workflow_id"`
+				Redelivery  *string `json:"redelivery_of"`
+			} `json:"data"`
+		}
+		org.Do(t, "GET", "/api/webhooks/"+wh.ID+"/deliveries?event_id=evt_crash_run", nil).JSON(t, &page)
+		rows = page.Data
+		return len(rows) > 0 && rows[0].Status == "success"
+	})
+	mu.Lock()
+	sent := got
+	mu.Unlock()
+	if sent != 3 || len(rows) != 3 || !rows[1].Interrupted || rows[1].WorkflowID != rows[0].WorkflowID || rows[0].Redelivery == nil {
+		t.Fatalf("the receiver got %d requests; log: %+v", sent, rows)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/aqio/connect/providers/hubspot"
 	"github.com/aqio/connect/providers/kit"
 	"github.com/aqio/connect/providers/mailchimp"
+	"github.com/aqio/connect/providers/salesforce"
 	"github.com/aqio/connect/providers/slack"
 	"github.com/aqio/connect/providers/zoom"
 )
@@ -30,7 +31,7 @@ func New() *providers.Registry {
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
 		discord.New(),
-		planned("salesforce", "Salesforce"),
+		salesforce.New(),
 	)
 }
 
