@@ -21,6 +21,7 @@ func (s *Server) registerIntegrationRoutes(e *echo.Echo) {
 	e.GET("/api/integrations/providers", s.listProviders)
 	e.GET("/api/integrations/oauth/callback", s.oauthCallback)
 	e.POST("/api/integrations/:type/authorize", s.authorizeIntegration)
+	e.POST("/api/integrations/:type/connect", s.connectIntegration)
 	e.GET("/api/integrations", s.listIntegrations)
 	e.GET("/api/integrations/:id", s.getIntegration)
 	e.PATCH("/api/integrations/:id", s.patchIntegration)
@@ -177,6 +178,32 @@ func (s *Server) authorizeIntegration(c echo.Context) error {
 		return integrationError(err, "integration type")
 	}
 	return c.JSON(http.StatusCreated, out)
+}
+
+// connectIntegration connects an api_key, basic or webhook_url provider:
+// the provider checks the credential before anything is saved.
+func (s *Server) connectIntegration(c echo.Context) error {
+	if err := requireScope(c, "integrations:write"); err != nil {
+		return err
+	}
+	var in integrations.ConnectIn
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p := principal(c)
+	if _, err := s.deps.Store.EnsureOrganization(ctx, p.OrganizationID); err != nil {
+		return err
+	}
+	integ, err := s.deps.Integrations.ConnectCredentials(ctx, p.OrganizationID, p.UserID, c.Param("type"), in)
+	if err != nil {
+		return integrationError(err, "integration type")
+	}
+	v := viewIntegration(integ)
+	if v.SyncSchedule, err = s.deps.Integrations.Schedule(ctx, integ); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, v)
 }
 
 // oauthCallback is reached by the user's browser (no bearer token): it

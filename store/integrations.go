@@ -74,6 +74,15 @@ func (s *Store) SetOAuthStateCode(ctx context.Context, id, code string) error {
 	return s.db.WithContext(ctx).Model(&models.IntegrationOAuthState{}).Where("id = ?", id).Update("code", code).Error
 }
 
+// ClearOAuthStateCode wipes a state's code (or pending credential) that
+// will not be used.
+func (s *Store) ClearOAuthStateCode(ctx context.Context, id string) error {
+	if err := s.db.WithContext(ctx).Model(&models.IntegrationOAuthState{}).Where("id = ?", id).Update("code", nil).Error; err != nil {
+		return fmt.Errorf("wipe oauth code: %w", err)
+	}
+	return nil
+}
+
 // GetOAuthState loads a state by id.
 func (s *Store) GetOAuthState(ctx context.Context, id string) (models.IntegrationOAuthState, error) {
 	var st models.IntegrationOAuthState
@@ -94,8 +103,10 @@ func (s *Store) DeleteExpiredOAuthStates(ctx context.Context, before time.Time) 
 // Sealed are the encrypted credentials of a connection.
 type Sealed struct {
 	AccessToken, RefreshToken, TokenExtra *string
-	ExpiresAt                             *time.Time
-	GrantedScopes                         *string
+	// APIKey is a non-OAuth credential's fields (JSON), encrypted.
+	APIKey        *string
+	ExpiresAt     *time.Time
+	GrantedScopes *string
 }
 
 // SaveConnection creates or reconnects the integration of a claimed state
@@ -134,6 +145,7 @@ func (s *Store) SaveConnection(ctx context.Context, st models.IntegrationOAuthSt
 		existing.AccessToken = sealed.AccessToken
 		existing.RefreshToken = sealed.RefreshToken
 		existing.TokenExtra = sealed.TokenExtra
+		existing.APIKey = sealed.APIKey
 		existing.TokenExpiresAt = sealed.ExpiresAt
 		existing.GrantedScopes = sealed.GrantedScopes
 		existing.TokenObtainedAt = &now

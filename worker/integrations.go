@@ -14,6 +14,7 @@ import (
 func integrationsWorker(c client.Client, a *activities.Integrations, opts sdkworker.Options) sdkworker.Worker {
 	w := sdkworker.New(c, workflows.IntegrationsQueue, opts)
 	w.RegisterWorkflow(workflows.Connect)
+	w.RegisterWorkflow(workflows.ConnectCredentials)
 	w.RegisterWorkflow(workflows.TokenRefresh)
 	w.RegisterWorkflow(workflows.Sync)
 	w.RegisterWorkflow(workflows.Push)

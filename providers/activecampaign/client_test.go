@@ -216,7 +216,7 @@ func TestPacerSpacesRequestsPerAccount(t *testing.T) {
 		_ = p.wait(ctx, "https://a.api-us1.com")
 	}
 	_ = p.wait(ctx, "https://b.api-us1.com") // another account has its own budget
-	want := []time.Duration{200 * time.Millisecond, 400 * time.Millisecond}
+	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond}
 	if len(slept) != 2 || slept[0] != want[0] || slept[1] != want[1] {
 		t.Fatalf("slept %v, want %v", slept, want)
 	}

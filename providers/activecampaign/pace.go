@@ -10,9 +10,15 @@ import (
 // account, whichever key or integration sends them.
 const perSecond = 5
 
-// pacer spaces requests to one account (1/perSecond apart) within this
-// worker process, so pushes and syncs rarely meet a 429; the ones that
-// still do (other workers, other tools on the account) wait Retry-After.
+// pacer spaces requests to one account within this worker process, so
+// pushes and syncs rarely meet a 429; the ones that still do (other
+// workers, other tools on the account) wait Retry-After. The gap is a
+// quarter above 1/perSecond: requests spaced exactly 200 ms apart still
+// put a sixth into some one-second window once network jitter reorders
+// their arrival.
+func gap() time.Duration { return time.Second / perSecond * 5 / 4 }
+
+// pacer spaces requests per account (see gap).
 type pacer struct {
 	mu    sync.Mutex
 	next  map[string]time.Time // account API URL → earliest next send
@@ -37,7 +43,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // wait blocks until account may send its next request.
 func (p *pacer) wait(ctx context.Context, account string) error {
-	gap := time.Second / perSecond
+	gap := gap()
 	p.mu.Lock()
 	now := p.now()
 	at := p.next[account]

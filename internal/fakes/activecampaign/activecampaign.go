@@ -29,7 +29,7 @@
 //	GET  /api/3/users/me          → {"user":{"username","firstName","lastName","email","id",…}} (the cheap credential check)
 //	POST /api/3/contact/sync      {"contact":{"email","firstName","lastName","phone","fieldValues":[{"field":"<id>","value"}]}}
 //	     → 201 created / 200 updated {"fieldValues":[{"contact","field","value","id",…}],"contact":{"email","firstName","lastName","id","cdate","udate","links":{…}}}
-//	     upsert by email; invalid email → 422 code email_invalid; unknown field id → 422 code field_missing (an assumption of the fake)
+//	     upsert by email; invalid email (also a domain without a dot) → 422 code email_invalid; unknown field id → 422 code field_missing (an assumption of the fake)
 //	GET  /api/3/fields?limit=&offset=  → {"fields":[{"title","type","perstag","descript","isrequired","id",…}],"fieldOptions":[],"fieldRels":[…],"meta":{"total"}}
 //	GET  /api/3/lists/{id}        → {"list":{"name","stringid","id",…}}; unknown → 404
 //	GET  /api/3/lists             → {"lists":[…],"meta":{"total"}}
@@ -433,7 +433,7 @@ func (f *Fake) syncContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Contact.Email))
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
 		f.errors(w, "Contact Email Address is not valid.", "", "email_invalid", "/data/attributes/email")
 		return
 	}
