@@ -18,7 +18,7 @@ import (
 //
 // Optional behaviour is declared by also implementing Syncer, Revoker,
 // CredentialChecker, SettingsChecker, AfterConnecter, Reminder,
-// Authorizer, APIBaser or TokenTransporter.
+// Authorizer, APIBaser, TokenTransporter or Feeder.
 type Connector interface {
 	// Info is the static catalog entry (configuration may override its URLs).
 	Info() Info
@@ -148,6 +148,35 @@ type TokenTransporter interface {
 	TokenTransport(next http.RoundTripper) http.RoundTripper
 }
 
+// Feeder connectors serve a subscribable feed of the integration at a
+// secret URL (Apple Calendar's ICS feed, which any calendar app can
+// subscribe to). The API renders it on each GET from the integration's
+// links, which the connector's actions keep (e.g. an entry and its
+// SEQUENCE per Aqio event); it never calls the provider.
+type Feeder interface {
+	Feed(in FeedInput) (FeedOutput, error)
+}
+
+// FeedTokenExtra is the credential extra holding a feed's secret token
+// (issued, rotated and revoked through /api/integrations/{id}/feed).
+const FeedTokenExtra = "feed_token"
+
+// FeedInput is what a feed is rendered from.
+type FeedInput struct {
+	// Name is the integration's name (a calendar's display name).
+	Name     string
+	Settings any
+	// Links are all of the integration's links, deleted ones included.
+	Links []Link
+	Now   time.Time
+}
+
+// FeedOutput is a rendered feed.
+type FeedOutput struct {
+	ContentType string
+	Body        []byte
+}
+
 // AuthMode is how a provider authenticates.
 type AuthMode string
 
@@ -188,6 +217,13 @@ type Info struct {
 	// APIKeyHeader carries the api_key field (e.g. "X-Kit-Api-Key",
 	// "Api-Token"); empty means "Authorization: Bearer".
 	APIKeyHeader string
+	// SecretExtras name the token extras and AfterConnect extras whose
+	// values are secrets (Slack incoming_webhook, Discord webhook: their
+	// URLs carry a token). Only these, the tokens and the secret (or
+	// undeclared) credential fields are redacted from the request and
+	// response excerpts kept for support staff; other extras (Zoom
+	// api_url, Salesforce instance_url, Mailchimp api_endpoint) are shown.
+	SecretExtras []string
 	// RateLimit names the provider's rate-limit response headers.
 	RateLimit RateLimitHeaders
 	// Concurrency caps in-flight requests per connection in one worker

@@ -199,7 +199,9 @@ func (s *Session) Client(base *http.Client) *http.Client {
 }
 
 // redact hides credential values (webhook URLs carry their secret in
-// the path) from what is kept for support staff. Callers hold s.mu.
+// the path) from what is kept for support staff: the tokens, credential
+// fields declared Secret (and fields the catalog does not declare), and
+// the extras named in Info.SecretExtras. Callers hold s.mu.
 func (s *Session) redact(v string) string {
 	var walk func(x any)
 	var secrets []string
@@ -219,10 +221,18 @@ func (s *Session) redact(v string) string {
 			}
 		}
 	}
-	for _, f := range s.creds.Fields {
-		walk(f)
+	public := map[string]bool{}
+	for _, f := range s.Info.CredentialFields {
+		public[f.Name] = !f.Secret
 	}
-	walk(s.creds.Extra)
+	for k, f := range s.creds.Fields {
+		if !public[k] {
+			walk(f)
+		}
+	}
+	for _, k := range s.Info.SecretExtras {
+		walk(s.creds.Extra[k])
+	}
 	walk(s.creds.AccessToken)
 	walk(s.creds.RefreshToken)
 	for _, sec := range secrets {

@@ -92,3 +92,35 @@ func TestSessionRefreshesOnceOn401(t *testing.T) {
 		t.Fatalf("second: %v refreshed=%d", err, refreshed)
 	}
 }
+
+// TestSessionRedactsOnlySecrets: the excerpt kept for support staff hides
+// the tokens, secret (and undeclared) credential fields and the extras
+// the catalog marks secret, and keeps plain extras such as an API host
+// (Zoom api_url) and public credential fields (an account API URL).
+func TestSessionRedactsOnlySecrets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"seen":"` + r.Header.Get("Authorization") + `","hook":"https://hooks.example/T1/B2/hooksecret99","key":"apikey-secret-1","extra":"undeclared-value-1"}`))
+	}))
+	defer srv.Close()
+	info := Info{Type: "test", Auth: AuthOAuth2,
+		CredentialFields: []CredentialField{{Name: "api_url"}, {Name: "api_key", Secret: true}},
+		SecretExtras:     []string{"incoming_webhook"}}
+	conn := Planned(info)
+	s := NewSession(conn, info, Credentials{AccessToken: "access-token-1",
+		Fields: map[string]string{"api_url": srv.URL, "api_key": "apikey-secret-1", "other": "undeclared-value-1"},
+		Extra: map[string]any{"api_url": srv.URL, "incoming_webhook": map[string]any{"url": "https://hooks.example/T1/B2/hooksecret99"}}})
+	rt := &Runtime{Provider: Provider{Info: info, Connector: conn}, HTTP: s.Client(http.DefaultClient)}
+	req, _ := JSONRequest(context.Background(), "PATCH", srv.URL+"/v2/meetings/85746065001", nil)
+	if _, _, err := rt.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	last := s.Last()
+	if last.URL != srv.URL+"/v2/meetings/85746065001" {
+		t.Errorf("URL %q: a plain API host extra was redacted", last.URL)
+	}
+	for _, secret := range []string{"access-token-1", "hooksecret99", "apikey-secret-1", "undeclared-value-1"} {
+		if strings.Contains(last.Excerpt, secret) || strings.Contains(last.URL, secret) {
+			t.Errorf("%q not redacted: %+v", secret, last)
+		}
+	}
+}

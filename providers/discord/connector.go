@@ -38,7 +38,9 @@ func (*Connector) Info() providers.Info {
 		},
 		CredentialFields: []providers.CredentialField{{Name: "webhook_url", Required: true, Secret: true,
 			Description: "the channel's webhook URL (channel settings → Integrations → Webhooks → Copy Webhook URL)"}},
-		RateLimit: rateLimit,
+		// The OAuth webhook (id, token, url) is a credential.
+		SecretExtras: []string{"webhook"},
+		RateLimit:    rateLimit,
 	}
 }
 

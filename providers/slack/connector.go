@@ -28,6 +28,8 @@ func (*Connector) Info() providers.Info {
 			TokenExtras:   []string{"incoming_webhook", "team", "bot_user_id", "app_id"},
 			DefaultScopes: []string{"chat:write", "chat:write.public", "incoming-webhook"}, ScopeSeparator: ",",
 		},
+		// The incoming webhook's URL is a credential (its path is the secret).
+		SecretExtras: []string{"incoming_webhook"},
 	}
 }
 
