@@ -230,7 +230,7 @@ func (s *Session) redact(v string) string {
 			walk(f)
 		}
 	}
-	for _, k := range s.Info.SecretExtras {
+	for _, k := range append([]string{FeedTokenExtra}, s.Info.SecretExtras...) {
 		walk(s.creds.Extra[k])
 	}
 	walk(s.creds.AccessToken)
