@@ -129,6 +129,23 @@ func TestEventLog(t *testing.T) {
 	if resp := env.NewOrg(t).Do(t, "GET", "/api/events/evt_l1", nil); resp.Status != http.StatusNotFound {
 		t.Fatalf("another organization's event: %d", resp.Status)
 	}
+
+	// events:read reads the log; the attempts need webhooks:read too.
+	key := func(scopes ...string) string {
+		resp := org.Do(t, "POST", "/api/api-keys", map[string]any{"name": "log " + strings.Join(scopes, " "), "scopes": scopes})
+		if resp.Status != http.StatusCreated {
+			t.Fatalf("create key: %d %s", resp.Status, resp.Body)
+		}
+		return resp.Map(t)["key"].(string)
+	}
+	reader, webhookReader := key("events:read"), key("webhooks:read")
+	if resp := env.Do(t, "GET", "/api/events", nil, "Authorization", "Bearer "+webhookReader); resp.Status != http.StatusForbidden {
+		t.Fatalf("webhooks:read alone listed events: %d", resp.Status)
+	}
+	resp = env.Do(t, "GET", "/api/events/evt_l1", nil, "Authorization", "Bearer "+reader)
+	if m := resp.Map(t); resp.Status != http.StatusOK || m["id"] != "evt_l1" || m["deliveries"] != nil {
+		t.Fatalf("events:read alone: %d %s", resp.Status, resp.Body)
+	}
 }
 
 // The delivery log filters by event, time window and status; unknown
