@@ -26,6 +26,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(Recovery)
 			r.RegisterWorkflow(Retention)
 			r.RegisterWorkflow(Connect)
+			r.RegisterWorkflow(ConnectCredentials)
 			r.RegisterWorkflow(TokenRefresh)
 			r.RegisterWorkflow(Sync)
 			r.RegisterWorkflow(Push)

@@ -1,13 +1,19 @@
 package integrations_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	activecampaignfake "github.com/aqio/connect/internal/fakes/activecampaign"
 	"github.com/aqio/connect/internal/testenv"
@@ -128,6 +134,7 @@ func TestActiveCampaign(t *testing.T) {
 	if r := row(t, env, org.ID, id); r.APIKey == nil || strings.Contains(*r.APIKey, key) {
 		t.Fatalf("credential not stored encrypted: %+v", r.APIKey)
 	}
+	recordConnectCredentials(t, env, org.ID, "connect_credentials.json")
 
 	// A confirmed registration with consent: contact, mapped field, event
 	// tag, list.
@@ -310,5 +317,42 @@ func TestActiveCampaign(t *testing.T) {
 	testenv.Eventually(t, wait, "integration deleted", func() bool { return acIntegrations(t, org) == 0 })
 	if n := len(activecampaignFake.Requests()) - before; n != 0 {
 		t.Fatalf("disconnect sent %d requests to ActiveCampaign", n)
+	}
+}
+
+// recordConnectCredentials writes the organization's last successful
+// ConnectCredentials run's history to $AQIO_RECORD_HISTORIES (for
+// workflows/testdata).
+func recordConnectCredentials(t *testing.T, env *testenv.Env, orgID, name string) {
+	dir := os.Getenv("AQIO_RECORD_HISTORIES")
+	if dir == "" {
+		return
+	}
+	var id string
+	testenv.Eventually(t, wait, "ConnectCredentials run listed", func() bool {
+		res, err := env.App.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowType = 'ConnectCredentials' AND ExecutionStatus = 'Completed' AND AqioOrganizationId = '" + orgID + "'"})
+		if err != nil || len(res.Executions) == 0 {
+			return false
+		}
+		id = res.Executions[0].GetExecution().GetWorkflowId()
+		return true
+	})
+	iter := env.App.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var events []json.RawMessage
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := protojson.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events = append(events, b)
+	}
+	out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
