@@ -13,6 +13,7 @@ import (
 	"github.com/aqio/connect/providers/mailchimp"
 	"github.com/aqio/connect/providers/salesforce"
 	"github.com/aqio/connect/providers/slack"
+	"github.com/aqio/connect/providers/teamschannel"
 	"github.com/aqio/connect/providers/zoom"
 )
 
@@ -31,6 +32,7 @@ func New() *providers.Registry {
 		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
 		discord.New(),
+		teamschannel.New(),
 		salesforce.New(),
 	)
 }
