@@ -118,7 +118,9 @@ export function WebhookDetail(props: { id: string }) {
       {test && (
         <p class="notice" role="status" data-testid="test-result">
           Test sent: <StatusBadge status={test.status} /> {outcome(test)} in {formatDuration(test.duration_ms)}.{' '}
-          <Link href={href({ page: 'delivery', id: hook.id, deliveryId: test.delivery_id })}>Open the attempt</Link>
+          {test.delivery_id && (
+            <Link href={href({ page: 'delivery', id: hook.id, deliveryId: test.delivery_id })}>Open the attempt</Link>
+          )}
         </p>
       )}
       <h2>Attempts</h2>

@@ -111,7 +111,10 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
     <input
       type="checkbox"
       checked={events.includes(n)}
-      onChange={() => setEvents(toggleEvent(events, n))}
+      onChange={() => {
+        setEvents(toggleEvent(events, n));
+        setErrs({ ...errs, events: undefined });
+      }}
       aria-label={n}
     />
   );
@@ -120,6 +123,7 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
     <form
       class="card"
       aria-label="New endpoint"
+      noValidate
       onSubmit={async (e) => {
         e.preventDefault();
         const v = validateWebhook(name, url, events);
@@ -140,7 +144,10 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
     >
       <h2>New endpoint</h2>
       <label for="wh-name">Name</label>
-      <input id="wh-name" value={name} onInput={(e) => setName(e.currentTarget.value)} aria-invalid={!!errs.name} />
+      <input id="wh-name" value={name} onInput={(e) => {
+          setName(e.currentTarget.value);
+          setErrs({ ...errs, name: undefined });
+        }} aria-invalid={!!errs.name} />
       {errs.name && <p class="field-error">{errs.name}</p>}
       <label for="wh-url">URL</label>
       <input
@@ -148,7 +155,10 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
         type="url"
         placeholder="https://example.com/aqio-webhooks"
         value={url}
-        onInput={(e) => setURL(e.currentTarget.value)}
+        onInput={(e) => {
+          setURL(e.currentTarget.value);
+          setErrs({ ...errs, url: undefined });
+        }}
         aria-invalid={!!errs.url}
       />
       {errs.url && <p class="field-error">{errs.url}</p>}
