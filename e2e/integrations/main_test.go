@@ -62,7 +62,6 @@ func TestMain(m *testing.M) {
 	zoomFake = zoomfake.Mount(fake.Mux, fake.Issuer, "/zoom", map[string]string{zoomClient: zoomSecret}, func() string { return fake.URL })
 	kitFake = kitfake.Mount(fake.Mux, fake.Issuer, "/kit", map[string]string{kitClient: kitSecret}, kitfake.Options{})
 	salesforceFake = mountSalesforce()
-	salesforceFake = mountSalesforce()
 	mailchimpFake = mountMailchimp()
 	discordFake = mountDiscord()
 	// The providers redirect the browser to the callback, so the API's
@@ -107,7 +106,6 @@ func TestMain(m *testing.M) {
 			AuthURL: fake.URL + kitFake.AuthPath(), TokenURL: fake.URL + kitFake.TokenPath(),
 			RevokeURL: fake.URL + kitFake.RevokePath(), APIBaseURL: fake.URL + kitFake.APIPath(),
 		}
-		configureSalesforce(c)
 		configureSalesforce(c)
 		configureMailchimp(c)
 		configureDiscord(c)
