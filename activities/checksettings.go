@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/providers"
 )
 
@@ -15,6 +16,9 @@ type CheckSettingsInput struct {
 	OrganizationID string
 	// Settings are the normalised settings JSON about to be saved.
 	Settings string
+	// Stored checks the integration's saved settings instead (the
+	// check after the OAuth callback; Settings is ignored).
+	Stored bool `json:",omitempty"`
 }
 
 // CheckSettingsResult is the provider's verdict: Field and Message name
@@ -37,10 +41,16 @@ func (a *Integrations) CheckSettings(ctx context.Context, in CheckSettingsInput)
 	if !ok {
 		return CheckSettingsResult{}, nil
 	}
-	if err := requireActive(integ); err != nil {
-		return CheckSettingsResult{}, err
+	// An integration in status error is checked too: a PATCH correcting
+	// the settings refused after the callback is how it resumes.
+	if integ.Status != models.IntegrationError {
+		if err := requireActive(integ); err != nil {
+			return CheckSettingsResult{}, err
+		}
 	}
-	integ.Settings = &in.Settings
+	if !in.Stored {
+		integ.Settings = &in.Settings
+	}
 	rt, _, err := a.runtime(ctx, integ, p)
 	if err != nil {
 		return CheckSettingsResult{}, err

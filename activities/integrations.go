@@ -106,7 +106,23 @@ type ConnectResult struct {
 	IntegrationType string
 	Created         bool
 	TokensExpire    bool
+	// Status is the integration's status once the connect run finished
+	// (empty from runs that predate the checks after the exchange: active).
+	// In status error, ErrorCode, ErrorField (a refused setting, e.g.
+	// "settings.audience_id") and ErrorMessage say why; the connection
+	// (tokens) is kept.
+	Status       string `json:",omitempty"`
+	ErrorCode    string `json:",omitempty"`
+	ErrorField   string `json:",omitempty"`
+	ErrorMessage string `json:",omitempty"`
+	// SettingsUnchecked: the provider could not be asked (unavailable);
+	// the settings are checked again when next saved.
+	SettingsUnchecked bool `json:",omitempty"`
 }
+
+// ErrCodeInvalidSettings is the error code of settings the provider
+// refused after the OAuth callback (the integration is in status error).
+const ErrCodeInvalidSettings = "invalid_settings"
 
 // ExchangeCode exchanges the authorization code (with the PKCE verifier)
 // for tokens and saves the integration, tokens encrypted, in one

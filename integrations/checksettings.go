@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -28,7 +29,7 @@ func (s *Service) checkSettings(ctx context.Context, integ models.Integration, s
 	if !ok {
 		return nil
 	}
-	if _, checks := p.Connector.(providers.SettingsChecker); !checks || integ.Status != models.IntegrationActive {
+	if _, checks := p.Connector.(providers.SettingsChecker); !checks || (integ.Status != models.IntegrationActive && !settingsRefused(integ)) {
 		return nil
 	}
 	timeout := s.CallbackTimeout
@@ -60,4 +61,13 @@ func (s *Service) checkSettings(ctx context.Context, integ models.Integration, s
 		return invalid(res.Field, "%s", res.Message)
 	}
 	return nil
+}
+
+// settingsRefused reports an integration in status error because the
+// provider refused its settings after the OAuth callback (its
+// last_error_message names the field, "settings.…: …"). A PATCH whose
+// settings the provider accepts makes it active again.
+func settingsRefused(integ models.Integration) bool {
+	return integ.Status == models.IntegrationError && integ.LastErrorMessage != nil &&
+		strings.HasPrefix(*integ.LastErrorMessage, "settings")
 }

@@ -53,6 +53,9 @@ type Service struct {
 	Now           func() time.Time
 	// CallbackTimeout bounds how long the callback waits for the code exchange.
 	CallbackTimeout time.Duration
+	// PublicURL is the service's public base URL (feed URLs); empty: the
+	// request's own host.
+	PublicURL string
 }
 
 func (s *Service) now() time.Time {
@@ -290,6 +293,12 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (string, error) {
 	if err := s.afterConnect(ctx, integ, res.TokensExpire); err != nil {
 		return "", err
 	}
+	if res.Status == models.IntegrationError {
+		// Connected, but the settings were refused (or the connection
+		// could not be completed): the integration is kept in status error.
+		return back(st.ReturnURL, "error", map[string]string{"integration_id": integ.ID, "integration_type": integ.IntegrationType,
+			"error": res.ErrorCode, "error_description": res.ErrorMessage, "field": res.ErrorField}), nil
+	}
 	return back(st.ReturnURL, "connected", map[string]string{"integration_id": integ.ID, "integration_type": integ.IntegrationType}), nil
 }
 
@@ -451,6 +460,10 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p Patch) (models
 			return integ, err
 		}
 		cols["settings"] = *set
+		if settingsRefused(integ) {
+			// The provider accepted the corrected settings: resume.
+			cols["status"], cols["last_error_message"] = models.IntegrationActive, nil
+		}
 	}
 	if p.SyncEnabled != nil {
 		cols["sync_enabled"] = *p.SyncEnabled

@@ -255,9 +255,14 @@ func (s *Store) DeleteIntegration(ctx context.Context, orgID, id string) error {
 // access token, the (possibly rotated) refresh token and the expiry.
 func (s *Store) SaveRefreshedTokens(ctx context.Context, orgID, id string, sealed Sealed) error {
 	now := s.now()
+	// A refresh heals a credential error, not settings the provider
+	// refused after connect (last_error_message "settings.…": a PATCH
+	// the provider accepts clears that one).
+	settingsRefused := "status = 'error' AND last_error_message LIKE 'settings%'"
 	cols := map[string]any{
-		"access_token": sealed.AccessToken, "token_expires_at": sealed.ExpiresAt,
-		"token_obtained_at": now, "updated_at": now, "status": models.IntegrationActive, "last_error_message": nil,
+		"access_token": sealed.AccessToken, "token_expires_at": sealed.ExpiresAt, "token_obtained_at": now, "updated_at": now,
+		"status":             gorm.Expr("CASE WHEN "+settingsRefused+" THEN status ELSE ? END", models.IntegrationActive),
+		"last_error_message": gorm.Expr("CASE WHEN " + settingsRefused + " THEN last_error_message ELSE NULL END"),
 	}
 	if sealed.RefreshToken != nil {
 		cols["refresh_token"] = sealed.RefreshToken

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/models"
 )
 
 // Connect exchanges an OAuth code for tokens and saves the integration.
@@ -23,8 +25,56 @@ func Connect(ctx workflow.Context, in activities.ConnectInput) (activities.Conne
 	})
 	var a *activities.Integrations
 	var res activities.ConnectResult
-	err := workflow.ExecuteActivity(ctx, a.ExchangeCode, in).Get(ctx, &res)
-	return res, err
+	if err := workflow.ExecuteActivity(ctx, a.ExchangeCode, in).Get(ctx, &res); err != nil {
+		return res, err
+	}
+	if workflow.GetVersion(ctx, connectFinishChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return res, nil
+	}
+	finishConnect(ctx, &res)
+	return res, nil
+}
+
+// connectFinishChange versions the steps after the code exchange (runs
+// started before them replay without).
+const connectFinishChange = "connect-after-connect-check-settings"
+
+// finishConnect runs the connector's AfterConnect (extras stored) and
+// checks the settings given at /authorize against the provider, now that
+// there is a token. The connection is kept either way: a failed
+// AfterConnect or refused settings put the integration into status error
+// (res.Status, res.ErrorCode, res.ErrorField, res.ErrorMessage say why),
+// a check that could not run (provider unavailable) leaves it active.
+func finishConnect(ctx workflow.Context, res *activities.ConnectResult) {
+	var a *activities.Integrations
+	ids := activities.AfterConnectInput{IntegrationID: res.IntegrationID, OrganizationID: res.OrganizationID}
+	res.Status = models.IntegrationActive
+	markError := func(code, field, msg string) {
+		res.Status, res.ErrorCode, res.ErrorField, res.ErrorMessage = models.IntegrationError, code, field, msg
+		_ = workflow.ExecuteActivity(ctx, a.MarkError, activities.MarkErrorInput{
+			IntegrationID: res.IntegrationID, OrganizationID: res.OrganizationID, Message: msg, Code: code,
+		}).Get(ctx, nil)
+	}
+	if err := workflow.ExecuteActivity(ctx, a.AfterConnect, ids).Get(ctx, nil); err != nil {
+		code := errCode(err)
+		if code == "" {
+			code = "after_connect_failed"
+		}
+		markError(code, "", "the connection could not be completed: "+errMessage(err)+"; reconnect the integration")
+		return
+	}
+	var chk activities.CheckSettingsResult
+	err := workflow.ExecuteActivity(ctx, a.CheckSettings, activities.CheckSettingsInput{
+		IntegrationID: res.IntegrationID, OrganizationID: res.OrganizationID, Stored: true,
+	}).Get(ctx, &chk)
+	switch {
+	case err != nil && errType(err) == activities.ErrTypeAuthRevoked:
+		markError(errCode(err), "", "the provider refused the stored credentials; reconnect the integration")
+	case err != nil:
+		res.SettingsUnchecked = true
+	case chk.Field != "":
+		markError(activities.ErrCodeInvalidSettings, chk.Field, chk.Field+": "+chk.Message)
+	}
 }
 
 // DisconnectResult reports what a disconnect did.
@@ -91,4 +141,14 @@ func EnsureOAuthStateCleanupSchedule(ctx context.Context, c client.Client) error
 		return fmt.Errorf("oauth state cleanup schedule: %w", err)
 	}
 	return nil
+}
+
+// errMessage is an activity failure's own message, without Temporal's
+// wrapper text ("activity error (type: …)").
+func errMessage(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
 }

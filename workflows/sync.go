@@ -88,7 +88,7 @@ func Sync(ctx workflow.Context, in SyncInput) (SyncResult, error) {
 	fin.Status = "completed"
 	if err != nil {
 		fin.Status = "failed"
-		fin.FailureMessage = err.Error()
+		fin.FailureMessage = errMessage(err)
 		if errType(err) == activities.ErrTypeAuthRevoked {
 			_ = workflow.ExecuteActivity(ctx, a.MarkError, activities.MarkErrorInput{
 				IntegrationID: in.IntegrationID, OrganizationID: in.OrganizationID,
