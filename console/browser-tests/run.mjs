@@ -335,6 +335,7 @@ async function main() {
         const expected = new Set(['GET /console/session 401', 'POST /console/session 401']);
         const unexpected = refused.filter((r) => !expected.has(r));
         assert(unexpected.length === 0, `unexpected error responses: ${unexpected.join(', ')}`);
+        refused.length = 0; // later steps check their own refusals
       },
     ],
     [
@@ -346,6 +347,32 @@ async function main() {
         await page.getByLabel('Token or API key').waitFor();
         const r = await page.evaluate(async () => (await fetch('/console/api/webhooks')).status);
         assert(r === 401, `API through the console after sign-out: ${r}`);
+      },
+    ],
+    [
+      'an API key with webhooks:read signs in to its organization and may look but not create',
+      async () => {
+        const res = await fetch(dev.base + '/api/api-keys', {
+          method: 'POST',
+          headers: { Authorization: 'Bearer ' + token, 'X-Aqio-Organization-Id': org, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ name: 'console reader', scopes: ['webhooks:read'] }),
+        });
+        const created = await res.text();
+        assert(res.status === 201, `create key: ${res.status} ${created}`);
+        const { key } = JSON.parse(created);
+        await page.getByLabel('Token or API key').fill(key);
+        assert(await page.getByLabel('Organization').isDisabled(), 'the organization field is editable for a key');
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('link', { name: 'browser receiver' }).waitFor();
+        assert((await page.getByTestId('who').textContent()).includes('API key'), 'the header does not say API key');
+        await page.getByRole('button', { name: 'New endpoint' }).click();
+        await page.getByLabel('Name').fill('not allowed');
+        await page.getByLabel('URL').fill(rcv.url);
+        await page.getByRole('checkbox', { name: '*', exact: true }).check();
+        await page.getByRole('button', { name: 'Create endpoint' }).click();
+        await page.getByRole('alert').filter({ hasText: 'insufficient_scope' }).waitFor();
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByLabel('Token or API key').waitFor();
       },
     ],
   ];
