@@ -281,3 +281,86 @@ func TestKitSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestKitAPIKey: Kit also connects with an account's V4 API key through
+// POST /api/integrations/kit/connect: a key Kit refuses (GET /v4/account)
+// is a 422 naming credentials.api_key and nothing is stored; settings are
+// checked against the account in the same call; once connected every
+// call carries X-Kit-Api-Key (no OAuth token, no refresh loop) and
+// disconnecting revokes nothing (the key belongs to the Kit account).
+func TestKitAPIKey(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	key := "kit_" + strings.ToLower(org.ID) + "_0123456789abcdef"
+	connectKit := func(k string, settings map[string]any) testenv.Response {
+		body := map[string]any{"name": "Newsletter", "credentials": map[string]any{"api_key": k}}
+		if settings != nil {
+			body["settings"] = settings
+		}
+		return org.Do(t, "POST", "/api/integrations/kit/connect", body)
+	}
+	kitIntegrations := func() int {
+		n := 0
+		for _, in := range org.Do(t, "GET", "/api/integrations", nil).Map(t)["data"].([]any) {
+			if in.(map[string]any)["integration_type"] == "kit" {
+				n++
+			}
+		}
+		return n
+	}
+	if r := connectKit(key, nil); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `"field":"credentials.api_key"`) {
+		t.Fatalf("unknown key: %d %s", r.Status, r.Body)
+	}
+	kitFake.AddAPIKey(key)
+	if r := connectKit(key, map[string]any{"field_mapping": map[string]any{"guests": "party_" + org.ID}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.Body), `"field":"settings.field_mapping.guests"`) {
+		t.Fatalf("unknown custom field at connect: %d %s", r.Status, r.Body)
+	}
+	if n := kitIntegrations(); n != 0 {
+		t.Fatalf("%d integrations stored by refused connects", n)
+	}
+	resp := connectKit(key, map[string]any{"event_tag": "Aqio {event_id}"})
+	if resp.Status != http.StatusCreated || strings.Contains(string(resp.Body), key) {
+		t.Fatalf("connect: %d %s", resp.Status, resp.Body)
+	}
+	in := resp.Map(t)
+	id := in["id"].(string)
+	if in["status"] != "active" || in["token_expires_at"] != nil {
+		t.Fatalf("connected: %v", in)
+	}
+	if r := row(t, env, org.ID, id); r.APIKey == nil || strings.Contains(*r.APIKey, key) || r.AccessToken != nil {
+		t.Fatalf("credential not stored encrypted (or a token stored): %+v", r)
+	}
+
+	evID := "kkev_" + org.ID
+	email := "keyed+" + strings.ToLower(org.ID) + "@example.com"
+	postEvent(t, org, "kk1-"+org.ID, "registration.confirmed", map[string]any{"id": "kkr1" + org.ID, "event_id": evID, "user_email": email,
+		"user_name": "Keyed Subscriber", "status": "confirmed", "marketing_consent": true})
+	kitPushDone(t, env, id, "kk1-"+org.ID)
+	if tags := kitFake.Tagged(email); strings.Join(tags, "|") != "Aqio "+evID {
+		t.Fatalf("tags %v", tags)
+	}
+	for _, r := range kitRequests("POST", "/v4/subscribers", email) {
+		if r.Credential != "api_key" {
+			t.Fatalf("subscriber upsert authenticated by %q", r.Credential)
+		}
+	}
+
+	// The key is deleted in Kit: the push fails and the integration needs reconnecting.
+	kitFake.RemoveAPIKey(key)
+	postEvent(t, org, "kk2-"+org.ID, "registration.confirmed", map[string]any{"id": "kkr2" + org.ID, "event_id": evID,
+		"user_email": "second+" + strings.ToLower(org.ID) + "@example.com", "status": "confirmed", "marketing_consent": true})
+	if st := waitClosed(t, env, workflows.PushWorkflowID(id, "kk2-"+org.ID)); st != enums.WORKFLOW_EXECUTION_STATUS_FAILED {
+		t.Fatalf("push with a deleted key ended %v", st)
+	}
+	testenv.Eventually(t, wait, "integration marked error", func() bool { return row(t, env, org.ID, id).Status == models.IntegrationError })
+
+	revoked := len(kitFake.OAuth.Revoked())
+	if resp := org.Do(t, "DELETE", "/api/integrations/"+id, nil); resp.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", resp.Status, resp.Body)
+	}
+	testenv.Eventually(t, wait, "integration deleted", func() bool { return kitIntegrations() == 0 })
+	if len(kitFake.OAuth.Revoked()) != revoked {
+		t.Fatal("disconnecting an API-key connection called Kit's revoke")
+	}
+}
