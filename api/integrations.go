@@ -130,6 +130,7 @@ func (s *Server) listProviders(c echo.Context) error {
 		AuthMode             string                      `json:"auth_mode"`
 		Available            bool                        `json:"available"`
 		Configured           bool                        `json:"configured"`
+		OAuthConfigured      bool                        `json:"oauth_configured"`
 		DefaultScopes        []string                    `json:"default_scopes"`
 		PKCE                 bool                        `json:"pkce"`
 		RotatesRefreshTokens bool                        `json:"rotates_refresh_tokens"`
@@ -144,7 +145,7 @@ func (s *Server) listProviders(c echo.Context) error {
 	for _, p := range s.deps.Integrations.Catalog.All() {
 		_, syncs := p.Syncer()
 		v := providerView{Type: p.Type, DisplayName: p.DisplayName, AuthMode: string(p.Auth), Available: p.Available,
-			Configured: p.Configured(), DefaultScopes: []string{}, TokensExpire: p.TokensExpire(), Revocable: p.Revocable(),
+			Configured: p.Configured(), OAuthConfigured: p.OAuthConfigured(), DefaultScopes: []string{}, TokensExpire: p.TokensExpire(), Revocable: p.Revocable(),
 			Syncs: syncs, Pushes: p.Pushes(), CredentialFields: p.CredentialFields, SettingsSchema: p.Connector.SettingsSchema()}
 		if o := p.OAuth; o != nil {
 			v.PKCE, v.RotatesRefreshTokens = o.PKCE, o.RotatesRefreshTokens

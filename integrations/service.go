@@ -158,7 +158,7 @@ func (s *Service) Authorize(ctx context.Context, orgID, userID, typ string, in A
 	if !p.Available || p.Auth != providers.AuthOAuth2 {
 		return Authorization{}, invalid("type", "%s cannot be connected yet", p.DisplayName)
 	}
-	if !p.Configured() {
+	if !p.OAuthConfigured() {
 		return Authorization{}, invalid("type", "%s is not configured on this server (set AQIO_%s_CLIENT_ID and _CLIENT_SECRET)", p.DisplayName, strings.ToUpper(typ))
 	}
 	if s.RedirectURL == "" {

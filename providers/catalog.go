@@ -82,8 +82,17 @@ func (c *Catalog) All() []Provider {
 }
 
 // Configured reports whether the provider can be connected on this
-// server: OAuth providers need client credentials.
-func (p Provider) Configured() bool { return p.Auth != AuthOAuth2 || p.ClientID != "" }
+// server: by OAuth once its client credentials are set, or by the
+// credential fields it declares (an api_key, basic or webhook_url
+// provider; an OAuth provider that also takes an API key, like Kit, or a
+// pasted webhook URL, like Discord) without any OAuth client.
+func (p Provider) Configured() bool {
+	return p.OAuthConfigured() || len(p.CredentialFields) > 0 || p.Auth != AuthOAuth2
+}
+
+// OAuthConfigured reports whether /authorize can start an OAuth
+// connection: the provider is OAuth and its client id is set.
+func (p Provider) OAuthConfigured() bool { return p.Auth == AuthOAuth2 && p.ClientID != "" }
 
 // TokensExpire reports whether a refresh loop keeps the tokens fresh.
 func (p Provider) TokensExpire() bool { return p.OAuth != nil && p.OAuth.TokensExpire }

@@ -108,7 +108,7 @@ func TestSessionRedactsOnlySecrets(t *testing.T) {
 	conn := Planned(info)
 	s := NewSession(conn, info, Credentials{AccessToken: "access-token-1",
 		Fields: map[string]string{"api_url": srv.URL, "api_key": "apikey-secret-1", "other": "undeclared-value-1"},
-		Extra: map[string]any{"api_url": srv.URL, "incoming_webhook": map[string]any{"url": "https://hooks.example/T1/B2/hooksecret99"}}})
+		Extra:  map[string]any{"api_url": srv.URL, "incoming_webhook": map[string]any{"url": "https://hooks.example/T1/B2/hooksecret99"}}})
 	rt := &Runtime{Provider: Provider{Info: info, Connector: conn}, HTTP: s.Client(http.DefaultClient)}
 	req, _ := JSONRequest(context.Background(), "PATCH", srv.URL+"/v2/meetings/85746065001", nil)
 	if _, _, err := rt.Do(req); err != nil {
