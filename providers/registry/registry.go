@@ -11,6 +11,7 @@ import (
 	"github.com/aqio/connect/providers/hubspot"
 	"github.com/aqio/connect/providers/kit"
 	"github.com/aqio/connect/providers/mailchimp"
+	"github.com/aqio/connect/providers/pipedrive"
 	"github.com/aqio/connect/providers/salesforce"
 	"github.com/aqio/connect/providers/slack"
 	"github.com/aqio/connect/providers/teamschannel"
@@ -26,6 +27,7 @@ func New() *providers.Registry {
 		zoom.New(),
 		mailchimp.New(),
 		activecampaign.New(),
+		pipedrive.New(),
 		kit.New(),
 		applecalendar.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
