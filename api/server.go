@@ -61,6 +61,7 @@ var publicPaths = map[string]bool{
 	"/healthz": true, "/readyz": true, "/metrics": true,
 	"/api/openapi.json": true, "/api/docs": true, "/": true,
 	"/api/integrations/oauth/callback": true, // the user's browser, back from the provider
+	feedRoute:                          true, // calendar apps; the secret token in the path is the credential
 }
 
 // New builds the echo server with every route.
@@ -119,6 +120,7 @@ func New(d Deps) *Server {
 	s.registerWebhookOpsRoutes(e)
 	s.registerAPIKeyRoutes(e)
 	s.registerIntegrationRoutes(e)
+	s.registerIntegrationFeedRoutes(e)
 	return s
 }
 

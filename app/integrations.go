@@ -22,6 +22,7 @@ func (a *App) buildIntegrations() *activities.Integrations {
 		StateTTL:         cfg.Integrations.OAuthStateTTL,
 		DefaultReturnURL: cfg.Integrations.DefaultReturnURL,
 		ReturnOrigins:    cfg.Integrations.ReturnOrigins,
+		PublicURL:        cfg.PublicURL,
 		Logger:           a.Logger.With("component", "integrations"),
 	}
 	a.Webhooks.Observers = append(a.Webhooks.Observers, a.Integrations)

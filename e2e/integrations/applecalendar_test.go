@@ -46,7 +46,14 @@ func vevent(t *testing.T, srv *applecalendarfake.Server, path string) (*ical.Eve
 
 func propText(t *testing.T, ev *ical.Event, name string) string {
 	t.Helper()
-	v, err := ev.Props.Text(name)
+	p := ev.Props.Get(name)
+	if p == nil {
+		t.Fatalf("no %s", name)
+	}
+	if p.ValueType() != ical.ValueText {
+		return p.Value // SEQUENCE is an INTEGER
+	}
+	v, err := p.Text()
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -126,6 +133,9 @@ func TestAppleCalendarCalDAV(t *testing.T) {
 		start.Value != "20310901T170000" || propText(t, e, ical.PropLocation) != "Operaen, Oslo" ||
 		!strings.Contains(string(obj.Data), "BEGIN:VTIMEZONE") {
 		t.Fatalf("created object:\n%s", obj.Data)
+	}
+	if js := icalJS(t, obj.Data); len(js.Events) != 1 || js.Events[0].StartUTC != "2031-09-01T15:00:00.000Z" || js.Events[0].TZID != "Europe/Oslo" {
+		t.Fatalf("ical.js read the object as %+v", js)
 	}
 	if puts := caldavRequests(srv, "PUT", path); len(puts) != 1 || puts[0].IfNoneMatch != "*" || puts[0].IfMatch != "" {
 		t.Fatalf("create PUTs %+v", puts)

@@ -44,7 +44,7 @@ func VEvent(en calendarentry.Entry, sequence int, stamp time.Time) *ical.Event {
 		p.Value = u
 		ev.Props.Set(p)
 	}
-	ev.Props.SetText(ical.PropSequence, fmt.Sprint(sequence))
+	setRaw(ev.Props, ical.PropSequence, fmt.Sprint(sequence))
 	status := "CONFIRMED"
 	if en.Cancelled {
 		status = "CANCELLED"
@@ -94,7 +94,7 @@ func VCalendar(name string, events []*ical.Event, entries []calendarentry.Entry)
 	cal.Props.SetText(ical.PropProductID, ProdID)
 	cal.Props.SetText(ical.PropCalendarScale, "GREGORIAN")
 	if name != "" {
-		cal.Props.SetText("X-WR-CALNAME", name)
+		setRaw(cal.Props, "X-WR-CALNAME", escapeText(name))
 	}
 	seen := map[string]bool{}
 	for _, en := range entries {
@@ -113,9 +113,21 @@ func VCalendar(name string, events []*ical.Event, entries []calendarentry.Entry)
 	return cal
 }
 
-// Encode writes cal as RFC 5545 text.
+// Encode writes cal as RFC 5545 text. A calendar without components (a
+// feed before its first event) is written as its properties alone, which
+// calendar apps accept as an empty calendar (go-ical refuses to).
 func Encode(cal *ical.Calendar) ([]byte, error) {
 	var buf bytes.Buffer
+	if len(cal.Children) == 0 {
+		buf.WriteString("BEGIN:VCALENDAR\r\n")
+		for _, name := range []string{ical.PropVersion, ical.PropProductID, ical.PropCalendarScale, "X-WR-CALNAME"} {
+			if p := cal.Props.Get(name); p != nil && p.Value != "" {
+				buf.WriteString(name + ":" + p.Value + "\r\n")
+			}
+		}
+		buf.WriteString("END:VCALENDAR\r\n")
+		return buf.Bytes(), nil
+	}
 	if err := ical.NewEncoder(&buf).Encode(cal); err != nil {
 		return nil, fmt.Errorf("encode icalendar: %w", err)
 	}
@@ -182,8 +194,8 @@ func yearlyRule(t time.Time) string {
 func observance(kind, name string, from, to int, start time.Time, rule string) *ical.Component {
 	c := ical.NewComponent(kind)
 	c.Props.SetText(ical.PropTimezoneName, name)
-	c.Props.SetText(ical.PropTimezoneOffsetFrom, offset(from))
-	c.Props.SetText(ical.PropTimezoneOffsetTo, offset(to))
+	setRaw(c.Props, ical.PropTimezoneOffsetFrom, offset(from))
+	setRaw(c.Props, ical.PropTimezoneOffsetTo, offset(to))
 	p := ical.NewProp(ical.PropDateTimeStart)
 	p.Value = start.Format("20060102T150405")
 	c.Props.Set(p)
@@ -202,4 +214,18 @@ func offset(sec int) string {
 		sign, sec = "-", -sec
 	}
 	return fmt.Sprintf("%s%02d%02d", sign, sec/3600, sec/60%60)
+}
+
+// escapeText escapes a TEXT value (RFC 5545 3.3.11); names are short, so
+// lines are not folded.
+func escapeText(s string) string {
+	return strings.NewReplacer(`\`, `\\`, ";", `\;`, ",", `\,`, "\r\n", `\n`, "\n", `\n`).Replace(s)
+}
+
+// setRaw sets a property whose value is already in its iCalendar form
+// (INTEGER, UTC-OFFSET, escaped TEXT), without a VALUE parameter.
+func setRaw(props ical.Props, name, value string) {
+	p := ical.NewProp(name)
+	p.Value = value
+	props.Set(p)
 }

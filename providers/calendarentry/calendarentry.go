@@ -44,8 +44,9 @@ type Entry struct {
 	Start, End time.Time
 	// TimeZone is the event's IANA zone when it is a known one, else "".
 	TimeZone string
-	// Zone is the loaded TimeZone (UTC when TimeZone is "").
-	Zone      *time.Location
+	// Zone is the loaded TimeZone (UTC when TimeZone is ""); not kept in
+	// JSON: LoadZone restores it.
+	Zone      *time.Location `json:"-"`
 	Private   bool
 	Cancelled bool
 	Attendees []Attendee
@@ -153,6 +154,19 @@ func FromRegistrations(regs []providers.Object) []Attendee {
 		out = append(out, a)
 	}
 	return out
+}
+
+// LoadZone sets Zone from TimeZone (after decoding a kept Entry).
+func (e *Entry) LoadZone() {
+	e.Zone = time.UTC
+	if e.TimeZone == "" {
+		return
+	}
+	if loc, err := time.LoadLocation(e.TimeZone); err == nil {
+		e.Zone = loc
+	} else {
+		e.TimeZone = ""
+	}
 }
 
 // Emails are the attendees' addresses.

@@ -181,7 +181,7 @@ func etag(b []byte) string {
 type backend struct{ s *Server }
 
 func (b backend) CurrentUserPrincipal(context.Context) (string, error) { return Principal, nil }
-func (b backend) CalendarHomeSetPath(context.Context) (string, error) { return Home, nil }
+func (b backend) CalendarHomeSetPath(context.Context) (string, error)  { return Home, nil }
 
 func (b backend) CreateCalendar(context.Context, *caldav.Calendar) error {
 	return webdav.NewHTTPError(http.StatusForbidden, fmt.Errorf("calendars are fixed"))
