@@ -18,7 +18,7 @@ import (
 //
 // Optional behaviour is declared by also implementing Syncer, Revoker,
 // CredentialChecker, SettingsChecker, AfterConnecter, Reminder,
-// Authorizer, APIBaser, TokenTransporter or Feeder.
+// Authorizer, APIBaser, TokenTransporter, Feeder or Eraser.
 type Connector interface {
 	// Info is the static catalog entry (configuration may override its URLs).
 	Info() Info
@@ -175,6 +175,37 @@ type FeedInput struct {
 type FeedOutput struct {
 	ContentType string
 	Body        []byte
+}
+
+// Eraser connectors propagate a data subject's erasure (GDPR art. 17) to
+// the provider: delete or anonymise the person there (HubSpot's GDPR
+// delete, Mailchimp's permanent member delete). Erase must be safe to
+// call again: a person already gone is EraseNotFound, not an error.
+type Eraser interface {
+	Erase(ctx context.Context, rt *Runtime, s ErasureSubject) (EraseOutcome, error)
+}
+
+// ErasureSubject is who to erase: every address the erasure found for
+// them (normalized) and their Aqio user id.
+type ErasureSubject struct {
+	Emails []string
+	UserID string
+}
+
+// Erase outcome statuses.
+const (
+	EraseDeleted     = "deleted"      // the provider deleted (or anonymised) the person
+	EraseNotFound    = "not_found"    // the provider holds nobody with these addresses
+	EraseNotPossible = "not_possible" // the provider cannot delete them (Detail says why)
+)
+
+// EraseOutcome says what an Erase did (shown in the erasure report; no
+// personal data).
+type EraseOutcome struct {
+	Status string `json:"status"`
+	// Deleted counts the provider records removed.
+	Deleted int    `json:"deleted"`
+	Detail  string `json:"detail,omitempty"`
 }
 
 // AuthMode is how a provider authenticates.

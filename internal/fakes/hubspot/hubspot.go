@@ -30,6 +30,8 @@
 //	POST /crm/v3/objects/contacts/batch/upsert            {"inputs":[{"idProperty":"email","id":"<email>","properties":{...}}]} (≤100)
 //	     → 200 {"status":"COMPLETE","results":[{"id","properties","createdAt","updatedAt","archived":false,"new"}],"startedAt","completedAt"}
 //	     unknown property → 400 VALIDATION_ERROR "Property values were not valid: [...PROPERTY_DOESNT_EXIST...]"
+//	POST /crm/v3/objects/contacts/gdpr-delete             {"objectId":"<id or email>","idProperty":"email"?} → 204 (by email: also when
+//	     no contact matches: HubSpot blocklists the address; Blocklisted reports it); by id: 404 unknown
 //	POST /crm/v3/objects/deals                            {"properties":{"dealname","amount","pipeline","dealstage","closedate","deal_currency_code"},
 //	                                                      "associations":[{"to":{"id"},"types":[{"associationCategory":"HUBSPOT_DEFINED","associationTypeId":3}]}]}
 //	     → 201 {"id","properties","createdAt","updatedAt","archived":false}   (3 = deal → contact)
@@ -148,6 +150,73 @@ type Fake struct {
 	failures   []*failure
 	requests   []Request
 	correlate  int
+	gdpr       []GDPRDeletion
+	blocked    map[string]bool // emails GDPR-deleted
+}
+
+// GDPRDeletion is one GDPR delete received
+// (POST /crm/v3/objects/contacts/gdpr-delete).
+type GDPRDeletion struct {
+	ObjectID, IDProperty string
+	// ContactID is the deleted contact ("" when none matched: HubSpot
+	// still answers 204 and blocklists the address).
+	ContactID string
+}
+
+// GDPRDeletions lists the GDPR deletes received, in order.
+func (f *Fake) GDPRDeletions() []GDPRDeletion {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]GDPRDeletion(nil), f.gdpr...)
+}
+
+// Blocklisted reports whether an address was GDPR-deleted.
+func (f *Fake) Blocklisted(email string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.blocked[strings.ToLower(email)]
+}
+
+// gdprDelete permanently deletes a contact by id or, with idProperty
+// email, by address: 204 whether or not one matched; the address is
+// blocklisted (Blocklisted).
+func (f *Fake) gdprDelete(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		ObjectID   string `json:"objectId"`
+		IDProperty string `json:"idProperty"`
+	}
+	if !f.decode(w, r, &in) {
+		return
+	}
+	if in.ObjectID == "" {
+		f.error(w, http.StatusBadRequest, "VALIDATION_ERROR", "objectId is required", nil)
+		return
+	}
+	f.mu.Lock()
+	id := in.ObjectID
+	if in.IDProperty == "email" {
+		id = f.byEmail[strings.ToLower(in.ObjectID)]
+		f.blocked[strings.ToLower(in.ObjectID)] = true
+	}
+	c, ok := f.contacts[id]
+	del := GDPRDeletion{ObjectID: in.ObjectID, IDProperty: in.IDProperty}
+	if ok {
+		del.ContactID = c.ID
+		delete(f.contacts, id)
+		for e, cid := range f.byEmail {
+			if cid == id {
+				delete(f.byEmail, e)
+				f.blocked[e] = true
+			}
+		}
+	}
+	f.gdpr = append(f.gdpr, del)
+	f.mu.Unlock()
+	if !ok && in.IDProperty != "email" {
+		f.error(w, http.StatusNotFound, "OBJECT_NOT_FOUND", "resource not found", nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // New builds the fake.
@@ -166,7 +235,7 @@ func New(opts Options) *Fake {
 	}
 	f := &Fake{
 		opts: opts, tokens: map[string]bool{}, contacts: map[string]*Contact{}, byEmail: map[string]string{},
-		deals: map[string]*Deal{}, events: map[string]*MarketingEvent{}, attendance: map[string][]Participation{},
+		deals: map[string]*Deal{}, events: map[string]*MarketingEvent{}, attendance: map[string][]Participation{}, blocked: map[string]bool{},
 		nextID: 1000,
 		properties: []Property{
 			{Name: "email", Label: "Email", Type: "string"},
@@ -192,6 +261,7 @@ func New(opts Options) *Fake {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /crm/v3/properties/contacts", f.listProperties)
 	m.HandleFunc("POST /crm/v3/objects/contacts/batch/upsert", f.upsertContacts)
+	m.HandleFunc("POST /crm/v3/objects/contacts/gdpr-delete", f.gdprDelete)
 	m.HandleFunc("POST /crm/v3/objects/deals", f.createDeal)
 	m.HandleFunc("GET /crm/v3/objects/deals/{id}", f.getDeal)
 	m.HandleFunc("PUT /marketing/v3/marketing-events/events/{ext}", f.upsertEvent)

@@ -47,6 +47,7 @@
 //	     → 200 member {"id","email_address","unique_email_id","status","merge_fields","tags_count","tags":[{"id","name"}],"list_id","last_changed"}
 //	     status_if_new is used only when the member is new; status (when given) changes an existing member.
 //	GET  /lists/{list_id}/members/{subscriber_hash}    the member; 404 unknown
+//	POST /lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent → 204; 404 unknown member (then PUT answers 400 "Forgotten Email Not Subscribed")
 //	POST /lists/{list_id}/members/{subscriber_hash}/tags  {"tags":[{"name","status":"active"|"inactive"}],"is_syncing"} → 204; 404 unknown member
 //	POST /batches                                      {"operations":[{"method","path","params"?,"body":"<JSON string>","operation_id"}]}
 //	     → 200 {"id","status":"pending","total_operations","finished_operations","errored_operations","submitted_at","completed_at","response_body_url":""}
@@ -182,6 +183,47 @@ type Fake struct {
 	batchOrder  []string
 	seq         int
 	prefix      string // mount prefix, for response_body_url
+	deleted     []PermanentDelete
+	forgotten   map[string]bool // list/hash permanently deleted
+}
+
+// PermanentDelete is one member permanently deleted
+// (POST /lists/{list_id}/members/{hash}/actions/delete-permanent).
+type PermanentDelete struct {
+	ListID, Hash string
+	Found        bool
+}
+
+// PermanentDeletes lists the permanent deletions received, in order.
+func (f *Fake) PermanentDeletes() []PermanentDelete {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]PermanentDelete(nil), f.deleted...)
+}
+
+// deletePermanent removes a member for good: 204, 404 for an unknown
+// member; afterwards the address is "forgotten" and PUT refuses it with
+// 400 "Forgotten Email Not Subscribed" (only the person can re-subscribe
+// through a signup form).
+func (f *Fake) deletePermanent(w http.ResponseWriter, r *http.Request) {
+	l := f.list(w, r)
+	if l == nil {
+		return
+	}
+	hash := r.PathValue("hash")
+	f.mu.Lock()
+	_, found := l.members[hash]
+	delete(l.members, hash)
+	f.deleted = append(f.deleted, PermanentDelete{ListID: l.ID, Hash: hash, Found: found})
+	if found {
+		f.forgotten[l.ID+"/"+hash] = true
+	}
+	f.mu.Unlock()
+	if !found {
+		f.problem(w, http.StatusNotFound, "Resource Not Found", "The requested resource could not be found.", nil)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // New returns an empty fake.
@@ -196,7 +238,7 @@ func New(opts Options) *Fake {
 		opts.BatchPolls = 1
 	}
 	f := &Fake{opts: opts, mux: http.NewServeMux(), tokens: map[string]bool{}, lists: map[string]*list{},
-		refused: map[string][2]string{}, inFlight: map[string]int{}, batches: map[string]*Batch{}}
+		refused: map[string][2]string{}, inFlight: map[string]int{}, batches: map[string]*Batch{}, forgotten: map[string]bool{}}
 	if f.opts.CheckToken == nil {
 		f.opts.CheckToken = func(tok string) error {
 			f.mu.Lock()
@@ -216,6 +258,7 @@ func New(opts Options) *Fake {
 	f.mux.HandleFunc("PUT /3.0/lists/{list}/members/{hash}", f.putMember)
 	f.mux.HandleFunc("GET /3.0/lists/{list}/members/{hash}", f.getMember)
 	f.mux.HandleFunc("POST /3.0/lists/{list}/members/{hash}/tags", f.postTags)
+	f.mux.HandleFunc("POST /3.0/lists/{list}/members/{hash}/actions/delete-permanent", f.deletePermanent)
 	f.mux.HandleFunc("POST /3.0/batches", f.postBatch)
 	f.mux.HandleFunc("GET /3.0/batches/{id}", f.getBatch)
 	f.mux.HandleFunc("GET /batch-results/{file}", f.batchResults)
@@ -557,6 +600,14 @@ func (f *Fake) putMember(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		f.problem(w, http.StatusBadRequest, "JSON Parse Error", "We encountered an unspecified JSON parsing error.", nil)
+		return
+	}
+	f.mu.Lock()
+	forgotten := f.forgotten[l.ID+"/"+r.PathValue("hash")]
+	f.mu.Unlock()
+	if forgotten {
+		f.problem(w, http.StatusBadRequest, "Forgotten Email Not Subscribed",
+			in.Email+" was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.", nil)
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
