@@ -62,6 +62,7 @@ func TestMain(m *testing.M) {
 	zoomFake = zoomfake.Mount(fake.Mux, fake.Issuer, "/zoom", map[string]string{zoomClient: zoomSecret}, func() string { return fake.URL })
 	kitFake = kitfake.Mount(fake.Mux, fake.Issuer, "/kit", map[string]string{kitClient: kitSecret}, kitfake.Options{})
 	salesforceFake = mountSalesforce()
+	pipedriveFake = mountPipedrive()
 	mailchimpFake = mountMailchimp()
 	discordFake = mountDiscord()
 	// The providers redirect the browser to the callback, so the API's
@@ -107,6 +108,7 @@ func TestMain(m *testing.M) {
 			RevokeURL: fake.URL + kitFake.RevokePath(), APIBaseURL: fake.URL + kitFake.APIPath(),
 		}
 		configureSalesforce(c)
+		configurePipedrive(c)
 		configureMailchimp(c)
 		configureDiscord(c)
 	})
