@@ -82,7 +82,11 @@ func TestMailchimp(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
 	list := mailchimpAudience(org)
+	metadataBefore := mailchimpFake.Count("GET", "/oauth2/metadata")
 	id := connect(t, org, "mailchimp", map[string]any{"audience_id": list, "tags": map[string]any{"registration.confirmed": []any{"Aqio"}}}, "")
+	if n := mailchimpFake.Count("GET", "/oauth2/metadata") - metadataBefore; n != 1 {
+		t.Fatalf("metadata endpoint asked %d times at connect, want once (AfterConnect; the data center is then stored)", n)
+	}
 	got := integration(t, org, id)
 	if got["status"] != "active" || got["token_expires_at"] != nil {
 		t.Fatalf("after connect (tokens never expire): %v", got)
@@ -107,8 +111,8 @@ func TestMailchimp(t *testing.T) {
 	if resp := org.Do(t, "PATCH", "/api/integrations/"+id, map[string]any{"settings": settings}); resp.Status != http.StatusOK {
 		t.Fatalf("settings with an existing merge field: %d %s", resp.Status, resp.Body)
 	}
-	if mailchimpFake.Count("GET", "/oauth2/metadata") == 0 {
-		t.Fatal("the data center was not asked of the metadata endpoint")
+	if n := mailchimpFake.Count("GET", "/oauth2/metadata") - metadataBefore; n != 1 {
+		t.Fatalf("metadata endpoint asked %d times, want only the once at connect", n)
 	}
 
 	evID := "mev_" + org.ID

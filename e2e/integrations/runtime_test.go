@@ -115,4 +115,11 @@ func TestFailedPushRecordsProviderError(t *testing.T) {
 	if !strings.HasPrefix(req, "PATCH "+fake.URL) || strings.Contains(req, "[redacted]") {
 		t.Fatalf("request %q: want the API host, not redacted", req)
 	}
+	// Leave the Zoom fake without a live meeting (TestZoom counts them).
+	meetingID, _ := zoomLinks(t, org, id)["event/"+evID]["external_id"].(string)
+	postEvent(t, org, "zrt3-"+org.ID, "event.cancelled", ev)
+	zoomPushDone(t, env, id, "zrt3-"+org.ID)
+	if _, live := zoomFake.Meeting(meetingID); live || meetingID == "" {
+		t.Fatal("the meeting was not deleted on cancel")
+	}
 }
