@@ -307,12 +307,18 @@ func (t *sessionTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return t.finish(resp, body), nil
 }
 
+// expired reports whether the answer asks for a fresh access token: a
+// KindExpired classification, or a 401 the connector does not call a dead
+// credential. A connector whose 401 means the credential itself is gone
+// (Discord's invalid webhook token) classifies it KindAuth, and no refresh
+// or resend follows: some providers ban clients that repeat invalid
+// requests.
 func (t *sessionTransport) expired(resp *http.Response, body []byte) bool {
-	if resp.StatusCode == http.StatusUnauthorized {
+	pe := t.s.Connector.Classify(resp, body)
+	if pe != nil && pe.Kind == KindExpired {
 		return true
 	}
-	pe := t.s.Connector.Classify(resp, body)
-	return pe != nil && pe.Kind == KindExpired
+	return resp.StatusCode == http.StatusUnauthorized && (pe == nil || pe.Kind != KindAuth)
 }
 
 // send authorizes and sends one request and buffers its body.

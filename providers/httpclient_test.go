@@ -124,3 +124,42 @@ func TestSessionRedactsOnlySecrets(t *testing.T) {
 		}
 	}
 }
+
+// deadOn401 classifies every 401 as a dead credential, as Discord does for
+// an invalid webhook token.
+type deadOn401 struct{ Connector }
+
+func (d deadOn401) Classify(resp *http.Response, body []byte) *Error {
+	if resp.StatusCode == http.StatusUnauthorized {
+		return &Error{Provider: "test", Kind: KindAuth, Code: "50027", Status: 401}
+	}
+	return d.Connector.Classify(resp, body)
+}
+
+// TestSessionDoesNotRefreshDeadCredentials: a 401 the connector classifies
+// as KindAuth is not refreshed and not resent (one request, not two), while
+// a plain 401 still is (TestSessionRefreshesOnceOn401).
+func TestSessionDoesNotRefreshDeadCredentials(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"code":50027,"message":"Invalid Webhook Token"}`))
+	}))
+	defer srv.Close()
+	info := Info{Type: "test", Auth: AuthOAuth2}
+	conn := deadOn401{Planned(info)}
+	s := NewSession(conn, info, Credentials{AccessToken: "tok", RefreshToken: "ref"})
+	refreshed := 0
+	s.Refresh = func(context.Context) (Credentials, error) {
+		refreshed++
+		return Credentials{AccessToken: "tok2"}, nil
+	}
+	rt := &Runtime{Provider: Provider{Info: info, Connector: conn}, HTTP: s.Client(http.DefaultClient)}
+	req, _ := JSONRequest(context.Background(), "POST", srv.URL+"/webhooks/1/x", map[string]string{"content": "hi"})
+	_, _, err := rt.Do(req)
+	pe, ok := AsError(err)
+	if !ok || pe.Kind != KindAuth || refreshed != 0 || calls.Load() != 1 {
+		t.Fatalf("err=%v refreshed=%d calls=%d", err, refreshed, calls.Load())
+	}
+}
