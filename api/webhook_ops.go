@@ -80,11 +80,16 @@ func (s *Server) rotateSecret(c echo.Context) error {
 	}
 	s.auditWebhook(c, audit.WebhookSecretRotated, r.Webhook.ID, map[string]any{"grace_seconds": int64(grace.Seconds())})
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, map[string]any{
-		"secret":                     r.Secret,
+	out := map[string]any{
 		"previous_secret_expires_at": r.PreviousValidTil,
 		"webhook":                    viewWebhook(r.Webhook),
-	})
+	}
+	if r.Secret != "" {
+		out["secret"] = r.Secret
+	} else {
+		out["public_key"] = r.Webhook.PublicKey
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) redeliver(c echo.Context) error {

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/signing"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/webhooks"
 )
@@ -43,6 +44,12 @@ type webhookView struct {
 	// sent to the endpoint (never any part of it).
 	DestinationAuth         *string    `json:"destination_auth"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at"`
+	// SignatureScheme is hmac-sha256 or ed25519; PublicKey (ed25519 only)
+	// verifies the v1a signatures; PreviousPublicKey the ones still made
+	// with the previous key until PreviousSecretExpiresAt.
+	SignatureScheme   string  `json:"signature_scheme"`
+	PublicKey         *string `json:"public_key"`
+	PreviousPublicKey *string `json:"previous_public_key"`
 }
 
 func viewWebhook(w models.Webhook) webhookView {
@@ -63,6 +70,11 @@ func viewWebhook(w models.Webhook) webhookView {
 	v.CustomHeaders = rawOrNull(w.CustomHeaders)
 	v.DestinationAuth = webhooks.AuthHint(w.DestinationAuthHint)
 	v.PreviousSecretExpiresAt = w.PreviousSecretExpiresAt
+	v.SignatureScheme = w.SignatureScheme
+	if v.SignatureScheme == "" {
+		v.SignatureScheme = signing.SchemeHMAC
+	}
+	v.PublicKey, v.PreviousPublicKey = w.PublicKey, w.PreviousPublicKey
 	return v
 }
 
@@ -166,6 +178,10 @@ func (s *Server) getWebhookSecret(c echo.Context) error {
 	secret, err := s.deps.Webhooks.Secret(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("webhook")
+	}
+	if errors.Is(err, webhooks.ErrNoSharedSecret) {
+		return Errorf(http.StatusConflict, "no_shared_secret",
+			"this webhook signs with ed25519: its private key is never returned; verify with public_key from GET /api/webhooks/{id}")
 	}
 	if err != nil {
 		return err

@@ -3,7 +3,8 @@ package models
 import "time"
 
 // Webhook is an organization's endpoint. Secret holds the key-ring
-// ciphertext of the signing secret, never the plaintext.
+// ciphertext of the signing key, never the plaintext: a whsec_ secret
+// (SignatureScheme hmac-sha256) or a whsk_ Ed25519 private key (ed25519).
 type Webhook struct {
 	ID                string `gorm:"primaryKey"`
 	OrganizationID    string
@@ -28,6 +29,12 @@ type Webhook struct {
 	// PreviousSecret (ciphertext) still signs until PreviousSecretExpiresAt.
 	PreviousSecret          *string
 	PreviousSecretExpiresAt *time.Time
+	// SignatureScheme is hmac-sha256 or ed25519 (chosen on create).
+	SignatureScheme string `gorm:"default:hmac-sha256"`
+	// PublicKey is the whpk_ key of an ed25519 webhook (not secret);
+	// PreviousPublicKey the one of PreviousSecret during a rotation.
+	PublicKey         *string
+	PreviousPublicKey *string
 	// DestinationAuth is the ciphertext of the credential sent to the endpoint.
 	DestinationAuth     *string
 	DestinationAuthHint *string

@@ -1,6 +1,8 @@
 // Package signing implements Standard Webhooks signatures
 // (https://www.standardwebhooks.com): webhook-id, webhook-timestamp and
-// webhook-signature "v1,<base64 HMAC-SHA256(id.timestamp.body)>".
+// webhook-signature "v1,<base64 HMAC-SHA256(id.timestamp.body)>" under a
+// shared whsec_ secret, or "v1a,<base64 Ed25519(id.timestamp.body)>" under
+// a whsk_ private key whose whpk_ public key receivers verify with.
 package signing
 
 import (
@@ -42,21 +44,39 @@ func KeyBytes(secret string) ([]byte, error) {
 }
 
 // Sign returns the webhook-signature header value for body, with one
-// "v1,<sig>" entry per secret, space-separated (used during rotation).
+// entry per key, space-separated (used during rotation): "v1,<sig>" for a
+// whsec_ secret, "v1a,<sig>" for a whsk_ Ed25519 private key.
 func Sign(secrets []string, msgID string, timestamp int64, body []byte) (string, error) {
 	if len(secrets) == 0 {
 		return "", errors.New("no signing secret")
 	}
 	parts := make([]string, 0, len(secrets))
 	for _, s := range secrets {
-		key, err := KeyBytes(s)
+		if strings.HasPrefix(s, PrivateKeyPrefix) {
+			sig, err := signEd25519(s, msgID, timestamp, body)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, sig)
+			continue
+		}
+		mac, err := hmacSum(s, signedContent(msgID, timestamp, body))
 		if err != nil {
 			return "", err
 		}
-		mac := hmac.New(sha256.New, key)
-		fmt.Fprintf(mac, "%s.%d.", msgID, timestamp)
-		mac.Write(body)
-		parts = append(parts, "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		parts = append(parts, "v1,"+base64.StdEncoding.EncodeToString(mac))
 	}
 	return strings.Join(parts, " "), nil
 }
+
+func hmacSum(secret string, content []byte) ([]byte, error) {
+	key, err := KeyBytes(secret)
+	if err != nil {
+		return nil, err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write(content)
+	return mac.Sum(nil), nil
+}
+
+func hmacEqual(a, b []byte) bool { return hmac.Equal(a, b) }

@@ -45,6 +45,8 @@ type Fields struct {
 	PayloadExclude    json.RawMessage `json:"payload_exclude"`   // list of dot-paths or null
 	CustomHeaders     json.RawMessage `json:"custom_headers"`    // object or null
 	DestinationAuth   json.RawMessage `json:"destination_auth"`  // {type: basic|bearer|header, ...} or null
+	// SignatureScheme is hmac-sha256 (default) or ed25519; create only.
+	SignatureScheme *string `json:"signature_scheme"`
 }
 
 // Bounds on delivery settings.
@@ -130,6 +132,14 @@ func (s *Service) validate(ctx context.Context, f Fields) (map[string]any, error
 	if f.IsActive != nil {
 		cols["is_active"] = *f.IsActive
 	}
+	if f.SignatureScheme != nil {
+		switch *f.SignatureScheme {
+		case signing.SchemeHMAC, signing.SchemeEd25519:
+			cols["signature_scheme"] = *f.SignatureScheme
+		default:
+			return nil, invalid("signature_scheme", "must be hmac-sha256 or ed25519")
+		}
+	}
 	if err := s.validateCustomization(f, cols); err != nil {
 		return nil, err
 	}
@@ -142,10 +152,26 @@ func (s *Service) validate(ctx context.Context, f Fields) (map[string]any, error
 	return cols, nil
 }
 
-// Created is a new webhook with its secret, shown once.
+// Created is a new webhook with its secret, shown once (hmac-sha256), or
+// with its public key (ed25519: the private key is never shown).
 type Created struct {
 	Webhook models.Webhook
 	Secret  string
+}
+
+// newSigningKey makes a signing key of the scheme: the plaintext to
+// encrypt, the secret to show once ("" for ed25519) and the public key
+// (nil for hmac-sha256).
+func newSigningKey(scheme string) (key, shown string, public *string, err error) {
+	if scheme == signing.SchemeEd25519 {
+		priv, pub, err := signing.NewEd25519Key()
+		if err != nil {
+			return "", "", nil, err
+		}
+		return priv, "", &pub, nil
+	}
+	secret, err := signing.NewSecret(32)
+	return secret, secret, nil, err
 }
 
 // Create validates f, generates and encrypts a signing secret, and stores
@@ -195,11 +221,16 @@ func (s *Service) Create(ctx context.Context, orgID string, f Fields) (Created, 
 		w.IsActive = v
 	}
 	applyCustomization(cols, &w)
-	secret, err := signing.NewSecret(32)
+	w.SignatureScheme = signing.SchemeHMAC
+	if v, ok := cols["signature_scheme"].(string); ok {
+		w.SignatureScheme = v
+	}
+	key, secret, public, err := newSigningKey(w.SignatureScheme)
 	if err != nil {
 		return Created{}, err
 	}
-	if w.Secret, err = s.Ring.Encrypt([]byte(secret), []byte(w.ID)); err != nil {
+	w.PublicKey = public
+	if w.Secret, err = s.Ring.Encrypt([]byte(key), []byte(w.ID)); err != nil {
 		return Created{}, err
 	}
 	if err := s.applyDestinationAuth(w.ID, cols); err != nil {
@@ -246,6 +277,9 @@ var OwedStatuses = []string{models.DeliveryFailed, models.DeliveryCancelled, sto
 // delivery runs; re-enabling it clears the disabled reason and reports what
 // was not delivered meanwhile (recover it with Recover).
 func (s *Service) Update(ctx context.Context, orgID, id string, f Fields) (Updated, error) {
+	if f.SignatureScheme != nil {
+		return Updated{}, invalid("signature_scheme", "is chosen when the webhook is created; create a new webhook to change it")
+	}
 	cols, err := s.validate(ctx, f)
 	if err != nil {
 		return Updated{}, err
@@ -313,11 +347,18 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	return s.Store.DeleteWebhook(ctx, orgID, id)
 }
 
-// Secret decrypts a webhook's signing secret.
+// ErrNoSharedSecret is returned by Secret for an ed25519 webhook: its
+// private key is never returned; receivers verify with its public key.
+var ErrNoSharedSecret = errors.New("webhook signs with ed25519 and has no shared secret")
+
+// Secret decrypts a webhook's signing secret (hmac-sha256 webhooks only).
 func (s *Service) Secret(ctx context.Context, orgID, id string) (string, error) {
 	w, err := s.Store.GetWebhook(ctx, orgID, id)
 	if err != nil {
 		return "", err
+	}
+	if w.SignatureScheme == signing.SchemeEd25519 {
+		return "", ErrNoSharedSecret
 	}
 	plain, err := s.Ring.Decrypt(w.Secret, []byte(w.ID))
 	if err != nil {

@@ -20,7 +20,6 @@ import (
 	"github.com/aqio/connect/activities"
 	"github.com/aqio/connect/ids"
 	"github.com/aqio/connect/models"
-	"github.com/aqio/connect/signing"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/workflows"
 )
@@ -31,15 +30,17 @@ const DefaultRotationGrace = 24 * time.Hour
 // MaxRotationGrace bounds the grace period.
 const MaxRotationGrace = 7 * 24 * time.Hour
 
-// Rotated is the outcome of a secret rotation.
+// Rotated is the outcome of a secret rotation: the new secret, shown
+// once (hmac-sha256), or "" for ed25519, whose new public key is in
+// Webhook.PublicKey.
 type Rotated struct {
 	Webhook          models.Webhook
 	Secret           string
 	PreviousValidTil *time.Time
 }
 
-// RotateSecret makes a new signing secret. During the grace period every
-// delivery carries signatures under both secrets.
+// RotateSecret makes a new signing key of the webhook's scheme. During
+// the grace period every delivery carries signatures under both keys.
 func (s *Service) RotateSecret(ctx context.Context, orgID, id string, grace time.Duration) (Rotated, error) {
 	if grace < 0 || grace > MaxRotationGrace {
 		return Rotated{}, invalid("grace_seconds", "must be between 0 and %d", int(MaxRotationGrace.Seconds()))
@@ -48,21 +49,23 @@ func (s *Service) RotateSecret(ctx context.Context, orgID, id string, grace time
 	if err != nil {
 		return Rotated{}, err
 	}
-	secret, err := signing.NewSecret(32)
+	key, secret, public, err := newSigningKey(w.SignatureScheme)
 	if err != nil {
 		return Rotated{}, err
 	}
-	ct, err := s.Ring.Encrypt([]byte(secret), []byte(w.ID))
+	ct, err := s.Ring.Encrypt([]byte(key), []byte(w.ID))
 	if err != nil {
 		return Rotated{}, err
 	}
-	cols := map[string]any{"secret": ct, "previous_secret": nil, "previous_secret_expires_at": nil}
+	cols := map[string]any{"secret": ct, "previous_secret": nil, "previous_secret_expires_at": nil,
+		"public_key": public, "previous_public_key": nil}
 	var until *time.Time
 	if grace > 0 {
 		t := s.now().Add(grace)
 		until = &t
 		cols["previous_secret"] = w.Secret
 		cols["previous_secret_expires_at"] = t
+		cols["previous_public_key"] = w.PublicKey
 	}
 	w, err = s.Store.UpdateWebhook(ctx, orgID, id, cols)
 	if err != nil {
