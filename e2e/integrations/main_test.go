@@ -64,6 +64,7 @@ func TestMain(m *testing.M) {
 	salesforceFake = mountSalesforce()
 	pipedriveFake = mountPipedrive()
 	mailchimpFake = mountMailchimp()
+	graphFake = mountGraph()
 	discordFake = mountDiscord()
 	// The providers redirect the browser to the callback, so the API's
 	// address must be known before the app is built.
@@ -110,6 +111,7 @@ func TestMain(m *testing.M) {
 		configureSalesforce(c)
 		configurePipedrive(c)
 		configureMailchimp(c)
+		configureOutlook(c)
 		configureDiscord(c)
 	})
 }

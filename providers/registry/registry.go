@@ -11,6 +11,7 @@ import (
 	"github.com/aqio/connect/providers/hubspot"
 	"github.com/aqio/connect/providers/kit"
 	"github.com/aqio/connect/providers/mailchimp"
+	"github.com/aqio/connect/providers/outlookcalendar"
 	"github.com/aqio/connect/providers/pipedrive"
 	"github.com/aqio/connect/providers/salesforce"
 	"github.com/aqio/connect/providers/slack"
@@ -30,8 +31,8 @@ func New() *providers.Registry {
 		pipedrive.New(),
 		kit.New(),
 		applecalendar.New(),
+		outlookcalendar.New(),
 		// Catalog entries whose connectors are still to come (issues 10-12).
-		planned("outlook_calendar", "Outlook Calendar"),
 		planned("teams", "Microsoft Teams"),
 		discord.New(),
 		teamschannel.New(),
