@@ -77,8 +77,9 @@ func (a ServiceTokenAuth) Authenticate(_ context.Context, r *http.Request) (*Pri
 		return nil, nil
 	}
 	org := r.Header.Get(OrganizationHeader)
-	if org == "" && r.URL.Path == apiKeyVerifyPath {
-		// Verifying a key is not an action for one organization: the key says which.
+	if org == "" && (r.URL.Path == apiKeyVerifyPath || isAdminPath(r.URL.Path)) {
+		// Verifying a key is not an action for one organization: the key
+		// says which; the operator endpoints act on the whole deployment.
 		return &Principal{Scopes: serviceTokenScopes, Method: AuthServiceToken}, nil
 	}
 	if org == "" {

@@ -20,6 +20,7 @@ import (
 	"github.com/aqio/connect/console"
 	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/metrics"
+	"github.com/aqio/connect/privacy"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/webhooks"
 )
@@ -44,10 +45,14 @@ type Deps struct {
 	MaxBodyBytes int64
 	// Integrations is the integration service (issue 5).
 	Integrations *integrations.Service
+	// Privacy is the data-subject request service (issue 13).
+	Privacy *privacy.Service
 	// APIKeys is the key authority (issue 4); TrustedProxies are the ranges
 	// whose X-Forwarded-For is believed for the client address.
 	APIKeys        *apikeys.Service
 	TrustedProxies []netip.Prefix
+	// Keyring serves the operator key-ring endpoints (api/admin.go).
+	Keyring KeyringAdmin
 }
 
 // Server is the API.
@@ -121,6 +126,8 @@ func New(d Deps) *Server {
 	s.registerAPIKeyRoutes(e)
 	s.registerIntegrationRoutes(e)
 	s.registerIntegrationFeedRoutes(e)
+	s.registerPrivacyRoutes(e)
+	s.registerAdminRoutes(e)
 	return s
 }
 

@@ -27,6 +27,8 @@ var Catalog = map[string]string{
 	"api_keys:verify":        "verify any organization's API keys (POST /api/api-keys/verify); service-level",
 	"usage:read":             "read API key usage",
 	"audit_log:read":         "read the organization's audit log",
+	"privacy:read":           "request and download a data subject's access export, read erasure requests",
+	"privacy:write":          "erase a data subject's personal data here and at connected integrations (POST /api/privacy/erasures)",
 	"organizations:read":     "read the organization",
 	"organizations:write":    "create an organization and set its name and plan (PUT /api/organizations/{id}); service-level",
 }

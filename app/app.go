@@ -28,6 +28,7 @@ import (
 	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/metrics"
+	"github.com/aqio/connect/privacy"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/webhooks"
 	"github.com/aqio/connect/worker"
@@ -127,12 +128,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Store:          a.Store,
 		Webhooks:       a.Webhooks,
 		Integrations:   a.Integrations,
+		Privacy:        a.privacyService(),
 		Authenticators: a.authenticators(),
 		APIKeys:        a.APIKeys,
 		TrustedProxies: cfg.Auth.TrustedProxies,
 		Ready:          map[string]api.Check{"database": a.DB.Ping},
 		Degraded:       map[string]api.Check{"temporal": a.TemporalHealth},
 		MaxBodyBytes:   cfg.MaxEventBytes,
+		Keyring:        keyringAdmin{a},
 	})
 	a.Deliveries = &activities.Deliveries{
 		Store:             a.Store,
@@ -144,11 +147,21 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		AutoDisableAfter:  cfg.AutoDisableAfter,
 		Notifier:          a.Webhooks,
 	}
+	privacyActivities := &activities.Privacy{Store: a.Store, Ring: a.Ring, Integrations: integrationActivities,
+		Notifier: a.Webhooks, Logger: logger}
 	a.Workers = worker.New(a.Temporal, worker.Deps{
 		Deliveries:   a.Deliveries,
 		Integrations: integrationActivities,
+		Privacy:      privacyActivities,
+		Rekey:        &activities.Rekey{Store: a.Store, Ring: a.Ring},
 	}, worker.Options{Concurrency: cfg.WorkerConcurrency})
 	return a, nil
+}
+
+// privacyService is the data-subject request service (issue 13).
+func (a *App) privacyService() *privacy.Service {
+	return &privacy.Service{Store: a.Store, Ring: a.Ring, Temporal: a.Temporal,
+		UIURL: a.Config.TemporalUIURL, Namespace: a.Config.TemporalNamespace}
 }
 
 // TemporalHealth checks that the Temporal frontend answers (connecting
@@ -177,7 +190,8 @@ func (a *App) StartWorkers() error {
 	if err := workflows.EnsureOAuthStateCleanupSchedule(ctx, a.Temporal); err != nil {
 		return err
 	}
-	return workflows.EnsureRetentionSchedule(ctx, a.Temporal, a.Config.DeliveryRetention)
+	return workflows.EnsureRetentionSchedule(ctx, a.Temporal, workflows.RetentionPolicy{
+		Deliveries: a.Config.DeliveryRetention, Events: a.Config.EventRetention, Objects: a.Config.IntegrationObjectRetention})
 }
 
 // ServeAPI listens on the configured address and serves the API in the

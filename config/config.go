@@ -34,6 +34,11 @@ type Config struct {
 	WorkerConcurrency int
 	// DeliveryRetention is how long delivery attempts are kept.
 	DeliveryRetention time.Duration
+	// EventRetention is how long events (with their payloads) are kept;
+	// IntegrationObjectRetention how long an integration object not
+	// updated is kept (0: forever). See docs/PRIVACY.md.
+	EventRetention             time.Duration
+	IntegrationObjectRetention time.Duration
 	// AutoDisableAfter disables a webhook whose deliveries all failed for longer.
 	AutoDisableAfter time.Duration
 	// Integrations are the OAuth providers' settings (config/integrations.go).
@@ -84,6 +89,12 @@ func Load(env Env) (Config, error) {
 		return c, err
 	}
 	if c.DeliveryRetention, err = getDuration(env, "AQIO_DELIVERY_RETENTION", 30*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.EventRetention, err = getDuration(env, "AQIO_EVENT_RETENTION", 180*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.IntegrationObjectRetention, err = getDuration(env, "AQIO_INTEGRATION_OBJECT_RETENTION", 365*24*time.Hour); err != nil {
 		return c, err
 	}
 	if c.AutoDisableAfter, err = getDuration(env, "AQIO_AUTO_DISABLE_AFTER", 5*24*time.Hour); err != nil {

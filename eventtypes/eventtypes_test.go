@@ -48,7 +48,7 @@ func TestCatalogListsOperationalTypes(t *testing.T) {
 	for _, typ := range Catalog() {
 		got[typ.Name] = typ
 	}
-	for _, name := range []string{WebhookDisabled, Test, IntegrationError} {
+	for _, name := range []string{WebhookDisabled, Test, IntegrationError, PrivacyErasureRequested} {
 		typ, ok := got[name]
 		if !ok {
 			t.Fatalf("%s missing from the catalog", name)
@@ -68,7 +68,7 @@ func TestCatalogListsOperationalTypes(t *testing.T) {
 			t.Fatalf("domain type %s marked operational", typ.Name)
 		}
 	}
-	if n := len(Catalog()); n != len(All())+3 {
+	if n := len(Catalog()); n != len(All())+4 {
 		t.Fatalf("catalog has %d types", n)
 	}
 }

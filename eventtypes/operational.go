@@ -11,6 +11,7 @@ import (
 var operational = []entry{
 	{"webhook.disabled", "A webhook was disabled automatically (every delivery failed for too long, or the endpoint answered 410 Gone). Sent to the organization's other webhooks that subscribe to it by name or family."},
 	{"webhook.test", "The event GET|POST /api/webhooks/{id}/test sends to the tested webhook (whatever it subscribes to)."},
+	{"privacy.erasure_requested", "A data subject's erasure was carried out in Aqio Connect (POST /api/privacy/erasures). Deliveries already made cannot be recalled: receivers erase the person on their side (matched by the SHA-256 of the lower-cased email, or the Aqio user id). Carries no email or name."},
 	{"integration.error", "An integration lost access to its provider (e.g. the refresh token was revoked) and must be reconnected."},
 }
 
@@ -32,6 +33,17 @@ var operationalDocs = map[string]struct{ schema, example string }{
 			"webhook_id":{"type":"string"},"message":{"type":"string"},"sent_at":{"type":"string","format":"date-time"}}}`,
 		example: `{"webhook_id":"wh_01930f7e","message":"This is a test event from Aqio Connect.","sent_at":"2024-09-15T10:00:00Z"}`,
 	},
+	"privacy.erasure_requested": {
+		schema: `{"type":"object","required":["id","object","request_id","email_sha256","user_id","requested_at"],"properties":{
+			"id":{"type":"string","description":"The erasure's id (GET /api/privacy/erasures/{id})."},
+			"object":{"type":"string","enum":["privacy_erasure"]},
+			"request_id":{"type":"string","description":"The request id the erasure was asked for with."},
+			"email_sha256":{"type":"array","items":{"type":"string"},"description":"SHA-256 (hex) of each of the subject's lower-cased, trimmed email addresses."},
+			"user_id":{"type":["string","null"],"description":"The subject's Aqio user id, when known."},
+			"requested_at":{"type":"string","format":"date-time"}}}`,
+		example: `{"id":"era_01930f7e","object":"privacy_erasure","request_id":"dsr-2024-0042",
+			"email_sha256":["5d41402abc4b2a76b9719d911017c592ae7a8f9c0b8f2e3f9a5b0c1d2e3f4a5b"],"user_id":"usr_01930f7e","requested_at":"2024-09-15T10:00:00Z"}`,
+	},
 	"integration.error": {
 		schema: `{"type":"object","required":["id","object","integration_type","status","error","occurred_at"],"properties":{
 			"id":{"type":"string","description":"The integration's id."},
@@ -45,6 +57,9 @@ var operationalDocs = map[string]struct{ schema, example string }{
 			"occurred_at":"2024-09-15T10:00:00Z"}`,
 	},
 }
+
+// PrivacyErasureRequested is emitted when an erasure has run locally.
+const PrivacyErasureRequested = "privacy.erasure_requested"
 
 // IntegrationError is emitted when an integration goes to status error.
 const IntegrationError = "integration.error"

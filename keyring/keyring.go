@@ -22,6 +22,7 @@ var ErrUnknownKey = errors.New("keyring: unknown key id")
 // Ring holds the encryption keys, newest first.
 type Ring struct {
 	primary string
+	ids     []string // newest first
 	aeads   map[string]cipher.AEAD
 	macKeys map[string][]byte // per key id, derived for Fingerprint
 }
@@ -58,6 +59,7 @@ func Parse(spec string) (*Ring, error) {
 			return nil, fmt.Errorf("keyring: duplicate key id %q", id)
 		}
 		r.aeads[id] = aead
+		r.ids = append(r.ids, id)
 		r.macKeys[id] = deriveMACKey(key)
 		if r.primary == "" {
 			r.primary = id
@@ -80,6 +82,33 @@ func Generate(id string) (string, error) {
 
 // PrimaryID is the id of the key new ciphertexts use.
 func (r *Ring) PrimaryID() string { return r.primary }
+
+// KeyIDs are the ids of the ring's keys, newest (primary) first.
+func (r *Ring) KeyIDs() []string { return append([]string(nil), r.ids...) }
+
+// Has reports whether the ring holds a key with this id.
+func (r *Ring) Has(id string) bool {
+	_, ok := r.aeads[id]
+	return ok
+}
+
+// Reseal re-encrypts a ciphertext under the primary key (same additional
+// data). A ciphertext already under the primary key is returned as is,
+// with changed false.
+func (r *Ring) Reseal(ciphertext string, additionalData []byte) (string, bool, error) {
+	if KeyID(ciphertext) == r.primary {
+		return ciphertext, false, nil
+	}
+	plain, err := r.Decrypt(ciphertext, additionalData)
+	if err != nil {
+		return "", false, err
+	}
+	next, err := r.Encrypt(plain, additionalData)
+	if err != nil {
+		return "", false, err
+	}
+	return next, true, nil
+}
 
 // Encrypt seals plaintext with the primary key. additionalData binds the
 // ciphertext to its row (e.g. the webhook id) so it cannot be moved.

@@ -85,3 +85,36 @@ func TestParseRejectsBadSpecs(t *testing.T) {
 		})
 	}
 }
+
+func TestResealMovesToThePrimaryKey(t *testing.T) {
+	k1, _ := Generate("k1")
+	k2, _ := Generate("k2")
+	old, _ := Parse(k1)
+	ct, err := old.Encrypt([]byte("refresh-token"), []byte("int_1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, _ := Parse(k2 + "," + k1)
+	if got := rotated.KeyIDs(); len(got) != 2 || got[0] != "k2" || got[1] != "k1" {
+		t.Fatalf("KeyIDs = %v", got)
+	}
+	next, changed, err := rotated.Reseal(ct, []byte("int_1"))
+	if err != nil || !changed || KeyID(next) != "k2" {
+		t.Fatalf("Reseal = %q %v %v", next, changed, err)
+	}
+	again, changed, err := rotated.Reseal(next, []byte("int_1"))
+	if err != nil || changed || again != next {
+		t.Fatalf("Reseal of a primary-key ciphertext = %q %v %v", again, changed, err)
+	}
+	if _, _, err := rotated.Reseal(ct, []byte("int_2")); err == nil {
+		t.Fatal("Reseal with other additional data succeeded")
+	}
+	onlyNew, _ := Parse(k2)
+	plain, err := onlyNew.Decrypt(next, []byte("int_1"))
+	if err != nil || string(plain) != "refresh-token" {
+		t.Fatalf("decrypt with only the new key: %q %v", plain, err)
+	}
+	if onlyNew.Has("k1") || !onlyNew.Has("k2") {
+		t.Fatal("Has")
+	}
+}

@@ -15,6 +15,11 @@ type Deps struct {
 	Deliveries *activities.Deliveries
 	// Integrations are the integration activities (nil: no integrations worker).
 	Integrations *activities.Integrations
+	// Rekey is the key-ring re-encryption activity (nil: not registered).
+	Rekey *activities.Rekey
+	// Privacy are the erasure, export and personal-data retention
+	// activities (on the webhooks queue, beside the retention workflow).
+	Privacy *activities.Privacy
 }
 
 // Options tune the workers.
@@ -43,6 +48,15 @@ func New(c client.Client, deps Deps, opts Options) []sdkworker.Worker {
 	wh.RegisterWorkflow(workflows.Recovery)
 	wh.RegisterWorkflow(workflows.Retention)
 	wh.RegisterActivity(deps.Deliveries)
+	if deps.Privacy != nil {
+		wh.RegisterWorkflow(workflows.Erasure)
+		wh.RegisterWorkflow(workflows.Export)
+		wh.RegisterActivity(deps.Privacy)
+	}
+	if deps.Rekey != nil {
+		wh.RegisterWorkflow(workflows.Rekey)
+		wh.RegisterActivity(deps.Rekey)
+	}
 	ws := []sdkworker.Worker{wh}
 	if deps.Integrations != nil {
 		ws = append(ws, integrationsWorker(c, deps.Integrations, wopts))

@@ -34,6 +34,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(Disconnect)
 			r.RegisterWorkflow(OAuthStateCleanup)
 			r.RegisterWorkflow(CheckSettings)
+			r.RegisterWorkflow(Rekey)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

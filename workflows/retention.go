@@ -16,33 +16,67 @@ import (
 // attempts; find it under Schedules in the Temporal UI.
 const RetentionScheduleID = "webhook-delivery-retention"
 
-// RetentionInput says how old an attempt must be to go.
+// RetentionInput says how old an attempt must be to go (MaxAge) and,
+// separately, event payloads (EventMaxAge) and integration objects
+// (ObjectMaxAge); zero keeps them.
 type RetentionInput struct {
-	MaxAge time.Duration
+	MaxAge       time.Duration
+	EventMaxAge  time.Duration `json:",omitempty"`
+	ObjectMaxAge time.Duration `json:",omitempty"`
 }
 
-// Retention deletes delivery attempts older than MaxAge.
-func Retention(ctx workflow.Context, in RetentionInput) (activities.PurgeResult, error) {
+// RetentionResult reports what a retention run removed: delivery
+// attempts (Deleted), events with their payloads, integration objects.
+type RetentionResult struct {
+	Deleted int64
+	Events  int64 `json:",omitempty"`
+	Objects int64 `json:",omitempty"`
+}
+
+// Retention deletes delivery attempts older than MaxAge, then events and
+// integration objects older than their own retention.
+func Retention(ctx workflow.Context, in RetentionInput) (RetentionResult, error) {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Minute,
 		HeartbeatTimeout:    time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
 	var a *activities.Deliveries
-	var res activities.PurgeResult
-	err := workflow.ExecuteActivity(ctx, a.PurgeDeliveries, activities.PurgeInput{Before: workflow.Now(ctx).Add(-in.MaxAge)}).Get(ctx, &res)
+	var purged activities.PurgeResult
+	now := workflow.Now(ctx)
+	err := workflow.ExecuteActivity(ctx, a.PurgeDeliveries, activities.PurgeInput{Before: now.Add(-in.MaxAge)}).Get(ctx, &purged)
+	res := RetentionResult{Deleted: purged.Deleted}
+	if err != nil || (in.EventMaxAge <= 0 && in.ObjectMaxAge <= 0) {
+		return res, err
+	}
+	var p *activities.Privacy
+	pin := activities.PersonalRetentionInput{}
+	if in.EventMaxAge > 0 {
+		pin.EventsBefore = now.Add(-in.EventMaxAge)
+	}
+	if in.ObjectMaxAge > 0 {
+		pin.ObjectsBefore = now.Add(-in.ObjectMaxAge)
+	}
+	var personal activities.PersonalRetentionResult
+	err = workflow.ExecuteActivity(ctx, p.PurgePersonalData, pin).Get(ctx, &personal)
+	res.Events, res.Objects = personal.Events, personal.Objects
 	return res, err
+}
+
+// RetentionPolicy is what the retention schedule keeps.
+type RetentionPolicy struct {
+	Deliveries, Events, Objects time.Duration
 }
 
 // EnsureRetentionSchedule creates (or updates) the hourly retention
 // schedule. Overlapping runs are skipped.
-func EnsureRetentionSchedule(ctx context.Context, c client.Client, maxAge time.Duration) error {
+func EnsureRetentionSchedule(ctx context.Context, c client.Client, p RetentionPolicy) error {
 	err := ensureSchedule(ctx, c, RetentionScheduleID,
-		"Deletes webhook delivery attempts older than AQIO_DELIVERY_RETENTION.",
+		"Deletes webhook delivery attempts older than AQIO_DELIVERY_RETENTION, events (with their payloads) older than AQIO_EVENT_RETENTION and integration objects older than AQIO_INTEGRATION_OBJECT_RETENTION.",
 		&client.ScheduleWorkflowAction{
 			ID:        RetentionScheduleID,
 			Workflow:  Retention,
-			Args:      []interface{}{RetentionInput{MaxAge: maxAge}},
+			Args:      []interface{}{RetentionInput{MaxAge: p.Deliveries, EventMaxAge: p.Events, ObjectMaxAge: p.Objects}},
 			TaskQueue: WebhooksQueue,
 		})
 	if err != nil {

@@ -20,6 +20,7 @@ Usage:
   aqio-connect api       the HTTP API (needs DATABASE_URL, TEMPORAL_ADDRESS, AQIO_ENCRYPTION_KEYS)
   aqio-connect worker    the Temporal worker (same settings)
   aqio-connect migrate   apply database migrations and register Temporal search attributes
+                         (--rekey: then re-encrypt every stored secret under the newest key)
   aqio-connect bench     measure webhook delivery end to end (see docs/BENCHMARKS.md)
   aqio-connect healthcheck  exit 0 if the local API answers /healthz (for container health checks)
 
@@ -49,7 +50,7 @@ func main() {
 	case "worker":
 		err = runWorker(ctx, cfg, logger)
 	case "migrate":
-		err = runMigrate(ctx, cfg, logger)
+		err = runMigrate(ctx, cfg, logger, os.Args[2:])
 	case "bench":
 		err = runBench(ctx, os.Args[2:])
 	case "healthcheck":

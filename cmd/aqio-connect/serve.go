@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -80,7 +81,22 @@ func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 	return nil
 }
 
-func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+func runMigrate(ctx context.Context, cfg config.Config, logger *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	rekey := fs.Bool("rekey", false, "after migrating, re-encrypt every stored secret under the newest key of AQIO_ENCRYPTION_KEYS (a Rekey workflow with TEMPORAL_ADDRESS, inline without)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := migrate(ctx, cfg, logger); err != nil {
+		return err
+	}
+	if *rekey {
+		return runRekey(ctx, cfg, logger)
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if cfg.DatabaseURL == "" {
 		return fmt.Errorf("DATABASE_URL is required for migrate")
 	}

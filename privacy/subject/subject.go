@@ -1,9 +1,9 @@
-// Package privacy is the domain of data-subject requests: who a subject
+// Package subject is the domain of data-subject requests: who a subject
 // is (an email and/or an Aqio user id), how they are recognised in stored
 // text and JSON, and how that text is irreversibly redacted. The store
 // finds candidate rows; this package decides what in them is the
 // subject's and rewrites it. See docs/PRIVACY.md.
-package privacy
+package subject
 
 import (
 	"crypto/sha256"
@@ -142,6 +142,12 @@ func NewMatcher(s Subject) *Matcher {
 	}
 	return m
 }
+
+// UserID is the subject's Aqio user id ("" when not known).
+func (m *Matcher) UserID() string { return m.s.UserID }
+
+// Emails are the subject's normalized addresses.
+func (m *Matcher) Emails() []string { return append([]string(nil), m.emails...) }
 
 // Subject returns the matcher's subject.
 func (m *Matcher) Subject() Subject { return m.s }
