@@ -142,6 +142,22 @@ func TestOutlookCalendarWithTeams(t *testing.T) {
 		t.Fatalf("attendees %v", att)
 	}
 
+	// The link is lost (e.g. a save that never landed): the next update
+	// finds the event by its extended property and patches it; no create.
+	if err := env.App.Store.DB().Exec("DELETE FROM integration_links WHERE integration_id = ? AND object_id = ?", id, evID).Error; err != nil {
+		t.Fatal(err)
+	}
+	creates := len(graphRequests("POST", "/me/events"))
+	postEvent(t, org, "ol2b-"+org.ID, "event.updated", ev)
+	done("ol2b-" + org.ID)
+	if n := len(graphRequests("POST", "/me/events")); n != creates || len(graphFake.Events(evID)) != 1 ||
+		len(graphRequests("PATCH", "/me/events/"+o["id"].(string))) != 3 {
+		t.Fatalf("after a lost link: %d creates (was %d), %d events", n, creates, len(graphFake.Events(evID)))
+	}
+	if m3, _ := graphFake.Events(evID)[0]["onlineMeeting"].(map[string]any); m3["joinUrl"] != join {
+		t.Fatal("the Teams meeting was lost after a lost link")
+	}
+
 	// Graph refuses a create: the push fails, is listed with Graph's
 	// error, and is re-run.
 	ev2ID := "olev2_" + org.ID
