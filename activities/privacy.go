@@ -36,6 +36,10 @@ type Privacy struct {
 	Logger   *slog.Logger
 }
 
+// SkipErasedSubject is the detail of a push skipped because its object
+// names an erased subject (the suppression list).
+const SkipErasedSubject = "erased subject"
+
 // ErasureInput names one erasure.
 type ErasureInput struct {
 	OrganizationID string

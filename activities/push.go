@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/privacy/subject"
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/store"
 )
@@ -125,6 +126,13 @@ func (a *Integrations) push(ctx context.Context, integ models.Integration, p pro
 	}
 	if err := json.Unmarshal([]byte(ev.Payload), &env); err != nil {
 		return PushResult{}, providers.Exchange{}, temporal.NewNonRetryableApplicationError("event payload is not JSON", ErrTypeProviderPermanent, err)
+	}
+	// The suppression rule (docs/PRIVACY.md): nothing about an erased
+	// subject goes to an integration again.
+	if erased, err := a.Store.Suppressed(ctx, in.OrganizationID, subject.ObjectEmailHashes(env.Data.Object)); err != nil {
+		return PushResult{}, providers.Exchange{}, err
+	} else if erased {
+		return PushResult{Action: "skipped", Detail: SkipErasedSubject}, providers.Exchange{}, nil
 	}
 	rt, sess, err := a.runtime(ctx, integ, p)
 	if err != nil {

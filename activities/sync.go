@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/models"
+	"github.com/aqio/connect/privacy/subject"
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/store"
 )
@@ -168,14 +169,21 @@ func (a *Integrations) ExportPage(ctx context.Context, in ExportPageInput) (Expo
 	if err != nil {
 		return res, err
 	}
-	page := make([]providers.Object, len(objs))
-	for i, o := range objs {
-		page[i] = toObject(o)
+	page := make([]providers.Object, 0, len(objs))
+	for _, o := range objs {
+		// Objects of erased subjects are never exported (docs/PRIVACY.md).
+		if erased, err := a.Store.Suppressed(ctx, in.OrganizationID, subject.ObjectEmailHashes([]byte(o.Data))); err != nil {
+			return ExportPageResult{}, err
+		} else if !erased {
+			page = append(page, toObject(o))
+		}
 	}
 	activity.RecordHeartbeat(ctx, in.After)
-	out, err := syncer.ExportPage(ctx, rt, page)
-	if err != nil {
-		return ExportPageResult{}, actionError(p.Type, err)
+	var out providers.PageResult
+	if len(page) > 0 {
+		if out, err = syncer.ExportPage(ctx, rt, page); err != nil {
+			return ExportPageResult{}, actionError(p.Type, err)
+		}
 	}
 	res.Processed = len(objs)
 	res.Created, res.Updated = out.Created, out.Updated

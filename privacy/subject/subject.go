@@ -336,3 +336,34 @@ func (m *Matcher) replaceWords(s string) string {
 }
 
 func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// ObjectEmailHashes returns the EmailHash of every address in a JSON
+// document's email fields (keys containing "email"), for the suppression
+// list.
+func ObjectEmailHashes(doc []byte) []string {
+	var v any
+	if json.Unmarshal(doc, &v) != nil {
+		return nil
+	}
+	var out []string
+	var walk func(any)
+	walk = func(v any) {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if s, ok := x.(string); ok && strings.Contains(strings.ToLower(k), "email") && strings.Contains(s, "@") {
+					if h := EmailHash(s); !slices.Contains(out, h) {
+						out = append(out, h)
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range t {
+				walk(x)
+			}
+		}
+	}
+	walk(v)
+	return out
+}
