@@ -184,7 +184,7 @@ func TestCallbackFailures(t *testing.T) {
 			field     string
 		}{
 			{"unknown type", "myspace", body, "type"},
-			{"not available", "outlook_calendar", body, "type"},
+			{"not available", "teams", body, "type"},
 			{"bad return url", "slack", map[string]any{"return_url": "javascript:alert(1)"}, "return_url"},
 			{"return url on a foreign origin", "slack", map[string]any{"return_url": "https://evil.example/steal"}, "return_url"},
 			{"unknown setting", "slack", map[string]any{"return_url": returnURL, "settings": map[string]any{"chanel": "#x"}}, "settings.chanel"},
