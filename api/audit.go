@@ -19,9 +19,6 @@ type auditView struct {
 }
 
 func (s *Server) listAuditLog(c echo.Context) error {
-	if err := requireScope(c, "audit_log:read"); err != nil {
-		return err
-	}
 	f := audit.Filter{
 		OrganizationID: principal(c).OrganizationID, Action: c.QueryParam("action"), ActorID: c.QueryParam("actor_id"),
 		TargetID: c.QueryParam("target_id"), Outcome: c.QueryParam("outcome"), Cursor: c.QueryParam("cursor"),

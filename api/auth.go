@@ -153,14 +153,25 @@ func principal(c echo.Context) Principal {
 	return p
 }
 
-// requireScope answers 403 unless the caller holds scope.
+// requireScope answers 403 unless the caller holds scope. Each
+// operation's own scope is declared in the API document and enforced by
+// authorize (openapi.go); this is for the conditional checks inside a
+// handler (a part of a response that needs a second scope).
 func requireScope(c echo.Context, scope string) error {
 	if !principal(c).HasScope(scope) {
-		msg := "this call needs the " + scope + " scope"
-		if apikeys.IsServiceScope(scope) {
-			msg += ", a service-level scope that only the service token and roles in AQIO_JWT_SERVICE_ROLES hold (never an API key or a wildcard)"
-		}
-		return &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Message: msg}
+		return insufficientScope([]string{scope})
 	}
 	return nil
+}
+
+// insufficientScope is the 403 for a caller holding none of scopes.
+func insufficientScope(scopes []string) *Error {
+	msg := "this call needs the " + strings.Join(scopes, " or the ") + " scope"
+	for _, s := range scopes {
+		if apikeys.IsServiceScope(s) {
+			msg += ", a service-level scope that only the service token and roles in AQIO_JWT_SERVICE_ROLES hold (never an API key or a wildcard)"
+			break
+		}
+	}
+	return &Error{Status: http.StatusForbidden, Code: "insufficient_scope", Message: msg}
 }

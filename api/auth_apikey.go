@@ -15,7 +15,8 @@ import (
 
 // APIKeyAuth authenticates "Authorization: Bearer ak_…" API keys: it
 // verifies the key (status, expiry, allowed IPs) and consumes one request
-// of its rate limit; the handler's requireScope checks the scope.
+// of its rate limit; the scope middleware (authorize, openapi.go) checks
+// the operation's declared scope.
 type APIKeyAuth struct {
 	Keys           *apikeys.Service
 	TrustedProxies []netip.Prefix

@@ -119,9 +119,6 @@ func excerptOf(s string) string {
 var activityKinds = map[string]bool{"push": true, "sync": true, "token_refresh": true}
 
 func (s *Server) listIntegrationActivity(c echo.Context) error {
-	if err := requireScope(c, "integrations:read"); err != nil {
-		return err
-	}
 	in, err := s.reachIntegration(c)
 	if err != nil {
 		return err
@@ -183,9 +180,6 @@ func decodeActivityCursor(s string) (time.Time, string, bool) {
 }
 
 func (s *Server) retryPush(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	in, err := s.reachIntegration(c)
 	if err != nil {
 		return err

@@ -121,9 +121,6 @@ func integrationError(err error, what string) error {
 }
 
 func (s *Server) listProviders(c echo.Context) error {
-	if err := requireScope(c, "integrations:read"); err != nil {
-		return err
-	}
 	type providerView struct {
 		Type                 string                      `json:"type"`
 		DisplayName          string                      `json:"display_name"`
@@ -162,9 +159,6 @@ func (s *Server) listProviders(c echo.Context) error {
 }
 
 func (s *Server) authorizeIntegration(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	var in integrations.AuthorizeIn
 	if err := bind(c, &in); err != nil {
 		return err
@@ -184,9 +178,6 @@ func (s *Server) authorizeIntegration(c echo.Context) error {
 // connectIntegration connects an api_key, basic or webhook_url provider:
 // the provider checks the credential before anything is saved.
 func (s *Server) connectIntegration(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	var in integrations.ConnectIn
 	if err := bind(c, &in); err != nil {
 		return err
@@ -224,9 +215,6 @@ func (s *Server) oauthCallback(c echo.Context) error {
 }
 
 func (s *Server) listIntegrations(c echo.Context) error {
-	if err := requireScope(c, "integrations:read"); err != nil {
-		return err
-	}
 	p := principal(c)
 	list, err := s.deps.Store.ListIntegrationsFor(c.Request().Context(), p.OrganizationID, integrationOwner(p))
 	if err != nil {
@@ -240,9 +228,6 @@ func (s *Server) listIntegrations(c echo.Context) error {
 }
 
 func (s *Server) getIntegration(c echo.Context) error {
-	if err := requireScope(c, "integrations:read"); err != nil {
-		return err
-	}
 	in, err := s.reachIntegration(c)
 	if err != nil {
 		return err
@@ -251,9 +236,6 @@ func (s *Server) getIntegration(c echo.Context) error {
 }
 
 func (s *Server) patchIntegration(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	var p integrations.Patch
 	if err := bind(c, &p); err != nil {
 		return err
@@ -270,9 +252,6 @@ func (s *Server) patchIntegration(c echo.Context) error {
 }
 
 func (s *Server) deleteIntegration(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	if _, err := s.reachIntegration(c); err != nil {
 		return err
 	}
@@ -283,9 +262,6 @@ func (s *Server) deleteIntegration(c echo.Context) error {
 }
 
 func (s *Server) refreshIntegration(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	if _, err := s.reachIntegration(c); err != nil {
 		return err
 	}
@@ -296,9 +272,6 @@ func (s *Server) refreshIntegration(c echo.Context) error {
 }
 
 func (s *Server) listIntegrationLinks(c echo.Context) error {
-	if err := requireScope(c, "integrations:read"); err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
 	in, err := s.reachIntegration(c)
 	if err != nil {
@@ -324,9 +297,6 @@ func (s *Server) listIntegrationLinks(c echo.Context) error {
 }
 
 func (s *Server) startSync(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	var in struct {
 		SyncType string `json:"sync_type"`
 	}
@@ -349,9 +319,6 @@ func (s *Server) startSync(c echo.Context) error {
 }
 
 func (s *Server) listSyncs(c echo.Context) error {
-	if err := requireScope(c, "integrations:read"); err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
 	org := principal(c).OrganizationID
 	if _, err := s.reachIntegration(c); err != nil {
@@ -373,9 +340,6 @@ func (s *Server) listSyncs(c echo.Context) error {
 }
 
 func (s *Server) getSync(c echo.Context) error {
-	if err := requireScope(c, "integrations:read"); err != nil {
-		return err
-	}
 	if _, err := s.reachIntegration(c); err != nil {
 		return err
 	}
@@ -387,9 +351,6 @@ func (s *Server) getSync(c echo.Context) error {
 }
 
 func (s *Server) retrySync(c echo.Context) error {
-	if err := requireScope(c, "integrations:write"); err != nil {
-		return err
-	}
 	if _, err := s.reachIntegration(c); err != nil {
 		return err
 	}

@@ -75,6 +75,11 @@ func (s *Spec) validateRequests() echo.MiddlewareFunc {
 				}
 				return Errorf(http.StatusNotFound, "not_found", "no such endpoint: %s %s", req.Method, req.URL.Path)
 			}
+			// Authorization first: a caller without the operation's scope
+			// learns nothing about its input rules.
+			if err := authorize(c, route.Operation); err != nil {
+				return err
+			}
 			// Encoding first (strict.go): values that cannot be stored or
 			// forwarded faithfully never reach the validator or a handler.
 			if err := checkParams(c, route); err != nil {
@@ -99,6 +104,87 @@ func (s *Spec) validateRequests() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// RequiredScopeExtension is the operation extension that declares what a
+// caller needs (the contract carries authorization; docs/AUTH.md): a
+// scope name ("webhooks:read"), a list of scope names any one of which
+// suffices (owner rules with finer checks inside, e.g. api_keys:own), the
+// word "authenticated" (any authenticated caller of the organization) or
+// "service_token" (the Aqio backend's service token only). An operation
+// with `security: []` is public and declares none. Conditional checks
+// (parts of a response that need a second scope, owner rules) stay in the
+// handlers and services.
+const RequiredScopeExtension = "x-required-scope"
+
+// Values of x-required-scope that are not scope names.
+const (
+	ScopeAuthenticated = "authenticated"
+	ScopeServiceToken  = "service_token"
+)
+
+// IsPublic reports whether an operation needs no credential: it says so
+// with an empty security requirement (`security: []`).
+func IsPublic(op *openapi3.Operation) bool {
+	return op != nil && op.Security != nil && len(*op.Security) == 0
+}
+
+// RequiredScopes reads an operation's x-required-scope: the scopes any one
+// of which is enough (or one of the special values alone). ok is false when
+// the operation declares nothing usable.
+func RequiredScopes(op *openapi3.Operation) (scopes []string, ok bool) {
+	if op == nil {
+		return nil, false
+	}
+	switch v := op.Extensions[RequiredScopeExtension].(type) {
+	case string:
+		if v == "" {
+			return nil, false
+		}
+		return []string{v}, true
+	case []any:
+		for _, s := range v {
+			str, isStr := s.(string)
+			if !isStr || str == "" || str == ScopeAuthenticated || str == ScopeServiceToken {
+				return nil, false
+			}
+			scopes = append(scopes, str)
+		}
+		return scopes, len(scopes) > 0
+	}
+	return nil, false
+}
+
+// authorize enforces the operation's declared requirement (one place for
+// every route: the document says, this checks). An operation that is not
+// public and declares nothing is refused: forgetting the declaration
+// cannot open a route.
+func authorize(c echo.Context, op *openapi3.Operation) error {
+	if IsPublic(op) {
+		return nil
+	}
+	scopes, ok := RequiredScopes(op)
+	if !ok {
+		return &Error{Status: http.StatusForbidden, Code: "scope_undeclared",
+			Message: "this operation declares no " + RequiredScopeExtension + " in the API document and is refused"}
+	}
+	p := principal(c)
+	switch scopes[0] {
+	case ScopeAuthenticated:
+		return nil
+	case ScopeServiceToken:
+		if p.Method != AuthServiceToken {
+			return &Error{Status: http.StatusForbidden, Code: "service_token_required",
+				Message: "operator endpoints under /api/admin/ take the service token only"}
+		}
+		return nil
+	}
+	for _, s := range scopes {
+		if p.HasScope(s) {
+			return nil
+		}
+	}
+	return insufficientScope(scopes)
 }
 
 // allowExtraQuery is the operation extension that lets a route take query

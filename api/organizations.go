@@ -11,9 +11,6 @@ func (s *Server) putOrganization(c echo.Context) error {
 	if c.Param("id") != p.OrganizationID {
 		return &Error{Status: http.StatusForbidden, Code: "organization_mismatch", Field: "id", Message: "the path id must be the organization the call acts for"}
 	}
-	if err := requireScope(c, "organizations:write"); err != nil {
-		return err
-	}
 	var in struct {
 		Name string `json:"name"`
 		Plan string `json:"plan"`

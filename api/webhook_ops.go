@@ -56,9 +56,6 @@ func patchResult(up webhooks.Updated) patchView {
 }
 
 func (s *Server) rotateSecret(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	var in struct {
 		GraceSeconds *int64 `json:"grace_seconds"`
 	}
@@ -93,9 +90,6 @@ func (s *Server) rotateSecret(c echo.Context) error {
 }
 
 func (s *Server) redeliver(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	st, err := s.deps.Webhooks.Redeliver(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), c.Param("delivery_id"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -112,9 +106,6 @@ func (s *Server) redeliver(c echo.Context) error {
 }
 
 func (s *Server) recoverWebhook(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	var in struct {
 		Since    *time.Time `json:"since"`
 		Until    *time.Time `json:"until"`
@@ -146,9 +137,6 @@ func (s *Server) recoverWebhook(c echo.Context) error {
 }
 
 func (s *Server) getRecovery(c echo.Context) error {
-	if err := requireScope(c, "webhooks:read"); err != nil {
-		return err
-	}
 	p, err := s.deps.Webhooks.RecoveryProgress(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), c.Param("recovery_id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("recovery")
@@ -160,9 +148,6 @@ func (s *Server) getRecovery(c echo.Context) error {
 }
 
 func (s *Server) webhookStats(c echo.Context) error {
-	if err := requireScope(c, "webhooks:read"); err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
 	org := principal(c).OrganizationID
 	if _, err := s.deps.Store.GetWebhook(ctx, org, c.Param("id")); errors.Is(err, store.ErrNotFound) {

@@ -87,9 +87,6 @@ func rawOrNull(col *string) json.RawMessage {
 }
 
 func (s *Server) listWebhooks(c echo.Context) error {
-	if err := requireScope(c, "webhooks:read"); err != nil {
-		return err
-	}
 	limit, _ := strconv.Atoi(c.QueryParam("limit"))
 	ws, next, err := s.deps.Store.ListWebhooks(c.Request().Context(), principal(c).OrganizationID, limit, c.QueryParam("cursor"))
 	if err != nil {
@@ -103,9 +100,6 @@ func (s *Server) listWebhooks(c echo.Context) error {
 }
 
 func (s *Server) createWebhook(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	var f webhooks.Fields
 	if err := bind(c, &f); err != nil {
 		return err
@@ -126,9 +120,6 @@ func (s *Server) createWebhook(c echo.Context) error {
 }
 
 func (s *Server) getWebhook(c echo.Context) error {
-	if err := requireScope(c, "webhooks:read"); err != nil {
-		return err
-	}
 	w, err := s.deps.Store.GetWebhook(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("webhook")
@@ -140,9 +131,6 @@ func (s *Server) getWebhook(c echo.Context) error {
 }
 
 func (s *Server) patchWebhook(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	var f webhooks.Fields
 	if err := bind(c, &f); err != nil {
 		return err
@@ -158,9 +146,6 @@ func (s *Server) patchWebhook(c echo.Context) error {
 }
 
 func (s *Server) deleteWebhook(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	err := s.deps.Webhooks.Delete(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("webhook")
@@ -172,9 +157,6 @@ func (s *Server) deleteWebhook(c echo.Context) error {
 }
 
 func (s *Server) getWebhookSecret(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	secret, err := s.deps.Webhooks.Secret(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("webhook")
@@ -191,9 +173,6 @@ func (s *Server) getWebhookSecret(c echo.Context) error {
 }
 
 func (s *Server) testWebhook(c echo.Context) error {
-	if err := requireScope(c, "webhooks:write"); err != nil {
-		return err
-	}
 	res, err := s.deps.Webhooks.Test(c.Request().Context(), principal(c).OrganizationID, c.Param("id"))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -265,9 +244,6 @@ func viewDelivery(d models.WebhookDelivery) deliveryView {
 }
 
 func (s *Server) listDeliveries(c echo.Context) error {
-	if err := requireScope(c, "webhooks:read"); err != nil {
-		return err
-	}
 	ctx := c.Request().Context()
 	org := principal(c).OrganizationID
 	if _, err := s.deps.Store.GetWebhook(ctx, org, c.Param("id")); errors.Is(err, store.ErrNotFound) {
@@ -295,9 +271,6 @@ func (s *Server) listDeliveries(c echo.Context) error {
 }
 
 func (s *Server) getDelivery(c echo.Context) error {
-	if err := requireScope(c, "webhooks:read"); err != nil {
-		return err
-	}
 	d, err := s.deps.Store.GetDelivery(c.Request().Context(), principal(c).OrganizationID, c.Param("id"), c.Param("delivery_id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("delivery")
