@@ -12,8 +12,22 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/aqio/connect/models"
-	"github.com/aqio/connect/privacy"
 )
+
+// SubjectMatcher recognises one data subject in stored text
+// (privacy.Matcher): the store finds candidate rows by its needles, the
+// matcher decides what in them is the subject's.
+type SubjectMatcher interface {
+	// Needles are lower-cased substrings that make a row a candidate.
+	Needles() []string
+	// Redact returns text without the subject, and whether it changed.
+	Redact(text string) (string, bool)
+	// Discover returns addresses and names of the subject's objects in a JSON document.
+	Discover(doc []byte) (emails, names []string)
+	// UserID and Emails are the subject's user id and normalized addresses.
+	UserID() string
+	Emails() []string
+}
 
 // piiTable is one table whose text columns can hold a data subject's
 // personal data (found by reading every migration), how its rows are
@@ -112,7 +126,7 @@ func keyWhere(t piiTable) string {
 // DiscoverSubject reads the organization's events and objects that
 // mention the subject and returns the addresses and names found in the
 // subject's own objects there.
-func (s *Store) DiscoverSubject(ctx context.Context, orgID string, m *privacy.Matcher) (emails, names []string, err error) {
+func (s *Store) DiscoverSubject(ctx context.Context, orgID string, m SubjectMatcher) (emails, names []string, err error) {
 	db := s.db.WithContext(ctx)
 	for _, t := range piiTables[:3] { // events, deliveries, objects carry the Aqio objects
 		rows, err := subjectRows(db, t, orgID, m.Needles())
@@ -136,7 +150,7 @@ func (s *Store) DiscoverSubject(ctx context.Context, orgID string, m *privacy.Ma
 // place. Users whose id or address is the subject's lose both. Usage
 // counters of the user's API keys are deleted. Run again, it finds
 // nothing left and counts nothing.
-func (s *Store) ScrubSubject(ctx context.Context, orgID string, m *privacy.Matcher) (map[string]int64, error) {
+func (s *Store) ScrubSubject(ctx context.Context, orgID string, m SubjectMatcher) (map[string]int64, error) {
 	counts := map[string]int64{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		for _, t := range piiTables {
@@ -176,12 +190,12 @@ func (s *Store) ScrubSubject(ctx context.Context, orgID string, m *privacy.Match
 				counts[t.Table]++
 			}
 		}
-		sub := m.Subject()
+		uid := m.UserID()
 		users := tx.Model(&models.User{})
-		if emails := sub.AllEmails(); sub.UserID != "" && len(emails) > 0 {
-			users = users.Where("id = ? OR LOWER(email) IN ?", sub.UserID, emails)
-		} else if sub.UserID != "" {
-			users = users.Where("id = ?", sub.UserID)
+		if emails := m.Emails(); uid != "" && len(emails) > 0 {
+			users = users.Where("id = ? OR LOWER(email) IN ?", uid, emails)
+		} else if uid != "" {
+			users = users.Where("id = ?", uid)
 		} else {
 			users = users.Where("LOWER(email) IN ?", emails)
 		}
@@ -191,8 +205,8 @@ func (s *Store) ScrubSubject(ctx context.Context, orgID string, m *privacy.Match
 			return fmt.Errorf("redact users: %w", res.Error)
 		}
 		counts["users"] += res.RowsAffected
-		if sub.UserID != "" {
-			res := tx.Exec("DELETE FROM api_key_usage WHERE api_key_id IN (SELECT id FROM api_keys WHERE organization_id = ? AND (user_id = ? OR created_by_user_id = ?))", orgID, sub.UserID, sub.UserID)
+		if uid != "" {
+			res := tx.Exec("DELETE FROM api_key_usage WHERE api_key_id IN (SELECT id FROM api_keys WHERE organization_id = ? AND (user_id = ? OR created_by_user_id = ?))", orgID, uid, uid)
 			if res.Error != nil {
 				return fmt.Errorf("delete key usage: %w", res.Error)
 			}
@@ -217,7 +231,7 @@ type SubjectRecord struct {
 
 // CollectSubject returns every row of the organization (and the users
 // table) that concerns the subject, with the columns that do, unredacted.
-func (s *Store) CollectSubject(ctx context.Context, orgID string, m *privacy.Matcher) ([]SubjectRecord, error) {
+func (s *Store) CollectSubject(ctx context.Context, orgID string, m SubjectMatcher) ([]SubjectRecord, error) {
 	db := s.db.WithContext(ctx)
 	var out []SubjectRecord
 	for _, t := range piiTables {
@@ -240,11 +254,10 @@ func (s *Store) CollectSubject(ctx context.Context, orgID string, m *privacy.Mat
 			}
 		}
 	}
-	sub := m.Subject()
 	var users []models.User
 	q := db.Model(&models.User{})
-	if emails := sub.AllEmails(); sub.UserID != "" {
-		q = q.Where("id = ? OR LOWER(email) IN ?", sub.UserID, append(emails, ""))
+	if uid, emails := m.UserID(), m.Emails(); uid != "" {
+		q = q.Where("id = ? OR LOWER(email) IN ?", uid, append(emails, ""))
 	} else {
 		q = q.Where("LOWER(email) IN ?", emails)
 	}

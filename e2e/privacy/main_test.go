@@ -1,0 +1,152 @@
+// Package privacy_test drives data-subject requests end to end: events
+// for a person are ingested, delivered to a real receiver and pushed to
+// the HubSpot and Mailchimp fakes; then the erasure (HTTP → Erasure
+// workflow → activities → database and provider fakes), the access
+// export and the retention schedule's run are checked against every
+// text column of every table and every recorded Temporal history, on
+// SQLite or Postgres (AQIO_TEST_DATABASE_URL).
+package privacy_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/aqio/connect/config"
+	"github.com/aqio/connect/internal/fakes"
+	hubspotfake "github.com/aqio/connect/internal/fakes/hubspot"
+	mailchimpfake "github.com/aqio/connect/internal/fakes/mailchimp"
+	"github.com/aqio/connect/internal/testenv"
+	"github.com/aqio/connect/workflows"
+)
+
+var (
+	fake          *fakes.Server
+	hubspotFake   *hubspotfake.Mounted
+	mailchimpFake *mailchimpfake.Mounted
+)
+
+const (
+	hubspotClient, hubspotSecret     = "privacy-hubspot-client", "privacy-hubspot-secret"
+	mailchimpClient, mailchimpSecret = "privacy-mailchimp-client", "privacy-mailchimp-secret"
+	returnURL                        = "https://app.aqio.test/settings/integrations"
+	wait                             = 60 * time.Second
+)
+
+func TestMain(m *testing.M) {
+	fake = fakes.New(map[string]string{})
+	defer fake.Close()
+	hubspotFake = hubspotfake.Mount(fake.Mux, fake.Issuer, "/hubspot", map[string]string{hubspotClient: hubspotSecret}, hubspotfake.Options{})
+	mailchimpFake = mailchimpfake.Mount(fake.Mux, fake.Issuer, "/mailchimp", map[string]string{mailchimpClient: mailchimpSecret},
+		func() string { return fake.URL }, mailchimpfake.Options{})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	testenv.Main(m, func(c *config.Config) {
+		c.HTTPAddr = addr
+		c.PublicURL = "http://" + addr
+		c.Integrations.OAuthRedirectURL = "http://" + addr + "/api/integrations/oauth/callback"
+		c.Integrations.ReturnOrigins = []string{"https://app.aqio.test"}
+		c.Integrations.Providers["hubspot"] = config.ProviderConfig{
+			ClientID: hubspotClient, ClientSecret: hubspotSecret,
+			AuthURL: fake.URL + hubspotFake.AuthPath(), TokenURL: fake.URL + hubspotFake.TokenPath(),
+			RevokeURL: fake.URL + hubspotFake.RevokePath(), APIBaseURL: fake.URL + hubspotFake.APIPath(),
+		}
+		c.Integrations.Providers["mailchimp"] = config.ProviderConfig{
+			ClientID: mailchimpClient, ClientSecret: mailchimpSecret,
+			AuthURL: fake.URL + mailchimpFake.AuthPath(), TokenURL: fake.URL + mailchimpFake.TokenPath(),
+		}
+	})
+}
+
+// subjects are every personal value the tests give a data subject who is
+// erased; the history test fails if any of them is in a Temporal history.
+var subjects struct {
+	sync.Mutex
+	values []string
+}
+
+func personal(values ...string) {
+	subjects.Lock()
+	subjects.values = append(subjects.values, values...)
+	subjects.Unlock()
+}
+
+// browser follows no redirects: the test plays the user's browser.
+var browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+func location(t *testing.T, u string) *url.URL {
+	t.Helper()
+	resp, err := browser.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("GET %s: status %d, want 302", u, resp.StatusCode)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// connect runs the OAuth redirect flow and returns the integration id.
+func connect(t *testing.T, org *testenv.Org, typ string, settings map[string]any) string {
+	t.Helper()
+	resp := org.Do(t, "POST", "/api/integrations/"+typ+"/authorize",
+		map[string]any{"name": typ + " (privacy)", "settings": settings, "return_url": returnURL})
+	if resp.Status != http.StatusCreated {
+		t.Fatalf("authorize %s: %d %s", typ, resp.Status, resp.Body)
+	}
+	cb := location(t, resp.Map(t)["authorization_url"].(string))
+	back := location(t, cb.String())
+	if back.Query().Get("integration_status") != "connected" || !strings.HasPrefix(back.String(), returnURL) {
+		t.Fatalf("callback redirected to %s", back)
+	}
+	return back.Query().Get("integration_id")
+}
+
+func postEvent(t *testing.T, org *testenv.Org, id, typ string, object map[string]any) {
+	t.Helper()
+	resp := org.Do(t, "POST", "/api/events", map[string]any{"id": id, "type": typ, "data": map[string]any{"object": object}})
+	if resp.Status != http.StatusAccepted && resp.Status != http.StatusOK {
+		t.Fatalf("post %s: %d %s", typ, resp.Status, resp.Body)
+	}
+}
+
+// waitClosed waits until a workflow run has finished and returns its status.
+func waitClosed(t *testing.T, env *testenv.Env, workflowID string) enums.WorkflowExecutionStatus {
+	t.Helper()
+	var status enums.WorkflowExecutionStatus
+	testenv.Eventually(t, wait, "workflow "+workflowID+" to close", func() bool {
+		d, err := env.App.Temporal.DescribeWorkflowExecution(context.Background(), workflowID, "")
+		if err != nil {
+			return false
+		}
+		status = d.GetWorkflowExecutionInfo().GetStatus()
+		return status != enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+	})
+	return status
+}
+
+func pushDone(t *testing.T, env *testenv.Env, integ, eventID string) {
+	t.Helper()
+	if st := waitClosed(t, env, workflows.PushWorkflowID(integ, eventID)); st != enums.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		t.Fatalf("push %s to %s ended %v", eventID, integ, st)
+	}
+}
