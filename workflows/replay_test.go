@@ -35,6 +35,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(OAuthStateCleanup)
 			r.RegisterWorkflow(CheckSettings)
 			r.RegisterWorkflow(Rekey)
+			r.RegisterWorkflow(Erasure)
+			r.RegisterWorkflow(Export)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}

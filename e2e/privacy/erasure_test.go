@@ -233,7 +233,9 @@ func TestErasure(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := org.Do(t, "POST", "/api/privacy/erasures", tc.body)
-			var e struct{ Error struct{ Code, Field, Message string } }
+			var e struct {
+				Error struct{ Code, Field, Message string }
+			}
 			resp.JSON(t, &e)
 			if resp.Status != tc.code || !strings.Contains(e.Error.Field+" "+e.Error.Message, tc.field) {
 				t.Fatalf("%d %s", resp.Status, resp.Body)
@@ -256,6 +258,7 @@ func TestErasure(t *testing.T) {
 	if er["status"] != "completed" {
 		t.Fatalf("erasure ended %v", er)
 	}
+	record(t, env, er["workflow_id"].(string), "privacy_erasure.json")
 
 	// The report: what went where, per table and per system.
 	rep := er["report"].(map[string]any)

@@ -54,6 +54,7 @@ func TestExport(t *testing.T) {
 	if x["status"] != "ready" || x["download_url"] != "/api/privacy/exports/"+id+"/download" {
 		t.Fatalf("export %v", x)
 	}
+	record(t, env, x["workflow_id"].(string), "privacy_export.json")
 	dl := org.Do(t, "GET", "/api/privacy/exports/"+id+"/download", nil)
 	if dl.Status != http.StatusOK {
 		t.Fatalf("download: %d %s", dl.Status, dl.Body)
@@ -160,6 +161,7 @@ func TestRetention(t *testing.T) {
 	if res.Events != 1 || res.Objects != 1 {
 		t.Fatalf("retention removed %+v, want 1 event and 1 object", res)
 	}
+	record(t, env, "retention-test-"+org.ID, "retention_personal_data.json")
 	var events, objects []string
 	db.Raw(`SELECT id FROM events WHERE organization_id = ?`, org.ID).Scan(&events)
 	db.Raw(`SELECT object_id FROM integration_objects WHERE organization_id = ?`, org.ID).Scan(&objects)
