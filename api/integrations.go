@@ -54,6 +54,11 @@ type integrationView struct {
 	CreatedAt        time.Time                   `json:"created_at"`
 	UpdatedAt        time.Time                   `json:"updated_at"`
 	SyncSchedule     *integrations.ScheduleState `json:"sync_schedule,omitempty"`
+	// GrantedScopeList and DataSent are shown for one integration: the
+	// scopes the provider granted (from its token response) and what the
+	// connector sends it (the catalog's DataSent).
+	GrantedScopeList []string `json:"granted_scope_list,omitempty"`
+	DataSent         []string `json:"data_sent,omitempty"`
 }
 
 func viewIntegration(in models.Integration) integrationView {
@@ -137,13 +142,18 @@ func (s *Server) listProviders(c echo.Context) error {
 		Pushes               []string                    `json:"pushes"`
 		CredentialFields     []providers.CredentialField `json:"credential_fields"`
 		SettingsSchema       map[string]any              `json:"settings_schema"`
+		DataSent             []string                    `json:"data_sent"`
 	}
 	var out []providerView
 	for _, p := range s.deps.Integrations.Catalog.All() {
 		_, syncs := p.Syncer()
 		v := providerView{Type: p.Type, DisplayName: p.DisplayName, AuthMode: string(p.Auth), Available: p.Available,
 			Configured: p.Configured(), OAuthConfigured: p.OAuthConfigured(), DefaultScopes: []string{}, TokensExpire: p.TokensExpire(), Revocable: p.Revocable(),
-			Syncs: syncs, Pushes: p.Pushes(), CredentialFields: p.CredentialFields, SettingsSchema: p.Connector.SettingsSchema()}
+			Syncs: syncs, Pushes: p.Pushes(), CredentialFields: p.CredentialFields, SettingsSchema: p.Connector.SettingsSchema(),
+			DataSent: p.DataSent}
+		if v.DataSent == nil {
+			v.DataSent = []string{}
+		}
 		if o := p.OAuth; o != nil {
 			v.PKCE, v.RotatesRefreshTokens = o.PKCE, o.RotatesRefreshTokens
 			if o.DefaultScopes != nil {
@@ -380,9 +390,14 @@ func (s *Server) reachIntegration(c echo.Context) (models.Integration, error) {
 	return in, nil
 }
 
-// respondIntegration answers with one integration and its sync schedule.
+// respondIntegration answers with one integration, its sync schedule,
+// its granted scopes and what its connector sends the provider.
 func (s *Server) respondIntegration(c echo.Context, in models.Integration) error {
 	v := viewIntegration(in)
+	v.GrantedScopeList = integrations.GrantedScopes(in)
+	if p, ok := s.deps.Integrations.Catalog.Get(in.IntegrationType); ok {
+		v.DataSent = p.DataSent
+	}
 	var err error
 	if v.SyncSchedule, err = s.deps.Integrations.Schedule(c.Request().Context(), in); err != nil {
 		return err

@@ -90,6 +90,7 @@ func New(d Deps) *Server {
 	e.Use(middleware.BodyLimit(strconv.FormatInt(d.MaxBodyBytes, 10) + "B"))
 	e.Use(checkHeaders) // before anything reads them (strict.go)
 	e.Use(authenticate(d.Authenticators, func(p string) bool { return publicPaths[p] || isConsole(p) }))
+	e.Use(s.withAuditActor) // after authenticate: the caller recorded in audit entries
 	e.Use(skipConsole(d.Spec.validateRequests()))
 
 	// The developer console (console/) is not part of the API: it handles

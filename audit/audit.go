@@ -30,7 +30,44 @@ const (
 	WebhookSecretRotated     = "webhook.secret_rotated"
 	IntegrationConnected     = "integration.connected"
 	IntegrationDisconnected  = "integration.disconnected"
+	// Integration permission auditing (issue 13): a connection made
+	// again over an existing one, a change of name, settings or sync, and
+	// support staff re-running a failed push or sync.
+	IntegrationReconnected     = "integration.reconnected"
+	IntegrationSettingsChanged = "integration.settings_changed"
+	IntegrationPushRetried     = "integration.push_retried"
+	IntegrationSyncRetried     = "integration.sync_retried"
 )
+
+// Actor is who asked for an action: how they authenticated, their user or
+// API key id, their address and the request id. The API puts it in each
+// request's context (WithActor) so services record it without taking it
+// as an argument.
+type Actor struct {
+	Type      string // "service_token", "user_jwt" or "api_key"
+	ID        string // user id or API key id
+	IP        string
+	RequestID string
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying the actor.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// ActorFrom returns the actor of ctx (zero outside a request: "system").
+func ActorFrom(ctx context.Context) Actor {
+	a, _ := ctx.Value(actorKey{}).(Actor)
+	return a
+}
+
+// By sets the entry's actor, address and request id.
+func (e Entry) By(a Actor) Entry {
+	e.ActorType, e.ActorID, e.SourceIP, e.RequestID = a.Type, a.ID, a.IP, a.RequestID
+	return e
+}
 
 // Entry is what a caller records. Empty strings are stored as NULL.
 type Entry struct {

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/ids"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/providers"
@@ -172,6 +173,8 @@ func (s *Service) ConnectCredentials(ctx context.Context, orgID, userID, typ str
 	if err != nil {
 		return models.Integration{}, err
 	}
+	s.record(ctx, integ, connectAction(res.Created), audit.ActorFrom(ctx), map[string]any{
+		"integration_type": integ.IntegrationType, "via": "credentials", "credential_fields": sortedKeys(fields), "status": integ.Status})
 	if err := s.afterConnect(ctx, integ, false); err != nil {
 		return models.Integration{}, err
 	}

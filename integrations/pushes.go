@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/ids"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/workflows"
@@ -45,5 +46,7 @@ func (s *Service) RetryPush(ctx context.Context, integ models.Integration, pushI
 		_ = s.Store.FinishPush(ctx, row.ID, map[string]any{"status": models.PushFailed, "error_code": "start_failed", "error_message": msg})
 		return row, fmt.Errorf("start push: %w", err)
 	}
+	s.record(ctx, integ, audit.IntegrationPushRetried, audit.ActorFrom(ctx),
+		map[string]any{"push_id": row.ID, "retry_of": orig.ID, "event_type": orig.EventType, "workflow_id": row.WorkflowID})
 	return row, nil
 }

@@ -27,6 +27,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/ids"
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/models"
@@ -290,6 +291,9 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	cb := audit.ActorFrom(ctx)
+	s.record(ctx, integ, connectAction(res.Created), audit.Actor{Type: ActorOAuthCallback, ID: deref(st.UserID), IP: cb.IP, RequestID: cb.RequestID},
+		map[string]any{"integration_type": integ.IntegrationType, "via": "oauth", "granted_scopes": GrantedScopes(integ), "status": integ.Status})
 	if err := s.afterConnect(ctx, integ, res.TokensExpire); err != nil {
 		return "", err
 	}
@@ -471,10 +475,25 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p Patch) (models
 	if len(cols) == 0 {
 		return integ, invalid("body", "nothing to change")
 	}
+	before := integ
+	var changed []string
+	for _, k := range []string{"name", "settings", "sync_enabled"} {
+		if _, ok := cols[k]; ok {
+			changed = append(changed, k)
+		}
+	}
 	integ, err = s.Store.UpdateIntegration(ctx, orgID, id, cols)
 	if err != nil {
 		return integ, err
 	}
+	details := map[string]any{"changed": changed}
+	if set, ok := cols["settings"].(string); ok {
+		details["settings_keys"] = changedSettingKeys(before.Settings, set)
+	}
+	if v, ok := cols["sync_enabled"].(bool); ok {
+		details["sync_enabled"] = v
+	}
+	s.record(ctx, integ, audit.IntegrationSettingsChanged, audit.ActorFrom(ctx), details)
 	return integ, s.ensureSchedule(ctx, integ)
 }
 
@@ -504,7 +523,13 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err != nil {
 		return fmt.Errorf("start disconnect: %w", err)
 	}
-	return run.Get(ctx, nil)
+	var res workflows.DisconnectResult
+	if err := run.Get(ctx, &res); err != nil {
+		return err
+	}
+	s.record(ctx, integ, audit.IntegrationDisconnected, audit.ActorFrom(ctx), map[string]any{
+		"integration_type": integ.IntegrationType, "revocation": revocation(res.Revoked, res.Note), "granted_scopes": GrantedScopes(integ)})
+	return nil
 }
 
 // RefreshNow asks the refresh loop to refresh at once.
@@ -547,7 +572,12 @@ func (s *Service) RetrySync(ctx context.Context, orgID, id, syncID string) (mode
 	if orig.Status != models.SyncFailed {
 		return orig, fmt.Errorf("%w: only a failed sync can be retried (this one is %s)", ErrConflict, orig.Status)
 	}
-	return s.startSync(ctx, integ, orig.SyncType, orig.ID)
+	l, err := s.startSync(ctx, integ, orig.SyncType, orig.ID)
+	if err == nil {
+		s.record(ctx, integ, audit.IntegrationSyncRetried, audit.ActorFrom(ctx),
+			map[string]any{"sync_id": l.ID, "retry_of": orig.ID, "sync_type": orig.SyncType, "workflow_id": deref(l.WorkflowID)})
+	}
+	return l, err
 }
 
 func (s *Service) startSync(ctx context.Context, integ models.Integration, syncType, retryOf string) (models.IntegrationSyncLog, error) {

@@ -260,6 +260,11 @@ type Info struct {
 	// Concurrency caps in-flight requests per connection in one worker
 	// process (0: no cap). Mailchimp allows 10, Graph 4 per mailbox.
 	Concurrency int
+	// DataSent describes what Aqio data the connector sends to the
+	// provider, one short phrase per kind (personal fields named), for
+	// GET /api/integrations/{id} and docs/PRIVACY.md ("What each
+	// connector sends", checked against this by a test).
+	DataSent []string
 }
 
 // OAuthInfo describes an OAuth 2.0 authorization-code provider.

@@ -35,7 +35,8 @@ func New() *Connector { return &Connector{pace: newPacer()} }
 // flight per connection and every request paced (see pacer).
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		Type: "activecampaign", DisplayName: "ActiveCampaign", Auth: providers.AuthAPIKey, Available: true,
+		DataSent: []string{"registrant email address, first and last name (as a contact)", "mapped custom fields", "event tags, and list memberships only with marketing consent"},
+		Type:     "activecampaign", DisplayName: "ActiveCampaign", Auth: providers.AuthAPIKey, Available: true,
 		CredentialFields: []providers.CredentialField{
 			{Name: "api_url", Description: "The account's API URL (Settings → Developer), e.g. https://youraccount.api-us1.com", Required: true},
 			{Name: "api_key", Description: "The API key shown beside it (Settings → Developer)", Required: true, Secret: true},

@@ -36,7 +36,8 @@ var Scopes = []string{
 // portal, so at most 5 requests in flight per connection.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		Type: "hubspot", DisplayName: "HubSpot", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"registrant email address, first and last name (as a contact)", "mapped registration fields (settings contact_field_mapping)", "registration, attendance and cancellation per event (marketing events)", "payments as deals (amount, currency, event)"},
+		Type:     "hubspot", DisplayName: "HubSpot", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: "https://api.hubapi.com",
 		OAuth: &providers.OAuthInfo{
 			AuthURL:    "https://app.hubspot.com/oauth/authorize",

@@ -45,7 +45,8 @@ func New() *Connector { return &Connector{} }
 // flight per connection keep under that, and 429s back off exponentially.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		Type: Type, DisplayName: "Kit (ConvertKit)", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"email address and first name of registrants who opted in to marketing (as subscribers)", "mapped custom fields", "event tags"},
+		Type:     Type, DisplayName: "Kit (ConvertKit)", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: "https://api.kit.com/v4",
 		OAuth: &providers.OAuthInfo{
 			AuthURL:    "https://api.kit.com/v4/oauth/authorize",

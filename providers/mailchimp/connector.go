@@ -51,7 +51,8 @@ func New() *Connector { return &Connector{bases: map[[32]byte]string{}} }
 // simultaneous connections per user, so 10 in flight per connection.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		Type: "mailchimp", DisplayName: "Mailchimp", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"registrant email address, first and last name (as an audience member)", "mapped merge fields", "marketing consent (subscription status) and event tags"},
+		Type:     "mailchimp", DisplayName: "Mailchimp", Auth: providers.AuthOAuth2, Available: true,
 		OAuth: &providers.OAuthInfo{
 			AuthURL:    "https://login.mailchimp.com/oauth2/authorize",
 			TokenURL:   "https://login.mailchimp.com/oauth2/token",

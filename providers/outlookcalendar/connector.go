@@ -40,7 +40,8 @@ func New() *Connector { return &Connector{} }
 func (*Connector) Info() providers.Info {
 	auth, token := msgraph.Endpoints("common")
 	return providers.Info{
-		Type: Type, DisplayName: "Outlook Calendar (with Teams meetings)", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"event title, description and Aqio page URL", "event start, end and time zone", "venue or online link", "registrants' email addresses and names as attendees (only with add_attendees)", "a Teams meeting request for online events"},
+		Type:     Type, DisplayName: "Outlook Calendar (with Teams meetings)", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: msgraph.DefaultBaseURL,
 		OAuth: &providers.OAuthInfo{
 			AuthURL: auth, TokenURL: token, ClientAuth: providers.ClientAuthBody,

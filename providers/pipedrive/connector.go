@@ -36,7 +36,8 @@ func New() *Connector { return &Connector{} }
 // connection.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		Type: "pipedrive", DisplayName: "Pipedrive", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"registrant email address, first and last name (as a person)", "mapped registration fields (settings person_field_mapping)", "payments as deals linked to the person (amount, currency, event)"},
+		Type:     "pipedrive", DisplayName: "Pipedrive", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: "https://api.pipedrive.com",
 		OAuth: &providers.OAuthInfo{
 			AuthURL:    "https://oauth.pipedrive.com/oauth/authorize",

@@ -51,7 +51,8 @@ func New() *Connector { return &Connector{Usage: &Usage{}} }
 // the app's policy says so; a new one is saved like any other.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		Type: Type, DisplayName: "Salesforce", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"registrant email address, first and last name", "mapped registration fields (settings field mapping)", "events as Campaigns and registrations as CampaignMember statuses", "payments as Opportunities (amount, event)"},
+		Type:     Type, DisplayName: "Salesforce", Auth: providers.AuthOAuth2, Available: true,
 		OAuth: &providers.OAuthInfo{
 			AuthURL:    "https://login.salesforce.com/services/oauth2/authorize",
 			TokenURL:   "https://login.salesforce.com/services/oauth2/token",

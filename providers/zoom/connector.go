@@ -40,7 +40,8 @@ var Scopes = []string{
 // refresh tokens that rotate on every use.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		Type: Provider, DisplayName: "Zoom", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"event title, start time, duration, time zone and description (as the meeting)", "confirmed registrants' email addresses, first and last names as meeting registrants, and their cancellations (only with require_registration)"},
+		Type:     Provider, DisplayName: "Zoom", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: "https://api.zoom.us/v2",
 		OAuth: &providers.OAuthInfo{
 			AuthURL: "https://zoom.us/oauth/authorize", TokenURL: "https://zoom.us/oauth/token",
