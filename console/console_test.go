@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aqio/connect/api"
 	"github.com/aqio/connect/console"
@@ -282,5 +283,67 @@ func TestAPIWithoutCredentialIsStillRefused(t *testing.T) {
 	ts := server(t)
 	if r := do(t, ts, "GET", "/api/event-types", "", nil, nil); r.status != 401 {
 		t.Fatalf("GET /api/event-types without a credential: %d %s", r.status, r.body)
+	}
+}
+
+// standalone mounts console.New on its own with a clock, in front of the
+// real API, recording the requests the API receives.
+func standalone(t *testing.T, now func() time.Time) (*httptest.Server, *[]*http.Request) {
+	t.Helper()
+	apiSrv := server(t)
+	var seen []*http.Request
+	h := console.New(console.Options{
+		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			seen = append(seen, r.Clone(r.Context()))
+			r.URL.Scheme, r.URL.Host = "", ""
+			apiSrv.Config.Handler.ServeHTTP(w, r)
+		}),
+		Now: now, SessionTTL: time.Hour,
+	})
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	return ts, &seen
+}
+
+func TestSessionExpires(t *testing.T) {
+	clock := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	ts, _ := standalone(t, func() time.Time { return clock })
+	cookie, info := signIn(t, ts)
+	if !info.ExpiresAt.Equal(clock.Add(time.Hour)) {
+		t.Fatalf("expires_at %s", info.ExpiresAt)
+	}
+	clock = clock.Add(59 * time.Minute)
+	if r := do(t, ts, "GET", "/console/api/event-types", "", nil, cookie); r.status != 200 {
+		t.Fatalf("before expiry: %d %s", r.status, r.body)
+	}
+	clock = clock.Add(time.Minute)
+	if r := do(t, ts, "GET", "/console/api/event-types", "", nil, cookie); r.status != 401 || r.err.Code != "no_session" {
+		t.Fatalf("after expiry: %d %s", r.status, r.body)
+	}
+}
+
+func TestForwardedRequestCarriesOnlyTheSessionCredential(t *testing.T) {
+	ts, seen := standalone(t, nil)
+	cookie, info := signIn(t, ts)
+	*seen = nil
+	r := do(t, ts, "GET", "/console/api/event-types?x=%2F", "", map[string]string{
+		"Authorization": "Bearer forged", "X-Aqio-Organization-Id": "org_other", console.CSRFHeader: info.CSRFToken,
+	}, cookie)
+	if len(*seen) != 1 {
+		t.Fatalf("the API got %d requests", len(*seen))
+	}
+	got := (*seen)[0]
+	if got.URL.Path != "/api/event-types" || got.URL.RawQuery != "x=%2F" || got.RequestURI != "/api/event-types?x=%2F" {
+		t.Fatalf("forwarded as %q %q %q", got.URL.Path, got.URL.RawQuery, got.RequestURI)
+	}
+	if got.Header.Get("Authorization") != "Bearer "+token || got.Header.Get("X-Aqio-Organization-Id") != "org_console" {
+		t.Fatalf("forwarded headers %v", got.Header)
+	}
+	if got.Header.Get("Cookie") != "" || got.Header.Get(console.CSRFHeader) != "" {
+		t.Fatalf("the session cookie or CSRF token reached the API: %v", got.Header)
+	}
+	// The API answered (its validator refused the unknown parameter).
+	if r.status != 400 || r.err.Field != "x" {
+		t.Fatalf("%d %s", r.status, r.body)
 	}
 }

@@ -59,7 +59,8 @@ function binary() {
   if (process.env.AQIO_BIN) return process.env.AQIO_BIN;
   const out = join(work, 'aqio-connect');
   log('building the binary (go build -o …; the first build links the Temporal server and takes minutes)');
-  execFileSync('go', ['build', '-o', out, './cmd/aqio-connect'], { cwd: repo, stdio: 'inherit', env: { ...process.env, CGO_ENABLED: '0' } });
+  // The caller's environment as it is (CGO_ENABLED included), so the build cache of `go test` is reused.
+  execFileSync('go', ['build', '-o', out, './cmd/aqio-connect'], { cwd: repo, stdio: 'inherit' });
   return out;
 }
 
@@ -308,7 +309,7 @@ async function main() {
       async () => {
         await page.goto(dev.base + '/api/docs');
         await until('the explorer URL', () => new URL(page.url()).pathname === '/console/explorer');
-        const op = page.locator('#operations-Events-get_api_event_types');
+        const op = page.locator('.opblock-get:has(.opblock-summary-path[data-path="/api/event-types"])');
         await op.locator('.opblock-summary').first().click();
         await tryItOut(op);
         await op.getByRole('button', { name: 'Execute' }).click();
@@ -318,12 +319,36 @@ async function main() {
         await page.mouse.wheel(0, -260);
         await shot('explorer', false);
         // A state change from the explorer carries the CSRF token: create a webhook.
-        const create = page.locator('#operations-Webhooks-post_api_webhooks');
+        const create = page.locator('.opblock-post:has(.opblock-summary-path[data-path="/api/webhooks"])');
         await create.locator('.opblock-summary').first().click();
         await tryItOut(create);
         await create.locator('textarea.body-param__text').fill(JSON.stringify({ name: 'from the explorer', url: rcv.url, events: ['event.*'] }));
         await create.getByRole('button', { name: 'Execute' }).click();
         await create.locator('.live-responses-table .response-col_status').filter({ hasText: '201' }).waitFor();
+      },
+    ],
+    [
+      'the explorer calls the API directly with a token given in Authorize',
+      async () => {
+        const direct = [];
+        const onResponse = (r) => new URL(r.url()).pathname === '/api/event-types' && direct.push(r);
+        page.on('response', onResponse);
+        await page.locator('.servers select').selectOption({ index: 1 });
+        await page.locator('.auth-wrapper').getByRole('button', { name: /Authorize/ }).click();
+        const dialog = page.locator('.modal-ux');
+        await dialog.locator('input[aria-label="auth-bearer-value"]').fill(token);
+        await dialog.getByRole('button', { name: 'Apply credentials' }).first().click();
+        await dialog.locator('button.btn-done').first().click();
+        const op = page.locator('.opblock-get:has(.opblock-summary-path[data-path="/api/event-types"])');
+        await op.locator('input[placeholder="X-Aqio-Organization-Id"]').fill(org);
+        await op.getByRole('button', { name: 'Execute' }).click();
+        await until('the direct call', () => direct.length > 0);
+        page.off('response', onResponse);
+        const r = direct[0];
+        assert(r.status() === 200, `direct GET /api/event-types: ${r.status()}`);
+        const h = await r.request().allHeaders();
+        assert(h.authorization === 'Bearer ' + token, 'the direct call lacks the token given in Authorize');
+        assert(!h.cookie, 'the direct call sent the console cookie');
       },
     ],
     [
