@@ -80,7 +80,10 @@ type EraseLocalResult struct {
 	Rows int64
 }
 
-func subjectAD(id string) []byte { return []byte("privacy-subject:" + id) }
+// subjectAD binds a request's ciphertexts to its row, like every other
+// key-ring column (store.CipherTables: the Rekey run reseals them with the
+// row id as additional data).
+func subjectAD(id string) []byte { return []byte(id) }
 
 // OpenSubject decrypts a request's subject.
 func OpenSubject(r *keyring.Ring, id, ciphertext string) (subject.Subject, error) {
@@ -446,7 +449,7 @@ type ExportIntegration struct {
 	Name            string `json:"name"`
 }
 
-func exportAD(id string) []byte { return []byte("privacy-export:" + id) }
+func exportAD(id string) []byte { return []byte(id) }
 
 // OpenExport decrypts an export document.
 func OpenExport(r *keyring.Ring, id, ciphertext string) ([]byte, error) {
