@@ -94,8 +94,10 @@ func containsFold(list []string, s string) bool {
 }
 
 // nameKeys hold a person's name in Aqio objects and provider answers.
+// A bare "name" is not one: in a subject's payment or ticket it names the
+// product, and a discovered name is redacted wherever the subject is.
 var nameKeys = map[string]bool{
-	"user_name": true, "name": true, "full_name": true, "display_name": true, "first_name": true, "last_name": true,
+	"user_name": true, "full_name": true, "display_name": true, "first_name": true, "last_name": true,
 	"firstname": true, "lastname": true, "fname": true, "lname": true, "attendee_name": true,
 }
 
