@@ -18,11 +18,24 @@ type CipherTable struct {
 // CipherTables are every table and column that holds key-ring
 // ciphertexts. A new encrypted column must be added here, or re-keying
 // leaves it under the old key (e2e/rekey scans every text column of every
-// table for a ciphertext under a retired key and fails).
+// table for a ciphertext under a retired key and fails). A Rekey run
+// takes the table list it was started with (workflows.RekeyInput.Tables),
+// so adding a table needs no workflow versioning.
 var CipherTables = []CipherTable{
 	{Table: "webhooks", Columns: []string{"secret", "previous_secret", "destination_auth"}},
 	{Table: "integrations", Columns: []string{"access_token", "refresh_token", "api_key", "token_extra"}},
 	{Table: "integration_oauth_states", Columns: []string{"code_verifier", "code"}},
+	{Table: "privacy_erasures", Columns: []string{"subject"}},
+	{Table: "privacy_exports", Columns: []string{"subject", "document"}},
+}
+
+// CipherTableNames are the names of CipherTables, in order.
+func CipherTableNames() []string {
+	out := make([]string, len(CipherTables))
+	for i, t := range CipherTables {
+		out[i] = t.Table
+	}
+	return out
 }
 
 // CipherTableNamed returns the table of CipherTables with that name.

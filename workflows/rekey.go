@@ -35,15 +35,22 @@ func ParseRekeyWorkflowID(id string) (keyID string, err error) {
 const RekeyBatchesPerRun = 50
 
 // RekeyInput is where a Rekey run starts: KeyID is the newest key every
-// ciphertext moves to; Table and Cursor resume a run that continued as
-// new ("" starts at the first table); Progress carries the counts so far.
+// ciphertext moves to; Tables are the tables to walk, in order
+// (store.CipherTableNames when started; empty in runs started before the
+// field existed: the first three); Table and Cursor resume a run that
+// continued as new ("" starts at the first table); Progress carries the
+// counts so far.
 type RekeyInput struct {
 	KeyID     string
 	BatchSize int // rows per batch (default 200)
+	Tables    []string
 	Table     string
 	Cursor    string
 	Progress  RekeyResult
 }
+
+// rekeyTablesV0 are the tables of runs started without Tables.
+var rekeyTablesV0 = []string{"webhooks", "integrations", "integration_oauth_states"}
 
 // RekeyTableResult counts what happened in one table.
 type RekeyTableResult struct {
@@ -77,16 +84,20 @@ func Rekey(ctx workflow.Context, in RekeyInput) (RekeyResult, error) {
 	})
 	res := in.Progress
 	res.KeyID = in.KeyID
+	tables := in.Tables
+	if len(tables) == 0 {
+		tables = rekeyTablesV0
+	}
 	start := 0
-	for i, t := range store.CipherTables {
-		if t.Table == in.Table {
+	for i, t := range tables {
+		if t == in.Table {
 			start = i
 		}
 	}
 	var a *activities.Rekey
 	batches := 0
-	for i := start; i < len(store.CipherTables); i++ {
-		table := store.CipherTables[i].Table
+	for i := start; i < len(tables); i++ {
+		table := tables[i]
 		cursor := ""
 		if table == in.Table {
 			cursor = in.Cursor
@@ -112,7 +123,7 @@ func Rekey(ctx workflow.Context, in RekeyInput) (RekeyResult, error) {
 			cursor = b.Next
 			if batches >= RekeyBatchesPerRun {
 				return res, workflow.NewContinueAsNewError(ctx, Rekey, RekeyInput{
-					KeyID: in.KeyID, BatchSize: in.BatchSize, Table: table, Cursor: cursor, Progress: res,
+					KeyID: in.KeyID, BatchSize: in.BatchSize, Tables: tables, Table: table, Cursor: cursor, Progress: res,
 				})
 			}
 		}
@@ -138,7 +149,7 @@ func StartRekey(ctx context.Context, c client.Client, keyID string) (client.Work
 		TaskQueue:                WebhooksQueue,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-	}, Rekey, RekeyInput{KeyID: keyID})
+	}, Rekey, RekeyInput{KeyID: keyID, Tables: store.CipherTableNames()})
 	if err != nil {
 		return nil, fmt.Errorf("start rekey: %w", err)
 	}

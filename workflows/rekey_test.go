@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/mock"
@@ -30,7 +31,7 @@ func TestRekeyWalksEveryTableAndContinuesAsNew(t *testing.T) {
 		}
 		return activities.RekeyBatchResult{Rows: 1, Resealed: 1}, nil
 	})
-	env.ExecuteWorkflow(Rekey, RekeyInput{KeyID: "k2"})
+	env.ExecuteWorkflow(Rekey, RekeyInput{KeyID: "k2", Tables: store.CipherTableNames()})
 	var can *workflow.ContinueAsNewError
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new after %d batches, got %v", RekeyBatchesPerRun, err)
@@ -42,7 +43,7 @@ func TestRekeyWalksEveryTableAndContinuesAsNew(t *testing.T) {
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
-	if next.KeyID != "k2" || next.Table != "webhooks" || next.Cursor == "" || len(next.Progress.Tables) != 1 ||
+	if next.KeyID != "k2" || next.Table != "webhooks" || next.Cursor == "" || len(next.Progress.Tables) != 1 || len(next.Tables) != len(store.CipherTables) ||
 		next.Progress.Tables[0].Resealed != 3*RekeyBatchesPerRun {
 		t.Fatalf("continue-as-new input %+v", next)
 	}
@@ -91,5 +92,22 @@ func TestRekeyWorkflowID(t *testing.T) {
 	}
 	if _, err := ParseRekeyWorkflowID("webhook-delivery:x"); err == nil {
 		t.Fatal("parsed a foreign id")
+	}
+}
+
+// TestRekeyRunsStartedWithoutTablesKeepTheFirstList: a run started before
+// RekeyInput.Tables existed walks the three tables it was started with.
+func TestRekeyRunsStartedWithoutTablesKeepTheFirstList(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	var a *activities.Rekey
+	var tables []string
+	env.OnActivity(a.RekeyBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.RekeyBatchInput) (activities.RekeyBatchResult, error) {
+		tables = append(tables, in.Table)
+		return activities.RekeyBatchResult{}, nil
+	})
+	env.ExecuteWorkflow(Rekey, RekeyInput{KeyID: "k2"})
+	if err := env.GetWorkflowError(); err != nil || strings.Join(tables, ",") != "webhooks,integrations,integration_oauth_states" {
+		t.Fatalf("tables %v, err %v", tables, err)
 	}
 }

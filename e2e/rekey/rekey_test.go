@@ -218,13 +218,34 @@ func TestKeyRotationToTheEnd(t *testing.T) {
 	acID := resp.Map(t)["id"].(string)
 	pending := authorize(t, org, "user_later")
 
+	// Data-subject requests: the subject and the export document are
+	// key-ring ciphertexts too.
+	resp = org.Do(t, "POST", "/api/privacy/exports", map[string]any{"request_id": "rk-export-" + org.ID, "email": "export+" + strings.ToLower(org.ID) + "@example.com"})
+	if resp.Status != http.StatusAccepted {
+		t.Fatalf("export: %d %s", resp.Status, resp.Body)
+	}
+	exportID := resp.Map(t)["id"].(string)
+	testenv.Eventually(t, wait, "the export to be ready", func() bool {
+		return org.Do(t, "GET", "/api/privacy/exports/"+exportID, nil).Map(t)["status"] == "ready"
+	})
+	resp = org.Do(t, "POST", "/api/privacy/erasures", map[string]any{"request_id": "rk-erasure-" + org.ID, "email": "gone+" + strings.ToLower(org.ID) + "@example.com"})
+	if resp.Status != http.StatusAccepted {
+		t.Fatalf("erasure: %d %s", resp.Status, resp.Body)
+	}
+	erasureID := resp.Map(t)["id"].(string)
+	testenv.Eventually(t, wait, "the erasure to finish", func() bool {
+		st := org.Do(t, "GET", "/api/privacy/erasures/"+erasureID, nil).Map(t)["status"]
+		return st == "completed" || st == "failed"
+	})
+
 	before := report(t, env)
 	if before.PrimaryKeyID != "k1" || before.Totals["k1"] == 0 {
 		t.Fatalf("report under k1: %+v", before)
 	}
 	under := ciphertextsUnder(t, env, "k1")
 	for _, c := range []string{"webhooks.secret", "webhooks.previous_secret", "webhooks.destination_auth", "integrations.access_token",
-		"integrations.refresh_token", "integrations.api_key", "integration_oauth_states.code_verifier"} {
+		"integrations.refresh_token", "integrations.api_key", "integration_oauth_states.code_verifier",
+		"privacy_erasures.subject", "privacy_exports.subject", "privacy_exports.document"} {
 		if under[c] == 0 {
 			t.Fatalf("no k1 ciphertext in %s before re-keying: %v", c, under)
 		}
@@ -264,7 +285,7 @@ func TestKeyRotationToTheEnd(t *testing.T) {
 			t.Fatalf("unreadable ciphertexts: %+v", res)
 		}
 	}
-	if len(res.Tables) != len(store.CipherTables) || resealed < 7 {
+	if len(res.Tables) != len(store.CipherTables) || resealed < 10 {
 		t.Fatalf("rekey result: %+v", res)
 	}
 	recordHistory(t, env, run.WorkflowID, run.RunID, "rekey.json")
@@ -320,6 +341,14 @@ func TestKeyRotationToTheEnd(t *testing.T) {
 	waitCompleted(t, env, workflows.PushWorkflowID(acID, "rk2-"+org.ID))
 	if _, ok := activecampaignFake.Contact(email); !ok {
 		t.Fatal("no ActiveCampaign contact: the re-keyed API credential did not work")
+	}
+
+	// The data-subject requests open: the erasure reads, the export downloads.
+	if r := org.Do(t, "GET", "/api/privacy/erasures/"+erasureID, nil); r.Status != http.StatusOK {
+		t.Fatalf("erasure after re-keying: %d %s", r.Status, r.Body)
+	}
+	if r := org.Do(t, "GET", "/api/privacy/exports/"+exportID+"/download", nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), "export+") {
+		t.Fatalf("export download after re-keying: %d %.300s", r.Status, r.Body)
 	}
 
 	// The authorization begun under k1 finishes under k2 alone.
