@@ -49,9 +49,17 @@ func operations(t *testing.T) ([]operation, *Spec) {
 // nor declares x-required-scope with known scopes, or when the document's
 // public operations and the routes that skip authentication disagree.
 func TestEveryOperationDeclaresItsScope(t *testing.T) {
-	ops, _ := operations(t)
+	ops, spec := operations(t)
 	if len(ops) < 60 {
 		t.Fatalf("only %d operations found", len(ops))
+	}
+	// The served document (/api/openapi.json) carries the declarations, so
+	// generated SDKs and the console can show them.
+	var served struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(spec.JSON, &served); err != nil {
+		t.Fatal(err)
 	}
 	for _, o := range ops {
 		name := o.method + " " + o.path
@@ -80,6 +88,11 @@ func TestEveryOperationDeclaresItsScope(t *testing.T) {
 		}
 		if o.op.OperationID == "" {
 			t.Errorf("%s has no operationId", name)
+		}
+		var op map[string]any
+		_ = json.Unmarshal(served.Paths[o.path][strings.ToLower(o.method)], &op)
+		if op[RequiredScopeExtension] == nil {
+			t.Errorf("%s: /api/openapi.json lacks %s", name, RequiredScopeExtension)
 		}
 	}
 }
