@@ -66,6 +66,7 @@ func TestMain(m *testing.M) {
 	mailchimpFake = mountMailchimp()
 	graphFake = mountGraph()
 	discordFake = mountDiscord()
+	teamsChannelFake = mountTeamsChannel()
 	// The providers redirect the browser to the callback, so the API's
 	// address must be known before the app is built.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -113,6 +114,7 @@ func TestMain(m *testing.M) {
 		configureMailchimp(c)
 		configureOutlook(c)
 		configureDiscord(c)
+		c.Integrations.Providers["teams_channel"] = config.ProviderConfig{APIBaseURL: fake.URL + "/teams-workflows"}
 	})
 }
 
