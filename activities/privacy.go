@@ -257,7 +257,9 @@ func notSupportedReason(typ string) string {
 	case "slack", "discord", "teams_channel":
 		return "chat messages already posted are not tracked per person; delete them in the workspace if they named the person"
 	case "google_calendar", "outlook_calendar", "apple_calendar", "zoom", "teams", "google_meet":
-		return "Aqio writes events and meetings there, not attendees; nothing of the person is stored by this connector"
+		return "not wired yet: remove the person from attendee lists and meeting registrants in the provider by hand"
+	case "kit":
+		return "Kit's API can only unsubscribe a subscriber, not delete one; delete them in Kit"
 	}
 	return "this connector has no deletion call in Aqio Connect yet; erase the person in the provider by hand"
 }
@@ -378,7 +380,20 @@ func (p *Privacy) FinishErasure(ctx context.Context, in ErasureInput) error {
 	if err != nil {
 		return err
 	}
+	// A second pass catches what arrived while the providers were asked
+	// (a delivery attempt in flight during the first pass records the
+	// receiver's answer after it).
+	late, err := p.Store.ScrubSubject(ctx, in.OrganizationID, subject.NewMatcher(s))
+	if err != nil {
+		return err
+	}
+	if e, err = p.Store.GetErasure(ctx, in.OrganizationID, in.ErasureID); err != nil {
+		return err
+	}
 	rep := readReport(e.Report)
+	for t, n := range late {
+		rep.Local[t] += n
+	}
 	evID := ErasureEventID(e.ID)
 	if p.Notifier != nil {
 		hashes := []string{}

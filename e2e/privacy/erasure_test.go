@@ -188,24 +188,40 @@ func TestErasure(t *testing.T) {
 	mailchimpFake.AddList(mailchimpfake.List{ID: list, Name: "Aqio " + org.ID})
 	hub := connect(t, org, "hubspot", map[string]any{"sync_contacts": true})
 	mc := connect(t, org, "mailchimp", map[string]any{"audience_id": list})
+	acKey := "ac-key-" + low
+	activecampaignFake.AddKey(acKey)
+	acResp := org.Do(t, "POST", "/api/integrations/activecampaign/connect", map[string]any{"name": "Marketing",
+		"credentials": map[string]any{"api_url": fake.URL + activecampaignFake.APIPath(), "api_key": acKey}, "settings": map[string]any{}})
+	if acResp.Status != http.StatusCreated && acResp.Status != http.StatusOK {
+		t.Fatalf("connect ActiveCampaign: %d %s", acResp.Status, acResp.Body)
+	}
+	ac := acResp.Map(t)["id"].(string)
 
 	evID := "pev_" + low
 	postEvent(t, org, "pe1-"+low, "event.created", map[string]any{"id": evID, "title": "Privacy summit", "starts_at": "2031-10-01T09:00:00Z",
 		"ends_at": "2031-10-01T17:00:00Z", "timezone": "Europe/Oslo", "location_type": "virtual", "status": "published"})
 	postEvent(t, org, "pe2-"+low, "registration.confirmed", map[string]any{"id": "preg1_" + low, "event_id": evID, "user_id": userID,
-		"user_email": email, "user_name": name, "status": "confirmed", "answers": map[string]any{"company": "Quillfeather Inks"}})
+		"user_email": email, "user_name": name, "status": "confirmed", "marketing_consent": true, "answers": map[string]any{"company": "Quillfeather Inks"}})
 	postEvent(t, org, "pe3-"+low, "registration.confirmed", map[string]any{"id": "preg2_" + low, "event_id": evID,
 		"user_email": other, "user_name": otherName, "status": "confirmed"})
-	for _, integ := range []string{hub, mc} {
+	for _, integ := range []string{hub, mc, ac} {
 		pushDone(t, env, integ, "pe2-"+low)
 		pushDone(t, env, integ, "pe3-"+low)
 	}
-	testenv.Eventually(t, wait, "both registrations delivered", func() bool { return count(recv.types(), "registration.confirmed") == 2 })
+	testenv.Eventually(t, wait, "both registrations delivered and their attempts recorded", func() bool {
+		var n int64
+		env.App.Store.DB().Raw(`SELECT COUNT(*) FROM webhook_deliveries WHERE organization_id = ? AND status = 'success'`, org.ID).Scan(&n)
+		return count(recv.types(), "registration.confirmed") == 2 && n == 2
+	})
 	if _, ok := hubspotFake.Contact(email); !ok {
 		t.Fatal("the subject never became a HubSpot contact")
 	}
 	if _, ok := mailchimpFake.Member(list, email); !ok {
 		t.Fatal("the subject never became a Mailchimp member")
+	}
+	acContact, ok := activecampaignFake.Contact(email)
+	if !ok {
+		t.Fatal("the subject never became an ActiveCampaign contact")
 	}
 	if resp := org.Do(t, "POST", "/api/api-keys", map[string]any{"name": "Key of " + name, "scopes": []string{"events:read"}}); resp.Status != http.StatusCreated {
 		t.Fatalf("create key: %d %s", resp.Status, resp.Body)
@@ -243,7 +259,7 @@ func TestErasure(t *testing.T) {
 		})
 	}
 
-	gdprBefore, mcBefore := len(hubspotFake.GDPRDeletions()), len(mailchimpFake.PermanentDeletes())
+	gdprBefore, mcBefore, acBefore := len(hubspotFake.GDPRDeletions()), len(mailchimpFake.PermanentDeletes()), len(activecampaignFake.DeletedContacts())
 	req := map[string]any{"request_id": "dsr-" + low, "email": strings.ToUpper(email), "user_id": userID}
 	resp := org.Do(t, "POST", "/api/privacy/erasures", req)
 	if resp.Status != http.StatusAccepted {
@@ -276,7 +292,8 @@ func TestErasure(t *testing.T) {
 		m := s.(map[string]any)
 		systems[m["integration_id"].(string)] = m
 	}
-	if len(systems) != 2 || systems[hub]["status"] != "deleted" || systems[mc]["status"] != "deleted" || systems[mc]["deleted"] != float64(1) {
+	if len(systems) != 3 || systems[hub]["status"] != "deleted" || systems[mc]["status"] != "deleted" || systems[mc]["deleted"] != float64(1) ||
+		systems[ac]["status"] != "deleted" || systems[ac]["deleted"] != float64(1) {
 		t.Fatalf("systems %v", rep["systems"])
 	}
 
@@ -294,6 +311,12 @@ func TestErasure(t *testing.T) {
 	}
 	if _, ok := mailchimpFake.Member(list, email); ok {
 		t.Fatal("the Mailchimp member is still there")
+	}
+	if d := activecampaignFake.DeletedContacts()[acBefore:]; len(d) != 1 || d[0] != acContact.ID {
+		t.Fatalf("ActiveCampaign deleted contacts %v, want [%s]", d, acContact.ID)
+	}
+	if _, ok := activecampaignFake.Contact(email); ok {
+		t.Fatal("the ActiveCampaign contact is still there")
 	}
 
 	// No column of any table holds the address or the name any more; the
@@ -327,6 +350,7 @@ func TestErasure(t *testing.T) {
 		t.Fatalf("retried erasure: %d %s", again.Status, again.Body)
 	}
 	if run() != firstRun || len(hubspotFake.GDPRDeletions()) != gdprBefore+1 || len(mailchimpFake.PermanentDeletes()) != mcBefore+1 ||
+		len(activecampaignFake.DeletedContacts()) != acBefore+1 ||
 		count(recv.types(), "privacy.erasure_requested") != 1 {
 		t.Fatal("the retried erasure did something again")
 	}
@@ -338,7 +362,7 @@ func TestErasure(t *testing.T) {
 	upserts := hubspotFake.Count("POST", "/crm/v3/objects/contacts/batch/upsert")
 	postEvent(t, org, "pe4-"+low, "registration.confirmed", map[string]any{"id": "preg3_" + low, "event_id": evID,
 		"user_email": email, "user_name": name, "status": "confirmed"})
-	for _, integ := range []string{hub, mc} {
+	for _, integ := range []string{hub, mc, ac} {
 		pushDone(t, env, integ, "pe4-"+low)
 		var row struct{ Status, Detail string }
 		if err := env.App.Store.DB().Raw(`SELECT status, detail FROM integration_pushes WHERE integration_id = ? AND event_id = ?`, integ, "pe4-"+low).Scan(&row).Error; err != nil {

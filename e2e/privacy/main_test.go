@@ -23,6 +23,7 @@ import (
 
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/internal/fakes"
+	activecampaignfake "github.com/aqio/connect/internal/fakes/activecampaign"
 	hubspotfake "github.com/aqio/connect/internal/fakes/hubspot"
 	mailchimpfake "github.com/aqio/connect/internal/fakes/mailchimp"
 	"github.com/aqio/connect/internal/testenv"
@@ -33,6 +34,9 @@ var (
 	fake          *fakes.Server
 	hubspotFake   *hubspotfake.Mounted
 	mailchimpFake *mailchimpfake.Mounted
+	// activecampaignFake is an API-key provider (connected with
+	// credentials, not OAuth).
+	activecampaignFake *activecampaignfake.Mounted
 )
 
 const (
@@ -48,6 +52,7 @@ func TestMain(m *testing.M) {
 	hubspotFake = hubspotfake.Mount(fake.Mux, fake.Issuer, "/hubspot", map[string]string{hubspotClient: hubspotSecret}, hubspotfake.Options{})
 	mailchimpFake = mailchimpfake.Mount(fake.Mux, fake.Issuer, "/mailchimp", map[string]string{mailchimpClient: mailchimpSecret},
 		func() string { return fake.URL }, mailchimpfake.Options{})
+	activecampaignFake = activecampaignfake.Mount(fake.Mux, "/activecampaign", activecampaignfake.Options{RateLimit: 1000})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

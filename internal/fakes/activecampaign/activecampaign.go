@@ -41,6 +41,8 @@
 //	     a contact already tagged answers the existing contactTag (no second row)
 //	GET  /api/3/contacts/{id}/contactTags → {"contactTags":[{"contact","tag","id","cdate",…}]}
 //	DELETE /api/3/contactTags/{id} → 200 {}; unknown → 404
+//	GET  /api/3/contacts?email=   → {"contacts":[{"id","email","firstName","lastName","phone",…}],"meta":{"total"}}
+//	DELETE /api/3/contacts/{id}   → 200 {} (the contact, its list memberships and tags go); unknown → 404
 //
 // Tests add keys (AddKey), custom fields (AddField) and lists (AddList),
 // inject failures (Fail), force 429s (RateLimitNext), and inspect what
@@ -143,6 +145,59 @@ type Fake struct {
 	forced429   int
 	failures    []*failure
 	requests    []Request
+	deleted     []string // contact ids deleted (DELETE /api/3/contacts/{id})
+}
+
+// DeletedContacts lists the ids of contacts deleted, in order.
+func (f *Fake) DeletedContacts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.deleted...)
+}
+
+func (f *Fake) listContacts(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := []any{}
+	email := strings.ToLower(r.URL.Query().Get("email"))
+	for _, id := range slices.Sorted(maps.Keys(f.contacts)) {
+		c := f.contacts[id]
+		if email != "" && strings.ToLower(c.Email) != email {
+			continue
+		}
+		out = append(out, map[string]any{"id": c.ID, "email": c.Email, "firstName": c.FirstName, "lastName": c.LastName, "phone": c.Phone,
+			"links": map[string]any{"contactTags": "/api/3/contacts/" + c.ID + "/contactTags"}})
+	}
+	f.write(w, http.StatusOK, map[string]any{"contacts": out, "meta": map[string]any{"total": strconv.Itoa(len(out))}})
+}
+
+func (f *Fake) deleteContact(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := r.PathValue("id")
+	c, ok := f.contacts[id]
+	if !ok {
+		f.message(w, http.StatusNotFound, "No Result found for Subscriber with id "+id)
+		return
+	}
+	delete(f.contacts, id)
+	for e, cid := range f.byEmail {
+		if cid == id {
+			delete(f.byEmail, e)
+		}
+	}
+	for key := range f.contactTags {
+		if strings.HasPrefix(key, c.ID+"/") {
+			delete(f.contactTags, key)
+		}
+	}
+	for key := range f.listRows {
+		if strings.HasPrefix(key, c.ID+"/") {
+			delete(f.listRows, key)
+		}
+	}
+	f.deleted = append(f.deleted, id)
+	f.write(w, http.StatusOK, map[string]any{})
 }
 
 type contact struct {
@@ -176,6 +231,8 @@ func New(opts Options) *Fake {
 	m.HandleFunc("POST /api/3/contactTags", f.contactTag)
 	m.HandleFunc("GET /api/3/contacts/{id}/contactTags", f.listContactTags)
 	m.HandleFunc("DELETE /api/3/contactTags/{id}", f.deleteContactTag)
+	m.HandleFunc("GET /api/3/contacts", f.listContacts)
+	m.HandleFunc("DELETE /api/3/contacts/{id}", f.deleteContact)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		f.message(w, http.StatusNotFound, "No Result found for route "+r.URL.Path)
 	})
