@@ -5,48 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	fake "github.com/aqio/connect/internal/fakes/activecampaign"
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/providertest"
 )
-
-type memLinks struct {
-	mu sync.Mutex
-	m  map[string]providers.Link
-}
-
-func (l *memLinks) Get(_ context.Context, typ, id string) (providers.Link, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[typ+"/"+id]
-	if !ok {
-		return providers.Link{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-
-func (l *memLinks) Put(_ context.Context, v providers.Link) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
-	return nil
-}
-
-type memObjects map[string]providers.Object
-
-func (o memObjects) Get(_ context.Context, typ, id string) (providers.Object, error) {
-	v, ok := o[typ+"/"+id]
-	if !ok {
-		return providers.Object{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-func (memObjects) Children(context.Context, string, string) ([]providers.Object, error) {
-	return nil, nil
-}
-func (memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 // runtime builds what the activity would hand the connector: the
 // session's authenticated client (Api-Token from the credential fields)
@@ -61,8 +25,8 @@ func runtime(t *testing.T, c *Connector, srv *fake.Server, key, settings string)
 	sess := providers.NewSession(c, c.Info(), creds)
 	return &providers.Runtime{
 		IntegrationID: "int_1", OrganizationID: "org_1", APIBaseURL: c.APIBase(creds), Settings: set, Credentials: creds,
-		HTTP: sess.Client(srv.Client()), Links: &memLinks{m: map[string]providers.Link{}},
-		Objects: memObjects{"event/evt_1": {Type: "event", ID: "evt_1", Data: json.RawMessage(`{"id":"evt_1","title":"Launch"}`)}},
+		HTTP: sess.Client(srv.Client()), Links: &providertest.MemLinks{},
+		Objects: providertest.MemObjects{"event/evt_1": {Type: "event", ID: "evt_1", Data: json.RawMessage(`{"id":"evt_1","title":"Launch"}`)}},
 	}
 }
 

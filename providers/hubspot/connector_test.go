@@ -8,49 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	fake "github.com/aqio/connect/internal/fakes/hubspot"
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/providertest"
 )
-
-type memLinks struct {
-	mu sync.Mutex
-	m  map[string]providers.Link
-}
-
-func (l *memLinks) Get(_ context.Context, typ, id string) (providers.Link, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[typ+"/"+id]
-	if !ok {
-		return providers.Link{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-
-func (l *memLinks) Put(_ context.Context, v providers.Link) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
-	return nil
-}
-
-type memObjects map[string]providers.Object
-
-func (o memObjects) Get(_ context.Context, typ, id string) (providers.Object, error) {
-	v, ok := o[typ+"/"+id]
-	if !ok {
-		return providers.Object{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-func (o memObjects) Children(context.Context, string, string) ([]providers.Object, error) {
-	return nil, nil
-}
-func (o memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 func runtime(t *testing.T, settings string) (*providers.Runtime, *fake.Fake) {
 	t.Helper()
@@ -64,8 +28,8 @@ func runtime(t *testing.T, settings string) (*providers.Runtime, *fake.Fake) {
 	}
 	return &providers.Runtime{
 		IntegrationID: "int_1", OrganizationID: "org_1", APIBaseURL: srv.URL, Settings: s,
-		HTTP: BearerClient(srv.Client(), "tok-1"), Links: &memLinks{m: map[string]providers.Link{}},
-		Objects: memObjects{
+		HTTP: BearerClient(srv.Client(), "tok-1"), Links: &providertest.MemLinks{},
+		Objects: providertest.MemObjects{
 			"event/evt_1":        {Type: "event", ID: "evt_1", Data: json.RawMessage(`{"id":"evt_1","title":"Launch party","starts_at":"2026-12-24T18:00:00Z","location_type":"hybrid","price":49.5,"currency":"NOK"}`)},
 			"registration/reg_1": {Type: "registration", ID: "reg_1", Data: json.RawMessage(`{"id":"reg_1","event_id":"evt_1","user_email":"ada@example.com","user_name":"Ada Lovelace"}`)},
 		},

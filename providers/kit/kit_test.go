@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,49 +15,14 @@ import (
 	"github.com/aqio/connect/internal/fakes/oauth"
 	"github.com/aqio/connect/providers"
 	"github.com/aqio/connect/providers/kit"
+	"github.com/aqio/connect/providers/providertest"
 )
-
-type memLinks struct {
-	mu sync.Mutex
-	m  map[string]providers.Link
-}
-
-func (l *memLinks) Get(_ context.Context, typ, id string) (providers.Link, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[typ+"/"+id]
-	if !ok {
-		return providers.Link{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-
-func (l *memLinks) Put(_ context.Context, v providers.Link) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
-	return nil
-}
-
-type memObjects map[string]providers.Object
-
-func (o memObjects) Get(_ context.Context, typ, id string) (providers.Object, error) {
-	v, ok := o[typ+"/"+id]
-	if !ok {
-		return providers.Object{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-func (o memObjects) Children(context.Context, string, string) ([]providers.Object, error) {
-	return nil, nil
-}
-func (o memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 type harness struct {
 	srv     *kitfake.Server
 	conn    *kit.Connector
-	links   *memLinks
-	objects memObjects
+	links   *providertest.MemLinks
+	objects providertest.MemObjects
 	session *providers.Session
 	rt      *providers.Runtime
 }
@@ -70,7 +34,7 @@ const apiKey = "kit_3f9a0c1d2b7e4f5a8c6d"
 func newHarness(t *testing.T, settings map[string]any, creds *providers.Credentials) *harness {
 	t.Helper()
 	iss := oauth.NewIssuer()
-	h := &harness{conn: kit.New(), links: &memLinks{m: map[string]providers.Link{}}, objects: memObjects{}}
+	h := &harness{conn: kit.New(), links: &providertest.MemLinks{}, objects: providertest.MemObjects{}}
 	h.srv = kitfake.NewServer(iss, map[string]string{"cid": "sec"}, kitfake.Options{})
 	t.Cleanup(h.srv.Close)
 	h.srv.AddAPIKey(apiKey)

@@ -14,43 +14,8 @@ import (
 	fake "github.com/aqio/connect/internal/fakes/mailchimp"
 	"github.com/aqio/connect/internal/fakes/oauth"
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/providertest"
 )
-
-type memLinks struct {
-	mu sync.Mutex
-	m  map[string]providers.Link
-}
-
-func (l *memLinks) Get(_ context.Context, typ, id string) (providers.Link, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[typ+"/"+id]
-	if !ok {
-		return providers.Link{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-
-func (l *memLinks) Put(_ context.Context, v providers.Link) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
-	return nil
-}
-
-type memObjects map[string]providers.Object
-
-func (o memObjects) Get(_ context.Context, typ, id string) (providers.Object, error) {
-	v, ok := o[typ+"/"+id]
-	if !ok {
-		return providers.Object{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-func (memObjects) Children(context.Context, string, string) ([]providers.Object, error) {
-	return nil, nil
-}
-func (memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 type env struct {
 	rt   *providers.Runtime
@@ -81,8 +46,8 @@ func newEnv(t *testing.T, settings string, opts fake.Options) *env {
 		IntegrationID: "int_1", OrganizationID: "org_1", Settings: s,
 		Provider:    providers.Provider{Info: info, Connector: e.conn},
 		Credentials: providers.Credentials{AccessToken: "tok-1"},
-		HTTP:        TokenClient(e.srv.Client(), "tok-1"), Links: &memLinks{m: map[string]providers.Link{}},
-		Objects: memObjects{
+		HTTP:        TokenClient(e.srv.Client(), "tok-1"), Links: &providertest.MemLinks{},
+		Objects: providertest.MemObjects{
 			"event/evt_1": {Type: "event", ID: "evt_1", Data: json.RawMessage(`{"id":"evt_1","title":"Launch party"}`)},
 		},
 		Now: time.Now,

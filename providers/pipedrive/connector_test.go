@@ -7,48 +7,12 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	fake "github.com/aqio/connect/internal/fakes/pipedrive"
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/providertest"
 )
-
-type memLinks struct {
-	mu sync.Mutex
-	m  map[string]providers.Link
-}
-
-func (l *memLinks) Get(_ context.Context, typ, id string) (providers.Link, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[typ+"/"+id]
-	if !ok {
-		return providers.Link{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-
-func (l *memLinks) Put(_ context.Context, v providers.Link) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
-	return nil
-}
-
-type memObjects map[string]providers.Object
-
-func (o memObjects) Get(_ context.Context, typ, id string) (providers.Object, error) {
-	v, ok := o[typ+"/"+id]
-	if !ok {
-		return providers.Object{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-func (memObjects) Children(context.Context, string, string) ([]providers.Object, error) {
-	return nil, nil
-}
-func (memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 func setup(t *testing.T, settings string) (*Connector, *providers.Runtime, *fake.Fake) {
 	t.Helper()
@@ -64,8 +28,8 @@ func setup(t *testing.T, settings string) (*Connector, *providers.Runtime, *fake
 	creds := providers.Credentials{AccessToken: "tok-1", Extra: map[string]any{"api_domain": srv.URL + "/"}}
 	sess := providers.NewSession(c, c.Info(), creds)
 	rt := &providers.Runtime{IntegrationID: "int_1", OrganizationID: "org_1", APIBaseURL: c.APIBase(creds), Settings: set, Credentials: creds,
-		HTTP: sess.Client(srv.Client()), Links: &memLinks{m: map[string]providers.Link{}},
-		Objects: memObjects{
+		HTTP: sess.Client(srv.Client()), Links: &providertest.MemLinks{},
+		Objects: providertest.MemObjects{
 			"event/evt_1":        {Type: "event", ID: "evt_1", Data: json.RawMessage(`{"id":"evt_1","title":"Summit"}`)},
 			"registration/reg_1": {Type: "registration", ID: "reg_1", Data: json.RawMessage(`{"id":"reg_1","event_id":"evt_1","user_email":"ada@example.com","user_name":"Ada Lovelace"}`)},
 		}}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,50 +15,15 @@ import (
 	"github.com/aqio/connect/internal/fakes/oauth"
 	sffake "github.com/aqio/connect/internal/fakes/salesforce"
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/providertest"
 	"github.com/aqio/connect/providers/salesforce"
 )
-
-type memLinks struct {
-	mu sync.Mutex
-	m  map[string]providers.Link
-}
-
-func (l *memLinks) Get(_ context.Context, typ, id string) (providers.Link, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[typ+"/"+id]
-	if !ok {
-		return providers.Link{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-
-func (l *memLinks) Put(_ context.Context, v providers.Link) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
-	return nil
-}
-
-type memObjects map[string]providers.Object
-
-func (o memObjects) Get(_ context.Context, typ, id string) (providers.Object, error) {
-	v, ok := o[typ+"/"+id]
-	if !ok {
-		return providers.Object{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-func (o memObjects) Children(context.Context, string, string) ([]providers.Object, error) {
-	return nil, nil
-}
-func (o memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 type harness struct {
 	srv      *sffake.Server
 	conn     *salesforce.Connector
-	links    *memLinks
-	objects  memObjects
+	links    *providertest.MemLinks
+	objects  providertest.MemObjects
 	rt       *providers.Runtime
 	refreshs int
 }
@@ -70,7 +34,7 @@ type harness struct {
 func newHarness(t *testing.T, settings map[string]any) *harness {
 	t.Helper()
 	iss := oauth.NewIssuer()
-	h := &harness{conn: salesforce.New(), links: &memLinks{m: map[string]providers.Link{}}, objects: memObjects{}}
+	h := &harness{conn: salesforce.New(), links: &providertest.MemLinks{}, objects: providertest.MemObjects{}}
 	h.srv = sffake.NewServer(iss, map[string]string{"cid": "sec"}, sffake.Options{})
 	t.Cleanup(h.srv.Close)
 	info := h.conn.Info()
@@ -216,9 +180,7 @@ func TestRegistrationCampaignAndOpportunity(t *testing.T) {
 	member()
 	// The member link is lost (a retry after an unsaved answer): the
 	// DUPLICATE_VALUE answer is resolved by a query, not a second member.
-	h.links.mu.Lock()
-	delete(h.links.m, "campaign_member/reg_1")
-	h.links.mu.Unlock()
+	h.links.Delete("campaign_member", "reg_1")
 	att := map[string]any{}
 	for k, v := range reg {
 		att[k] = v

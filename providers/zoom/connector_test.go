@@ -12,50 +12,15 @@ import (
 
 	zoomfake "github.com/aqio/connect/internal/fakes/zoom"
 	"github.com/aqio/connect/providers"
+	"github.com/aqio/connect/providers/providertest"
 	"github.com/aqio/connect/providers/zoom"
 )
-
-type memLinks struct {
-	mu sync.Mutex
-	m  map[string]providers.Link
-}
-
-func (l *memLinks) Get(_ context.Context, typ, id string) (providers.Link, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	v, ok := l.m[typ+"/"+id]
-	if !ok {
-		return providers.Link{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-
-func (l *memLinks) Put(_ context.Context, v providers.Link) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
-	return nil
-}
-
-type memObjects map[string]providers.Object
-
-func (o memObjects) Get(_ context.Context, typ, id string) (providers.Object, error) {
-	v, ok := o[typ+"/"+id]
-	if !ok {
-		return providers.Object{}, providers.ErrNotFound
-	}
-	return v, nil
-}
-func (o memObjects) Children(context.Context, string, string) ([]providers.Object, error) {
-	return nil, nil
-}
-func (o memObjects) CountActive(context.Context, string, string) (int, error) { return 0, nil }
 
 type harness struct {
 	fake    *zoomfake.Fake
 	conn    *zoom.Connector
-	links   *memLinks
-	objects memObjects
+	links   *providertest.MemLinks
+	objects providertest.MemObjects
 	session *providers.Session
 	rt      *providers.Runtime
 	valid   map[string]bool
@@ -66,7 +31,7 @@ type harness struct {
 // refresh issues the next token of a sequence.
 func newHarness(t *testing.T, settings map[string]any) *harness {
 	t.Helper()
-	h := &harness{conn: zoom.New(), links: &memLinks{m: map[string]providers.Link{}}, objects: memObjects{},
+	h := &harness{conn: zoom.New(), links: &providertest.MemLinks{}, objects: providertest.MemObjects{},
 		valid: map[string]bool{"at-1": true}}
 	h.fake = zoomfake.New(zoomfake.Options{ValidToken: func(tok string) bool { h.mu.Lock(); defer h.mu.Unlock(); return h.valid[tok] }})
 	srv := httptest.NewServer(h.fake)
