@@ -63,6 +63,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aqio/connect/internal/fakes/fakekit"
 )
 
 // Options configure the fake.
@@ -119,15 +121,10 @@ type Request struct {
 	At                  time.Time
 }
 
-type failure struct {
-	method, path string
-	status       int
-	body         string
-	remaining    int
-}
-
 // Fake is the ActiveCampaign fake (one account).
 type Fake struct {
+	fakekit.Recorder[Request]
+
 	opts Options
 	mux  *http.ServeMux
 
@@ -142,9 +139,6 @@ type Fake struct {
 	listRows    map[string]string // contact/list → contactList id
 	nextID      int
 	window      []time.Time
-	forced429   int
-	failures    []*failure
-	requests    []Request
 	deleted     []string // contact ids deleted (DELETE /api/3/contacts/{id})
 }
 
@@ -264,36 +258,6 @@ func (f *Fake) AddList(name string) string {
 	return id
 }
 
-// Fail makes the next n requests matching method and path prefix (under
-// /api/3) answer status with body (body "" picks ActiveCampaign's shape
-// for the status).
-func (f *Fake) Fail(method, pathPrefix string, n, status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, &failure{method: method, path: pathPrefix, status: status, body: body, remaining: n})
-}
-
-// RateLimitNext answers the next n API requests 429.
-func (f *Fake) RateLimitNext(n int) { f.mu.Lock(); f.forced429 += n; f.mu.Unlock() }
-
-// Requests returns the requests received so far.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
-
-// Count counts received requests by method and path prefix.
-func (f *Fake) Count(method, pathPrefix string) int {
-	n := 0
-	for _, r := range f.Requests() {
-		if r.Method == method && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // Contact returns the contact with an email.
 func (f *Fake) Contact(email string) (Contact, bool) {
 	f.mu.Lock()
@@ -338,14 +302,21 @@ func (f *Fake) snapshot(c *contact) Contact {
 
 func (f *Fake) id() string { f.nextID++; return strconv.Itoa(f.nextID) }
 
+// Fail makes the next n requests matching method and path prefix (under
+// /api/3, which may be left out) answer status with body (body "" picks
+// ActiveCampaign's shape for the status).
+func (f *Fake) Fail(method, pathPrefix string, n, status int, body string) {
+	f.Recorder.Fail(method, strings.TrimPrefix(pathPrefix, "/api/3"), n, status, body)
+}
+
 // ServeHTTP records the request, applies injected failures, checks the
 // key and the rate limit, and serves the endpoint.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
 	key := r.Header.Get("Api-Token")
+	f.Record(r.Method, r.URL.Path, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, APIToken: key, Body: body, At: f.opts.Now()})
 	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, APIToken: key, Body: body, At: f.opts.Now()})
 	known := f.keys[key]
 	f.mu.Unlock()
 	if key == "" || !known {
@@ -355,20 +326,20 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.rateLimited(w) {
 		return
 	}
-	if fl := f.takeFailure(r); fl != nil {
-		if fl.body != "" {
+	if fl := f.TakeFailure(r.Method, strings.TrimPrefix(r.URL.Path, "/api/3"), body); fl != nil {
+		if fl.Body != "" {
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(fl.status)
-			_, _ = io.WriteString(w, fl.body)
+			w.WriteHeader(fl.Status)
+			_, _ = io.WriteString(w, fl.Body)
 			return
 		}
 		switch {
-		case fl.status == http.StatusUnprocessableEntity:
+		case fl.Status == http.StatusUnprocessableEntity:
 			f.errors(w, "Injected failure", "The request could not be processed", "invalid", "/data/attributes")
-		case fl.status == http.StatusTooManyRequests:
+		case fl.Status == http.StatusTooManyRequests:
 			f.tooMany(w)
 		default:
-			f.message(w, fl.status, http.StatusText(fl.status))
+			f.message(w, fl.Status, http.StatusText(fl.Status))
 		}
 		return
 	}
@@ -387,10 +358,7 @@ func (f *Fake) rateLimited(w http.ResponseWriter) bool {
 		}
 	}
 	f.window = keep
-	forced := f.forced429 > 0
-	if forced {
-		f.forced429--
-	}
+	forced := f.TakeRateLimit()
 	over := forced || len(f.window) >= f.opts.RateLimit
 	if !over {
 		f.window = append(f.window, now)
@@ -409,18 +377,6 @@ func (f *Fake) tooMany(w http.ResponseWriter) {
 	w.Header().Set("Retry-After", strconv.Itoa(f.opts.RetryAfter))
 	w.Header().Set("RateLimit-Remaining", "0")
 	f.message(w, http.StatusTooManyRequests, "Too Many Requests")
-}
-
-func (f *Fake) takeFailure(r *http.Request) *failure {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, fl := range f.failures {
-		if fl.remaining > 0 && (fl.method == "" || fl.method == r.Method) && strings.HasPrefix(strings.TrimPrefix(r.URL.Path, "/api/3"), strings.TrimPrefix(fl.path, "/api/3")) {
-			fl.remaining--
-			return fl
-		}
-	}
-	return nil
 }
 
 func (f *Fake) write(w http.ResponseWriter, status int, v any) {

@@ -59,6 +59,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aqio/connect/internal/fakes/fakekit"
 )
 
 // ErrExpired is what CheckToken returns for an expired access token.
@@ -123,15 +125,10 @@ type Request struct {
 	At                  time.Time
 }
 
-type failure struct {
-	method, path string
-	status       int
-	body         string
-	remaining    int
-}
-
 // Fake is the HubSpot fake.
 type Fake struct {
+	fakekit.Recorder[Request]
+
 	opts Options
 	mux  *http.ServeMux
 
@@ -146,9 +143,6 @@ type Fake struct {
 	nextID     int
 	window     []time.Time
 	daily      int
-	forced429  int
-	failures   []*failure
-	requests   []Request
 	correlate  int
 	gdpr       []GDPRDeletion
 	blocked    map[string]bool // emails GDPR-deleted
@@ -287,35 +281,6 @@ func (f *Fake) AddProperty(p Property) {
 	f.properties = append(f.properties, p)
 }
 
-// Fail makes the next n requests matching method and path prefix answer
-// status with HubSpot's error body for it (body "" picks a realistic one).
-func (f *Fake) Fail(method, pathPrefix string, n, status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, &failure{method: method, path: pathPrefix, status: status, body: body, remaining: n})
-}
-
-// RateLimitNext answers the next n API requests 429 TEN_SECONDLY_ROLLING.
-func (f *Fake) RateLimitNext(n int) { f.mu.Lock(); f.forced429 += n; f.mu.Unlock() }
-
-// Requests returns the requests received so far.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
-
-// Count counts received requests by method and path prefix.
-func (f *Fake) Count(method, pathPrefix string) int {
-	n := 0
-	for _, r := range f.Requests() {
-		if r.Method == method && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // Contact returns the contact with an email.
 func (f *Fake) Contact(email string) (Contact, bool) {
 	f.mu.Lock()
@@ -364,9 +329,7 @@ func (f *Fake) Attendance(externalAccountID, externalEventID string) []Participa
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
-	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), Body: body, At: f.opts.Now()})
-	f.mu.Unlock()
+	f.Record(r.Method, r.URL.Path, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), Body: body, At: f.opts.Now()})
 
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
@@ -384,15 +347,15 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.rateLimited(w) {
 		return
 	}
-	if fl := f.takeFailure(r); fl != nil {
-		if fl.body != "" {
+	if fl := f.TakeFailure(r.Method, r.URL.Path, body); fl != nil {
+		if fl.Body != "" {
 			w.Header().Set("Content-Type", "application/json;charset=utf-8")
-			w.WriteHeader(fl.status)
-			_, _ = io.WriteString(w, fl.body)
+			w.WriteHeader(fl.Status)
+			_, _ = io.WriteString(w, fl.Body)
 			return
 		}
-		cat, msg := categoryFor(fl.status)
-		f.error(w, fl.status, cat, msg, nil)
+		cat, msg := categoryFor(fl.Status)
+		f.error(w, fl.Status, cat, msg, nil)
 		return
 	}
 	f.mux.ServeHTTP(w, r)
@@ -411,10 +374,7 @@ func (f *Fake) rateLimited(w http.ResponseWriter) bool {
 		}
 	}
 	f.window = keep
-	forced := f.forced429 > 0
-	if forced {
-		f.forced429--
-	}
+	forced := f.TakeRateLimit()
 	full := forced || len(f.window) >= f.opts.RateLimitMax
 	if !full {
 		f.window = append(f.window, now)
@@ -441,18 +401,6 @@ func (f *Fake) rateLimited(w http.ResponseWriter) bool {
 		"groupName": fmt.Sprintf("publicapi:oauth:aqio-connect:%d", f.opts.PortalID),
 	})
 	return true
-}
-
-func (f *Fake) takeFailure(r *http.Request) *failure {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, fl := range f.failures {
-		if fl.remaining > 0 && (fl.method == "" || fl.method == r.Method) && strings.HasPrefix(r.URL.Path, fl.path) {
-			fl.remaining--
-			return fl
-		}
-	}
-	return nil
 }
 
 func categoryFor(status int) (string, string) {

@@ -56,6 +56,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aqio/connect/internal/fakes/fakekit"
 )
 
 // Credential statuses CheckToken reports.
@@ -110,30 +112,22 @@ type Request struct {
 	At         time.Time
 }
 
-type failure struct {
-	method, path string
-	status       int
-	body         string
-	remaining    int
-}
-
 // Fake is the Kit API fake.
 type Fake struct {
+	fakekit.Recorder[Request]
+
 	opts Options
 	mux  *http.ServeMux
 
-	mu        sync.Mutex
-	apiKeys   map[string]bool
-	subs      map[int]*Subscriber
-	byEmail   map[string]int
-	tags      map[int]*Tag
-	tagged    map[int]map[int]time.Time // tag id → subscriber id → tagged at
-	fields    []CustomField
-	nextID    int
-	windows   map[string][]time.Time
-	forced429 int
-	failures  []*failure
-	requests  []Request
+	mu      sync.Mutex
+	apiKeys map[string]bool
+	subs    map[int]*Subscriber
+	byEmail map[string]int
+	tags    map[int]*Tag
+	tagged  map[int]map[int]time.Time // tag id → subscriber id → tagged at
+	fields  []CustomField
+	nextID  int
+	windows map[string][]time.Time
 }
 
 // New builds the fake with the custom fields every new Kit account has
@@ -205,36 +199,6 @@ func (f *Fake) tagLocked(name string) *Tag {
 	return t
 }
 
-// Fail makes the next n requests matching method and path prefix (below
-// the mount prefix, e.g. "/v4/subscribers") answer status with body (""
-// picks Kit's body for the status).
-func (f *Fake) Fail(method, pathPrefix string, n, status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, &failure{method: method, path: pathPrefix, status: status, body: body, remaining: n})
-}
-
-// RateLimitNext answers the next n API requests 429 "Retry later".
-func (f *Fake) RateLimitNext(n int) { f.mu.Lock(); f.forced429 += n; f.mu.Unlock() }
-
-// Requests returns the requests received so far.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
-
-// Count counts received requests by method and path prefix.
-func (f *Fake) Count(method, pathPrefix string) int {
-	n := 0
-	for _, r := range f.Requests() {
-		if r.Method == method && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // Subscriber returns the subscriber with an email.
 func (f *Fake) Subscriber(email string) (Subscriber, bool) {
 	f.mu.Lock()
@@ -287,9 +251,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
 	cred, key, status := f.authenticate(r)
-	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: cred, Body: body, At: f.opts.Now()})
-	f.mu.Unlock()
+	f.Record(r.Method, r.URL.Path, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Credential: cred, Body: body, At: f.opts.Now()})
 	switch status {
 	case TokenExpired:
 		writeErrors(w, http.StatusUnauthorized, "The access token expired")
@@ -308,13 +270,13 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "Retry later")
 		return
 	}
-	if fl := f.takeFailure(r); fl != nil {
-		b := fl.body
+	if fl := f.TakeFailure(r.Method, r.URL.Path, body); fl != nil {
+		b := fl.Body
 		if b == "" {
-			b = defaultErrorBody(fl.status)
+			b = defaultErrorBody(fl.Status)
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(fl.status)
+		w.WriteHeader(fl.Status)
 		_, _ = io.WriteString(w, b)
 		return
 	}
@@ -342,8 +304,7 @@ func (f *Fake) authenticate(r *http.Request) (cred, key string, status int) {
 func (f *Fake) limited(cred, key string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.forced429 > 0 {
-		f.forced429--
+	if f.TakeRateLimit() {
 		return true
 	}
 	limit := f.opts.OAuthLimit
@@ -363,18 +324,6 @@ func (f *Fake) limited(cred, key string) bool {
 	}
 	f.windows[key] = append(win, now)
 	return false
-}
-
-func (f *Fake) takeFailure(r *http.Request) *failure {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, fl := range f.failures {
-		if fl.remaining > 0 && fl.method == r.Method && strings.HasPrefix(r.URL.Path, fl.path) {
-			fl.remaining--
-			return fl
-		}
-	}
-	return nil
 }
 
 func defaultErrorBody(status int) string {

@@ -83,6 +83,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aqio/connect/internal/fakes/fakekit"
 )
 
 // ErrorType is the "type" of every Mailchimp problem document.
@@ -150,13 +152,6 @@ type Batch struct {
 	submitted  time.Time
 }
 
-type failure struct {
-	method, path string
-	status       int
-	body         string
-	remaining    int
-}
-
 type list struct {
 	List
 	fields  []MergeField
@@ -165,6 +160,9 @@ type list struct {
 
 // Fake is the Mailchimp fake.
 type Fake struct {
+	fakekit.RequestLog[Request]
+	fakekit.Failures
+
 	opts Options
 	mux  *http.ServeMux
 
@@ -172,13 +170,11 @@ type Fake struct {
 	tokens      map[string]bool
 	lists       map[string]*list
 	refused     map[string][2]string // email → title, detail
-	failures    []*failure
 	throttle    int
 	throttleSt  int
 	latency     time.Duration
 	inFlight    map[string]int
 	maxInFlight int
-	requests    []Request
 	batches     map[string]*Batch
 	batchOrder  []string
 	seq         int
@@ -319,15 +315,6 @@ func (f *Fake) SetMemberStatus(listID, email, status string) {
 	}
 }
 
-// Fail makes the next n API requests whose path starts with pathPrefix
-// (below /3.0, e.g. "/3.0/lists/") and method matches ("" any) answer
-// status with body; an empty body answers the status's problem document.
-func (f *Fake) Fail(method, pathPrefix string, n, status int, body string) {
-	f.mu.Lock()
-	f.failures = append(f.failures, &failure{method: method, path: pathPrefix, status: status, body: body, remaining: n})
-	f.mu.Unlock()
-}
-
 // Throttle makes the next n API requests answer as Mailchimp's throttle
 // does: status 429 (the problem document) or 403 (bare: no body).
 func (f *Fake) Throttle(n, status int) {
@@ -341,24 +328,6 @@ func (f *Fake) SetLatency(d time.Duration) { f.mu.Lock(); f.latency = d; f.mu.Un
 
 // MaxInFlight is the most simultaneous API requests of one token seen.
 func (f *Fake) MaxInFlight() int { f.mu.Lock(); defer f.mu.Unlock(); return f.maxInFlight }
-
-// Requests lists the requests received, oldest first.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
-
-// Count counts received requests by method and path prefix.
-func (f *Fake) Count(method, pathPrefix string) int {
-	n := 0
-	for _, r := range f.Requests() {
-		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
 
 // Member returns an audience member by email.
 func (f *Fake) Member(listID, email string) (Member, bool) {
@@ -413,10 +382,8 @@ func (f *Fake) Batches() []Batch {
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 8<<20))
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+	f.Record(r.Method, r.URL.Path, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 		Authorization: r.Header.Get("Authorization"), Body: body, At: f.opts.Now()})
-	f.mu.Unlock()
 	if strings.HasPrefix(r.URL.Path, "/batch-results/") || r.URL.Path == "/oauth2/metadata" {
 		f.mux.ServeHTTP(w, r) // S3 and the login server authenticate differently
 		return
@@ -452,14 +419,14 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.problem(w, http.StatusTooManyRequests, "Too Many Requests", "You have exceeded the limit of 10 simultaneous connections.", nil)
 		return
 	}
-	if fl := f.takeFailure(r); fl != nil {
-		if fl.body != "" {
+	if fl := f.TakeFailure(r.Method, r.URL.Path, body); fl != nil {
+		if fl.Body != "" {
 			w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
-			w.WriteHeader(fl.status)
-			_, _ = io.WriteString(w, fl.body)
+			w.WriteHeader(fl.Status)
+			_, _ = io.WriteString(w, fl.Body)
 			return
 		}
-		f.problem(w, fl.status, http.StatusText(fl.status), "Injected failure.", nil)
+		f.problem(w, fl.Status, http.StatusText(fl.Status), "Injected failure.", nil)
 		return
 	}
 	f.mux.ServeHTTP(w, r)
@@ -476,18 +443,6 @@ func apiToken(r *http.Request) (string, bool) {
 		return pw, true
 	}
 	return "", false
-}
-
-func (f *Fake) takeFailure(r *http.Request) *failure {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, fl := range f.failures {
-		if fl.remaining > 0 && (fl.method == "" || fl.method == r.Method) && strings.HasPrefix(r.URL.Path, fl.path) {
-			fl.remaining--
-			return fl
-		}
-	}
-	return nil
 }
 
 func (f *Fake) instance() string {

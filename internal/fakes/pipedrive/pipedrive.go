@@ -53,6 +53,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aqio/connect/internal/fakes/fakekit"
 )
 
 // Options configure the fake.
@@ -103,28 +105,20 @@ type Request struct {
 	At                  time.Time
 }
 
-type failure struct {
-	method, path, body string
-	match              string
-	status             int
-	remaining          int
-}
-
 // Fake is the Pipedrive API fake (one company).
 type Fake struct {
+	fakekit.Recorder[Request]
+
 	opts Options
 	mux  *http.ServeMux
 
-	mu        sync.Mutex
-	tokens    map[string]bool
-	fields    []Field
-	persons   map[int]*Person
-	deals     map[int]*Deal
-	nextID    int
-	window    []time.Time
-	forced429 int
-	failures  []*failure
-	requests  []Request
+	mu      sync.Mutex
+	tokens  map[string]bool
+	fields  []Field
+	persons map[int]*Person
+	deals   map[int]*Deal
+	nextID  int
+	window  []time.Time
 }
 
 // New builds the fake with Pipedrive's standard person fields.
@@ -190,40 +184,6 @@ func (f *Fake) AddField(name, fieldType string) string {
 // DeletePerson removes a person (as a user deleting it in Pipedrive).
 func (f *Fake) DeletePerson(id int) { f.mu.Lock(); delete(f.persons, id); f.mu.Unlock() }
 
-// Fail makes the next n requests matching method and path prefix answer
-// status with body (body "" picks Pipedrive's shape for the status).
-func (f *Fake) Fail(method, pathPrefix string, n, status int, body string) {
-	f.FailFor(method, pathPrefix, "", n, status, body)
-}
-
-// FailFor is Fail for requests whose body contains match.
-func (f *Fake) FailFor(method, pathPrefix, match string, n, status int, body string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failures = append(f.failures, &failure{method: method, path: pathPrefix, match: match, status: status, body: body, remaining: n})
-}
-
-// RateLimitNext answers the next n API requests 429.
-func (f *Fake) RateLimitNext(n int) { f.mu.Lock(); f.forced429 += n; f.mu.Unlock() }
-
-// Requests returns the requests received so far.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
-
-// Count counts received requests by method and path prefix.
-func (f *Fake) Count(method, pathPrefix string) int {
-	n := 0
-	for _, r := range f.Requests() {
-		if r.Method == method && strings.HasPrefix(r.Path, pathPrefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // Persons returns the persons with an email (case-insensitive).
 func (f *Fake) Persons(email string) []Person {
 	f.mu.Lock()
@@ -285,9 +245,7 @@ func hasEmail(p *Person, email string) bool {
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	r.Body = io.NopCloser(strings.NewReader(string(body)))
-	f.mu.Lock()
-	f.requests = append(f.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), Body: body, At: f.opts.Now()})
-	f.mu.Unlock()
+	f.Record(r.Method, r.URL.Path, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), Body: body, At: f.opts.Now()})
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" || f.opts.CheckToken(tok) != nil {
 		f.write(w, http.StatusUnauthorized, map[string]any{"success": false, "error": "unauthorized access", "errorCode": 401,
@@ -297,14 +255,14 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.rateLimited(w) {
 		return
 	}
-	if fl := f.takeFailure(r, body); fl != nil {
-		if fl.body != "" {
+	if fl := f.TakeFailure(r.Method, r.URL.Path, body); fl != nil {
+		if fl.Body != "" {
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(fl.status)
-			_, _ = io.WriteString(w, fl.body)
+			w.WriteHeader(fl.Status)
+			_, _ = io.WriteString(w, fl.Body)
 			return
 		}
-		f.fail(w, fl.status, http.StatusText(fl.status))
+		f.fail(w, fl.Status, http.StatusText(fl.Status))
 		return
 	}
 	f.mux.ServeHTTP(w, r)
@@ -320,10 +278,7 @@ func (f *Fake) rateLimited(w http.ResponseWriter) bool {
 		}
 	}
 	f.window = keep
-	forced := f.forced429 > 0
-	if forced {
-		f.forced429--
-	}
+	forced := f.TakeRateLimit()
 	over := forced || len(f.window) >= f.opts.BurstLimit
 	if !over {
 		f.window = append(f.window, now)
@@ -343,19 +298,6 @@ func (f *Fake) rateLimited(w http.ResponseWriter) bool {
 			"error_info": "Please check developers.pipedrive.com for more information about Pipedrive API."})
 	}
 	return over
-}
-
-func (f *Fake) takeFailure(r *http.Request, body []byte) *failure {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, fl := range f.failures {
-		if fl.remaining > 0 && (fl.method == "" || fl.method == r.Method) && strings.HasPrefix(r.URL.Path, fl.path) &&
-			(fl.match == "" || strings.Contains(string(body), fl.match)) {
-			fl.remaining--
-			return fl
-		}
-	}
-	return nil
 }
 
 func (f *Fake) write(w http.ResponseWriter, status int, v any) {
