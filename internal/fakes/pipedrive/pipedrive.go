@@ -37,6 +37,8 @@
 //	GET   /api/v2/persons/{id}, PATCH /api/v2/persons/{id} (only the given fields change) → the person; unknown → 404
 //	POST  /api/v2/deals    {"title","value","currency","person_id","pipeline_id","stage_id","status"} → {"success":true,"data":{"id",…}}
 //	GET   /api/v2/deals?person_id=  → {"success":true,"data":[…],"additional_data":{"next_cursor":null}}
+//	DELETE /api/v2/persons/{id}, DELETE /api/v2/deals/{id} → {"success":true,"data":{"id"}}; unknown → 404
+//	      (Pipedrive marks them deleted and purges them after 30 days; the fake removes them at once)
 //
 // Tests inject failures (Fail, FailFor with a body match), force 429s
 // (RateLimitNext), shrink the window (Options) and inspect what arrived
@@ -158,6 +160,8 @@ func New(opts Options) *Fake {
 	m.HandleFunc("PATCH /api/v2/persons/{id}", f.patchPerson)
 	m.HandleFunc("POST /api/v2/deals", f.createDeal)
 	m.HandleFunc("GET /api/v2/deals", f.listDeals)
+	m.HandleFunc("DELETE /api/v2/persons/{id}", f.deletePerson)
+	m.HandleFunc("DELETE /api/v2/deals/{id}", f.deleteDeal)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, http.StatusNotFound, "Unknown method .")
 	})
