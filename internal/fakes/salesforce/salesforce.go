@@ -32,6 +32,12 @@
 //	PATCH /sobjects/{SObject}/{id}                       update: 204
 //	GET   /query?q=SELECT Id FROM CampaignMember WHERE CampaignId = '…' AND ContactId|LeadId = '…'
 //	                                                     {"totalSize","done":true,"records":[{"attributes":{"type","url"},"Id"}]}
+//	GET   /query?q=SELECT Id, Name FROM Contact|Lead WHERE Email = '…'
+//	GET   /query?q=SELECT Id FROM Opportunity WHERE LeadSource = 'Aqio' AND (ContactId = '…' OR Name LIKE '…' OR …)
+//	                                                     (the erasure lookups; = on text is case-insensitive, LIKE knows % and _)
+//	DELETE /sobjects/{SObject}/{id}                      204; unknown or deleted → 404 ENTITY_IS_DELETED (a Contact's or
+//	                                                     Lead's CampaignMembers go with it; Salesforce keeps deleted records
+//	                                                     in the Recycle Bin for 15 days, the fake drops them)
 //	PATCH /composite/sobjects/{SObject}/{ExternalIdField} {"allOrNone":false,"records":[{"attributes":{"type"},…}]} (≤ 200)
 //	                                                     200 [{"id","success","errors":[{"statusCode","message","fields"}],"created"}]
 //
@@ -178,6 +184,7 @@ func New(opts Options) *Fake {
 	m.HandleFunc("POST "+base+"/sobjects/{type}", f.create)
 	m.HandleFunc("PATCH "+base+"/sobjects/{type}/{id}", f.update)
 	m.HandleFunc("GET "+base+"/query", f.query)
+	m.HandleFunc("DELETE "+base+"/sobjects/{type}/{id}", f.deleteRecord)
 	m.HandleFunc("PATCH "+base+"/composite/sobjects/{type}/{field}", f.collectionUpsert)
 	f.mux = m
 	return f
@@ -637,6 +644,9 @@ var memberQuery = regexp.MustCompile(`(?i)^SELECT\s+Id(?:\s*,\s*Status)?\s+FROM\
 
 func (f *Fake) query(w http.ResponseWriter, r *http.Request) {
 	m := memberQuery.FindStringSubmatch(strings.TrimSpace(r.URL.Query().Get("q")))
+	if m == nil && f.erasureQuery(w, strings.TrimSpace(r.URL.Query().Get("q"))) {
+		return
+	}
 	if m == nil {
 		writeError(w, http.StatusBadRequest, "MALFORMED_QUERY", "unexpected token in query (the fake knows only the campaign member lookup)")
 		return
