@@ -16,6 +16,7 @@
 //	POST   /v2/meetings/{meetingId}/registrants         201 {id, registrant_id, join_url, topic, start_time} (Light)
 //	GET    /v2/meetings/{meetingId}/registrants?status=&page_size=&next_page_token=  200 page (Medium)
 //	PUT    /v2/meetings/{meetingId}/registrants/status  204, body {"action":"approve|cancel|deny","registrants":[{"id","email"}]} (Medium)
+//	DELETE /v2/meetings/{meetingId}/registrants/{registrantId}  204; unknown registrant 404 (Light)
 //
 // Shapes:
 //
@@ -94,11 +95,13 @@ const (
 	OpAddRegistrant          = "addRegistrant"
 	OpListRegistrants        = "listRegistrants"
 	OpUpdateRegistrantStatus = "updateRegistrantStatus"
+	OpDeleteRegistrant       = "deleteRegistrant"
 )
 
 var categories = map[string]string{
 	OpGetUser: Light, OpCreateMeeting: Medium, OpListMeetings: Medium, OpGetMeeting: Light, OpUpdateMeeting: Light,
 	OpDeleteMeeting: Light, OpAddRegistrant: Light, OpListRegistrants: Medium, OpUpdateRegistrantStatus: Medium,
+	OpDeleteRegistrant: Light,
 }
 
 // Options configure the fake.
@@ -246,6 +249,7 @@ func New(o Options) *Fake {
 	m.HandleFunc("POST /v2/meetings/{meetingId}/registrants", s.handle(OpAddRegistrant, s.addRegistrant))
 	m.HandleFunc("GET /v2/meetings/{meetingId}/registrants", s.handle(OpListRegistrants, s.listRegistrants))
 	m.HandleFunc("PUT /v2/meetings/{meetingId}/registrants/status", s.handle(OpUpdateRegistrantStatus, s.registrantStatus))
+	m.HandleFunc("DELETE /v2/meetings/{meetingId}/registrants/{registrantId}", s.handle(OpDeleteRegistrant, s.deleteRegistrant))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 404, "Not Found")
 	})
