@@ -39,6 +39,7 @@
 //	GET    /v4/subscribers?email_address=       {"subscribers":[…],"pagination"}
 //	POST   /v4/tags/{tag_id}/subscribers/{id}   {} → 201 tagged, 200 already tagged, {"subscriber":{…,"tagged_at"}}; 404 unknown tag/subscriber
 //	DELETE /v4/tags/{tag_id}/subscribers/{id}   204; 404 when not tagged
+//	POST   /v4/subscribers/{id}/unsubscribe {}  204, state becomes "cancelled" (Kit has no subscriber delete in its API); 404 unknown
 //
 // Tests inject failures (Fail), force 429s (RateLimitNext), shrink the
 // rate-limit window (Options), add API keys, custom fields and tags, and
@@ -162,6 +163,7 @@ func New(opts Options) *Fake {
 	m.HandleFunc("GET /v4/subscribers", f.listSubscribers)
 	m.HandleFunc("POST /v4/tags/{tag}/subscribers/{id}", f.tagSubscriber)
 	m.HandleFunc("DELETE /v4/tags/{tag}/subscribers/{id}", f.untagSubscriber)
+	m.HandleFunc("POST /v4/subscribers/{id}/unsubscribe", f.unsubscribe)
 	f.mux = m
 	return f
 }
