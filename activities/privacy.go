@@ -230,7 +230,7 @@ func (p *Privacy) ErasureTargets(ctx context.Context, in ErasureInput) (ErasureT
 		o := SystemOutcome{IntegrationID: ig.ID, IntegrationType: ig.IntegrationType, At: p.Store.Now()}
 		switch _, can := prov.Connector.(providers.Eraser); {
 		case !ok || !can:
-			o.Status, o.Detail = EraseNotSupported, notSupportedReason(ig.IntegrationType)
+			o.Status, o.Detail = EraseNotSupported, notSupportedReason(prov, ok)
 			now = append(now, o)
 		case ig.Status != models.IntegrationActive:
 			o.Status, o.Detail = providers.EraseNotPossible, "the integration is "+ig.Status+"; reconnect it and request the erasure again"
@@ -251,15 +251,11 @@ func (p *Privacy) ErasureTargets(ctx context.Context, in ErasureInput) (ErasureT
 	return res, err
 }
 
-// notSupportedReason says why a connector does not erase (docs/PRIVACY.md).
-func notSupportedReason(typ string) string {
-	switch typ {
-	case "slack", "discord", "teams_channel":
-		return "chat messages already posted are not tracked per person; delete them in the workspace if they named the person"
-	case "google_calendar", "outlook_calendar", "apple_calendar", "zoom", "teams", "google_meet":
-		return "not wired yet: remove the person from attendee lists and meeting registrants in the provider by hand"
-	case "kit":
-		return "Kit's API can only unsubscribe a subscriber, not delete one; delete them in Kit"
+// notSupportedReason says why a connector does not erase (its catalog
+// entry's NoErasure; docs/PRIVACY.md).
+func notSupportedReason(prov providers.Provider, known bool) string {
+	if known && prov.Info.NoErasure != "" {
+		return prov.Info.NoErasure
 	}
 	return "this connector has no deletion call in Aqio Connect yet; erase the person in the provider by hand"
 }

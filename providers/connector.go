@@ -265,6 +265,10 @@ type Info struct {
 	// GET /api/integrations/{id} and docs/PRIVACY.md ("What each
 	// connector sends", checked against this by a test).
 	DataSent []string
+	// NoErasure says, for a connector without an Eraser, why an erasure
+	// request cannot reach the provider and what the organization should
+	// do there instead (the erasure report shows it).
+	NoErasure string
 }
 
 // OAuthInfo describes an OAuth 2.0 authorization-code provider.

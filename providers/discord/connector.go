@@ -29,8 +29,9 @@ var rateLimit = providers.RateLimitHeaders{
 // pasted webhook URL through POST /api/integrations/discord/connect.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		DataSent: []string{"event title, start time and location", "Aqio event page link", "registration counts and milestones (no registrant names or emails)"},
-		Type:     "discord", DisplayName: "Discord", Auth: providers.AuthOAuth2, Available: true,
+		DataSent:  []string{"event title, start time and location", "Aqio event page link", "registration counts and milestones (no registrant names or emails)"},
+		NoErasure: "chat messages already posted are not tracked per person; delete them in the workspace if they named the person",
+		Type:      "discord", DisplayName: "Discord", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: "https://discord.com/api/v10",
 		OAuth: &providers.OAuthInfo{
 			AuthURL: "https://discord.com/oauth2/authorize", TokenURL: "https://discord.com/api/oauth2/token",

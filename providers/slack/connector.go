@@ -19,8 +19,9 @@ func New() *Connector { return &Connector{} }
 // last 12 hours, every refresh returns a new refresh token).
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		DataSent: []string{"event title, start time and location", "Aqio event page link", "registration counts and milestones (no registrant names or emails)"},
-		Type:     "slack", DisplayName: "Slack", Auth: providers.AuthOAuth2, Available: true,
+		DataSent:  []string{"event title, start time and location", "Aqio event page link", "registration counts and milestones (no registrant names or emails)"},
+		NoErasure: "chat messages already posted are not tracked per person; delete them in the workspace if they named the person",
+		Type:      "slack", DisplayName: "Slack", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: "https://slack.com/api",
 		OAuth: &providers.OAuthInfo{
 			AuthURL: "https://slack.com/oauth/v2/authorize", TokenURL: "https://slack.com/api/oauth.v2.access",

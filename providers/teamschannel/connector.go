@@ -29,8 +29,9 @@ func New() *Connector { return &Connector{} }
 // Info is the catalog entry: a pasted Workflows webhook URL.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		DataSent: []string{"event title, start time and location", "Aqio event page link", "registration counts and milestones (no registrant names or emails)"},
-		Type:     "teams_channel", DisplayName: "Microsoft Teams (channel messages)", Auth: providers.AuthWebhookURL, Available: true,
+		DataSent:  []string{"event title, start time and location", "Aqio event page link", "registration counts and milestones (no registrant names or emails)"},
+		NoErasure: "chat messages already posted are not tracked per person; delete them in the workspace if they named the person",
+		Type:      "teams_channel", DisplayName: "Microsoft Teams (channel messages)", Auth: providers.AuthWebhookURL, Available: true,
 		CredentialFields: []providers.CredentialField{{Name: "webhook_url", Required: true, Secret: true,
 			Description: "the Workflows webhook URL (channel → Workflows → \"Post to a channel when a webhook request is received\" → copy the URL)"}},
 	}
