@@ -371,3 +371,30 @@ func (l *Limits) For(integrationID string, n int) chan struct{} {
 	}
 	return ch
 }
+
+// FixedAuthClient wraps base so that authorize sets every request's
+// credentials (a fixed token or key, for tools and connector tests; the
+// runtime's Session refreshes tokens itself).
+func FixedAuthClient(base *http.Client, authorize func(*http.Request)) *http.Client {
+	if base == nil {
+		base = http.DefaultClient
+	}
+	next := base.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	c := *base
+	c.Transport = fixedAuth{authorize: authorize, next: next}
+	return &c
+}
+
+type fixedAuth struct {
+	authorize func(*http.Request)
+	next      http.RoundTripper
+}
+
+func (f fixedAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	r := req.Clone(req.Context())
+	f.authorize(r)
+	return f.next.RoundTrip(r)
+}

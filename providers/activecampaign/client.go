@@ -415,27 +415,7 @@ func classifyAt(resp *http.Response, body []byte, now time.Time) *providers.Erro
 // KeyClient authenticates requests with a fixed API key (for tools and
 // tests; the runtime's client sets the header itself).
 func KeyClient(base *http.Client, key string) *http.Client {
-	if base == nil {
-		base = http.DefaultClient
-	}
-	next := base.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	c := *base
-	c.Transport = keyTransport{key: key, next: next}
-	return &c
-}
-
-type keyTransport struct {
-	key  string
-	next http.RoundTripper
-}
-
-func (k keyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	r.Header.Set(APIKeyHeader, k.key)
-	return k.next.RoundTrip(r)
+	return providers.FixedAuthClient(base, func(r *http.Request) { r.Header.Set(APIKeyHeader, key) })
 }
 
 // APIKeyHeader carries the API key.

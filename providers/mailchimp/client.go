@@ -496,25 +496,5 @@ func Classify(resp *http.Response, body []byte) *providers.Error {
 // TokenClient authenticates requests with a fixed access token, as the
 // connector's Authorizer does (for tools and tests).
 func TokenClient(base *http.Client, token string) *http.Client {
-	if base == nil {
-		base = http.DefaultClient
-	}
-	next := base.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	c := *base
-	c.Transport = tokenTransport{token: token, next: next}
-	return &c
-}
-
-type tokenTransport struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (t tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	authorize(r, t.token)
-	return t.next.RoundTrip(r)
+	return providers.FixedAuthClient(base, func(r *http.Request) { authorize(r, token) })
 }

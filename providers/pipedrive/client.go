@@ -291,25 +291,5 @@ func classifyAt(resp *http.Response, body []byte, now time.Time) *providers.Erro
 // BearerClient authenticates requests with a fixed access token (for
 // tools and tests; the runtime's client refreshes tokens itself).
 func BearerClient(base *http.Client, token string) *http.Client {
-	if base == nil {
-		base = http.DefaultClient
-	}
-	next := base.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	c := *base
-	c.Transport = bearer{token: token, next: next}
-	return &c
-}
-
-type bearer struct {
-	token string
-	next  http.RoundTripper
-}
-
-func (b bearer) RoundTrip(req *http.Request) (*http.Response, error) {
-	r := req.Clone(req.Context())
-	r.Header.Set("Authorization", "Bearer "+b.token)
-	return b.next.RoundTrip(r)
+	return providers.FixedAuthClient(base, func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+token) })
 }
