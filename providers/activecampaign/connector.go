@@ -315,11 +315,11 @@ func (c *Connector) tag(ctx context.Context, rt *providers.Runtime, contactID, n
 // registrations) and the configured ones, expanded, without repeats.
 func tagNames(s Settings, eventType, eventID, title string) (eventTag string, extra []string) {
 	if t := s.EventTagTemplate(); t != "" && eventID != "" {
-		eventTag = expandTag(t, eventID, title)
+		eventTag = crmmap.ExpandTag(t, eventID, title, maxTagLen)
 	}
 	seen := map[string]bool{strings.ToLower(eventTag): true}
 	for _, t := range s.Tags[eventType] {
-		n := expandTag(t, eventID, title)
+		n := crmmap.ExpandTag(t, eventID, title, maxTagLen)
 		if n != "" && !seen[strings.ToLower(n)] {
 			seen[strings.ToLower(n)] = true
 			extra = append(extra, n)

@@ -59,10 +59,7 @@ const maxTagLen = 100
 // taggedEvents are the event types tags may be set for.
 var taggedEvents = []string{"registration.confirmed", "registration.cancelled"}
 
-var (
-	numericID   = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
-	placeholder = regexp.MustCompile(`\{[^{}]*\}`)
-)
+var numericID = regexp.MustCompile(`^[1-9][0-9]{0,18}$`)
 
 // reservedFields are what Aqio writes itself (standard contact fields).
 var reservedFields = []string{"email", "firstName", "lastName"}
@@ -103,7 +100,7 @@ func ParseSettings(raw []byte) (Settings, error) {
 		return s, &providers.SettingsError{Field: "settings.without_consent", Message: `must be "contact" or "skip": a registrant without marketing consent is never subscribed to a list`}
 	}
 	if s.EventTag != nil {
-		if err := checkTemplate(fieldEventTag, *s.EventTag); err != nil {
+		if err := crmmap.CheckTagTemplate(fieldEventTag, *s.EventTag, maxTagLen); err != nil {
 			return s, err
 		}
 	}
@@ -119,7 +116,7 @@ func ParseSettings(raw []byte) (Settings, error) {
 			if strings.TrimSpace(t) == "" {
 				return s, &providers.SettingsError{Field: fmt.Sprintf("%s[%d]", f, i), Message: "must not be empty"}
 			}
-			if err := checkTemplate(fmt.Sprintf("%s[%d]", f, i), t); err != nil {
+			if err := crmmap.CheckTagTemplate(fmt.Sprintf("%s[%d]", f, i), t, maxTagLen); err != nil {
 				return s, err
 			}
 		}
@@ -128,32 +125,6 @@ func ParseSettings(raw []byte) (Settings, error) {
 		return s, err
 	}
 	return s, nil
-}
-
-// checkTemplate allows the placeholders {event_title} and {event_id}.
-func checkTemplate(field, t string) error {
-	for _, p := range placeholder.FindAllString(t, -1) {
-		if p != "{event_title}" && p != "{event_id}" {
-			return &providers.SettingsError{Field: field, Message: fmt.Sprintf("unknown placeholder %s; use {event_title} or {event_id}", p)}
-		}
-	}
-	if len(strings.NewReplacer("{event_title}", "", "{event_id}", "").Replace(t)) > maxTagLen {
-		return &providers.SettingsError{Field: field, Message: fmt.Sprintf("tags are at most %d characters", maxTagLen)}
-	}
-	return nil
-}
-
-// expandTag fills a tag template for an event, cut to maxTagLen.
-func expandTag(t, eventID, title string) string {
-	if title == "" {
-		title = eventID
-	}
-	s := strings.TrimSpace(strings.NewReplacer("{event_title}", title, "{event_id}", eventID).Replace(t))
-	r := []rune(s)
-	for len(string(r)) > maxTagLen {
-		r = r[:len(r)-1]
-	}
-	return string(r)
 }
 
 // settingsSchema is the JSON Schema of the settings object.

@@ -257,10 +257,10 @@ func tagChanges(s Settings, eventType, eventID, title string) []Tag {
 		if eventType == "registration.cancelled" {
 			st = "inactive"
 		}
-		add(expandTag(t, eventID, title), st)
+		add(crmmap.ExpandTag(t, eventID, title, maxTagLen), st)
 	}
 	for _, t := range s.Tags[eventType] {
-		add(expandTag(t, eventID, title), "active")
+		add(crmmap.ExpandTag(t, eventID, title, maxTagLen), "active")
 	}
 	return out
 }

@@ -63,8 +63,6 @@ var taggedEvents = []string{"registration.confirmed", "registration.cancelled"}
 var (
 	audienceID = regexp.MustCompile(`^[A-Za-z0-9]{1,50}$`)
 	mergeTag   = regexp.MustCompile(`^[A-Z0-9_]{1,10}$`)
-	// placeholder matches {word} in a tag template.
-	placeholder = regexp.MustCompile(`\{[^{}]*\}`)
 )
 
 // maxTagLen is Mailchimp's longest tag name.
@@ -116,7 +114,7 @@ func ParseSettings(raw []byte) (Settings, error) {
 		return s, &providers.SettingsError{Field: "settings.without_consent", Message: `must be "transactional" or "skip": a registrant without marketing consent is never subscribed`}
 	}
 	if s.EventTag != nil {
-		if err := checkTemplate(fieldEventTag, *s.EventTag); err != nil {
+		if err := crmmap.CheckTagTemplate(fieldEventTag, *s.EventTag, maxTagLen); err != nil {
 			return s, err
 		}
 	}
@@ -132,7 +130,7 @@ func ParseSettings(raw []byte) (Settings, error) {
 			if strings.TrimSpace(t) == "" {
 				return s, &providers.SettingsError{Field: fmt.Sprintf("%s[%d]", f, i), Message: "must not be empty"}
 			}
-			if err := checkTemplate(fmt.Sprintf("%s[%d]", f, i), t); err != nil {
+			if err := crmmap.CheckTagTemplate(fmt.Sprintf("%s[%d]", f, i), t, maxTagLen); err != nil {
 				return s, err
 			}
 		}
@@ -146,34 +144,6 @@ func ParseSettings(raw []byte) (Settings, error) {
 		}
 	}
 	return s, nil
-}
-
-// checkTemplate allows the placeholders {event_title} and {event_id} in a
-// tag and bounds its text (an expanded title is cut to fit).
-func checkTemplate(field, t string) error {
-	for _, p := range placeholder.FindAllString(t, -1) {
-		if p != "{event_title}" && p != "{event_id}" {
-			return &providers.SettingsError{Field: field, Message: fmt.Sprintf("unknown placeholder %s; use {event_title} or {event_id}", p)}
-		}
-	}
-	if len(strings.NewReplacer("{event_title}", "", "{event_id}", "").Replace(t)) > maxTagLen {
-		return &providers.SettingsError{Field: field, Message: fmt.Sprintf("tags are at most %d characters", maxTagLen)}
-	}
-	return nil
-}
-
-// expandTag fills a tag template for an event and cuts it to
-// Mailchimp's 100 characters.
-func expandTag(t, eventID, title string) string {
-	if title == "" {
-		title = eventID
-	}
-	s := strings.TrimSpace(strings.NewReplacer("{event_title}", title, "{event_id}", eventID).Replace(t))
-	for len(s) > maxTagLen {
-		r := []rune(s)
-		s = string(r[:len(r)-1])
-	}
-	return s
 }
 
 // settingsSchema is the JSON Schema of the settings object.
