@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Recorder bundles the request log, injected failures and forced rate
@@ -18,6 +19,15 @@ type Recorder[R any] struct {
 	RequestLog[R]
 	Failures
 	RateLimits
+}
+
+// Request is the record most bearer-token fakes keep of a request (the
+// fakes that record more, or other headers, declare their own).
+type Request struct {
+	Method, Path, Query string
+	Authorization       string
+	Body                []byte
+	At                  time.Time
 }
 
 // RequestLog records the requests a fake received, oldest first.

@@ -118,12 +118,7 @@ type Participation struct {
 }
 
 // Request is a request the fake received.
-type Request struct {
-	Method, Path, Query string
-	Authorization       string
-	Body                []byte
-	At                  time.Time
-}
+type Request = fakekit.Request
 
 // Fake is the HubSpot fake.
 type Fake struct {

@@ -135,12 +135,7 @@ type Member struct {
 }
 
 // Request is a request the fake received.
-type Request struct {
-	Method, Path, Query string
-	Authorization       string
-	Body                []byte
-	At                  time.Time
-}
+type Request = fakekit.Request
 
 // Batch is a submitted batch operation.
 type Batch struct {

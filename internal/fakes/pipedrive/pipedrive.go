@@ -100,12 +100,7 @@ type Deal struct {
 }
 
 // Request is a request the fake received.
-type Request struct {
-	Method, Path, Query string
-	Authorization       string
-	Body                []byte
-	At                  time.Time
-}
+type Request = fakekit.Request
 
 // Fake is the Pipedrive API fake (one company).
 type Fake struct {
