@@ -1,13 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"sort"
 	"strings"
@@ -27,7 +25,6 @@ var openapiYAML []byte
 type Spec struct {
 	Doc    *openapi3.T
 	JSON   []byte
-	HTML   []byte
 	router routers.Router
 }
 
@@ -52,11 +49,7 @@ func LoadSpec() (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("openapi router: %w", err)
 	}
-	html, err := renderReference(doc)
-	if err != nil {
-		return nil, err
-	}
-	return &Spec{Doc: doc, JSON: js, HTML: html, router: r}, nil
+	return &Spec{Doc: doc, JSON: js, router: r}, nil
 }
 
 // validateRequests checks every request against the document: unknown
@@ -302,68 +295,4 @@ func schemaReason(err error, reason string) string {
 		return err.Error()
 	}
 	return reason
-}
-
-var referenceTmpl = template.Must(template.New("ref").Funcs(template.FuncMap{
-	"upper": strings.ToUpper,
-	"schema": func(s *openapi3.SchemaRef) string {
-		if s == nil {
-			return ""
-		}
-		if s.Ref != "" {
-			return s.Ref[strings.LastIndex(s.Ref, "/")+1:]
-		}
-		b, _ := json.MarshalIndent(s.Value, "", "  ")
-		return string(b)
-	},
-}).Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{{.Info.Title}} reference</title>
-<style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#1b1f24}
-h2{border-bottom:1px solid #ddd;margin-top:2em} .op{margin:1em 0;padding:.6em 1em;border:1px solid #e3e6ea;border-radius:6px}
-.m{display:inline-block;min-width:4.5em;font-weight:700;font-family:monospace}.p{font-family:monospace}
-pre{background:#f6f8fa;padding:.6em;overflow:auto;font-size:13px} table{border-collapse:collapse} td,th{border:1px solid #e3e6ea;padding:.2em .5em;text-align:left}
-</style></head><body>
-<h1>{{.Info.Title}} <small>{{.Info.Version}}</small></h1>
-<p>Machine-readable: <a href="/api/openapi.json">/api/openapi.json</a></p>
-<pre>{{.Info.Description}}</pre>
-{{range .Ops}}<div class="op" id="{{.ID}}"><div><span class="m">{{upper .Method}}</span> <span class="p">{{.Path}}</span> — {{.Op.Summary}}</div>
-{{if .Op.Description}}<p>{{.Op.Description}}</p>{{end}}
-{{if .Params}}<table><tr><th>parameter</th><th>in</th><th>required</th><th>schema</th></tr>{{range .Params}}<tr><td>{{.Value.Name}}</td><td>{{.Value.In}}</td><td>{{.Value.Required}}</td><td>{{schema .Value.Schema}}</td></tr>{{end}}</table>{{end}}
-{{if .Op.RequestBody}}{{with index .Op.RequestBody.Value.Content "application/json"}}<p>Request body: <code>{{schema .Schema}}</code></p>{{end}}{{end}}
-<p>Responses: {{range $code, $r := .Op.Responses.Map}}<code>{{$code}}</code> {{end}}</p></div>
-{{end}}
-<h2>Schemas</h2>
-{{range $name, $s := .Schemas}}<h3 id="{{$name}}">{{$name}}</h3><pre>{{schema $s}}</pre>{{end}}
-</body></html>`))
-
-type refOp struct {
-	ID, Method, Path string
-	Op               *openapi3.Operation
-	Params           openapi3.Parameters
-}
-
-func renderReference(doc *openapi3.T) ([]byte, error) {
-	var ops []refOp
-	for _, path := range doc.Paths.InMatchingOrder() {
-		item := doc.Paths.Value(path)
-		for method, op := range item.Operations() {
-			params := append(openapi3.Parameters{}, item.Parameters...)
-			params = append(params, op.Parameters...)
-			ops = append(ops, refOp{ID: strings.ToLower(method) + path, Method: method, Path: path, Op: op, Params: params})
-		}
-	}
-	sort.Slice(ops, func(i, j int) bool {
-		if ops[i].Path != ops[j].Path {
-			return ops[i].Path < ops[j].Path
-		}
-		return ops[i].Method < ops[j].Method
-	})
-	schemas := map[string]*openapi3.SchemaRef{}
-	for name, s := range doc.Components.Schemas {
-		schemas[name] = &openapi3.SchemaRef{Value: s.Value}
-	}
-	var buf bytes.Buffer
-	err := referenceTmpl.Execute(&buf, map[string]any{"Info": doc.Info, "Ops": ops, "Schemas": schemas})
-	return buf.Bytes(), err
 }
