@@ -27,6 +27,7 @@ func (s *Server) registerAPIKeyRoutes(e *echo.Echo) {
 	e.POST("/api/api-keys/:id/revoke", s.revokeAPIKey)
 	e.GET("/api/api-keys/:id/usage", s.apiKeyUsage)
 	e.GET("/api/usage", s.organizationUsage)
+	e.GET("/api/usage/series", s.usageSeries)
 	e.GET("/api/audit-log", s.listAuditLog)
 }
 

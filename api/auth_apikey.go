@@ -11,6 +11,7 @@ import (
 
 	"github.com/aqio/connect/apikeys"
 	"github.com/aqio/connect/ratelimit"
+	"github.com/aqio/connect/store"
 )
 
 // APIKeyAuth authenticates "Authorization: Bearer ak_…" API keys: it
@@ -40,7 +41,7 @@ func (a APIKeyAuth) Authenticate(ctx context.Context, r *http.Request) (*Princip
 		hdr = rateLimitHeaders(*v.RateLimit, time.Now())
 	}
 	if !v.Valid {
-		return nil, &headerError{err: keyRefusal(v), headers: hdr}
+		return nil, &headerError{err: keyRefusal(v), headers: hdr, key: v.Key}
 	}
 	p := &Principal{
 		OrganizationID: deref(v.Key.OrganizationID), Scopes: v.Scopes, Method: AuthAPIKey,
@@ -82,6 +83,7 @@ func keyRefusal(v apikeys.Verification) *Error {
 type headerError struct {
 	err     *Error
 	headers http.Header
+	key     *store.KeyForVerification // the refused key, when it was found (for the request log)
 }
 
 func (e *headerError) Error() string                { return e.err.Error() }

@@ -21,6 +21,7 @@ import (
 	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/privacy"
+	"github.com/aqio/connect/requestlog"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/webhooks"
 )
@@ -53,6 +54,10 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// Keyring serves the operator key-ring endpoints (api/admin.go).
 	Keyring KeyringAdmin
+	// RequestLog records API calls (api/requestlog.go; nil: off);
+	// RequestLogServiceToken records the service token's calls too.
+	RequestLog             *requestlog.Recorder
+	RequestLogServiceToken bool
 }
 
 // Server is the API.
@@ -81,6 +86,7 @@ func New(d Deps) *Server {
 
 	e.Use(middleware.RequestID())
 	e.Use(s.observe)
+	e.Use(s.recordRequests) // inside observe: sees the final status of every answer
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			d.Logger.Error("panic", "err", err, "stack", string(stack))
@@ -129,6 +135,7 @@ func New(d Deps) *Server {
 	s.registerIntegrationFeedRoutes(e)
 	s.registerPrivacyRoutes(e)
 	s.registerAdminRoutes(e)
+	s.registerRequestLogRoutes(e)
 	return s
 }
 

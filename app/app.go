@@ -29,6 +29,7 @@ import (
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/privacy"
+	"github.com/aqio/connect/requestlog"
 	"github.com/aqio/connect/store"
 	"github.com/aqio/connect/webhooks"
 	"github.com/aqio/connect/worker"
@@ -57,6 +58,8 @@ type App struct {
 	APIKeys *apikeys.Service
 	Usage   *apikeys.UsageRecorder
 	JWT     *auth.Verifier
+	// RequestLog buffers the API request log (app/auth.go).
+	RequestLog *requestlog.Recorder
 
 	httpServer     *http.Server
 	listener       net.Listener
@@ -136,6 +139,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Degraded:       map[string]api.Check{"temporal": a.TemporalHealth},
 		MaxBodyBytes:   cfg.MaxEventBytes,
 		Keyring:        keyringAdmin{a},
+		RequestLog:     a.RequestLog,
+		// The service token's calls too, where configured (dev: the console's sign-in).
+		RequestLogServiceToken: cfg.Auth.RequestLogServiceToken,
 	})
 	a.Deliveries = &activities.Deliveries{
 		Store:             a.Store,
@@ -191,7 +197,8 @@ func (a *App) StartWorkers() error {
 		return err
 	}
 	return workflows.EnsureRetentionSchedule(ctx, a.Temporal, workflows.RetentionPolicy{
-		Deliveries: a.Config.DeliveryRetention, Events: a.Config.EventRetention, Objects: a.Config.IntegrationObjectRetention})
+		Deliveries: a.Config.DeliveryRetention, Events: a.Config.EventRetention, Objects: a.Config.IntegrationObjectRetention,
+		RequestLogs: a.Config.Auth.RequestLogRetention})
 }
 
 // ServeAPI listens on the configured address and serves the API in the

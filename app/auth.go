@@ -11,6 +11,7 @@ import (
 	"github.com/aqio/connect/auth"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/ratelimit"
+	"github.com/aqio/connect/requestlog"
 )
 
 // buildAuth builds the key authority, its usage recorder and the user
@@ -26,6 +27,8 @@ func (a *App) buildAuth() error {
 	}
 	a.Usage = &apikeys.UsageRecorder{Store: a.Store, Interval: cfg.UsageFlushInterval, Logger: a.Logger}
 	a.Usage.Start()
+	a.RequestLog = &requestlog.Recorder{DB: a.Store.DB(), Interval: cfg.UsageFlushInterval, Logger: a.Logger}
+	a.RequestLog.Start()
 	a.APIKeys = &apikeys.Service{
 		Store:       a.Store,
 		Limiter:     &ratelimit.Limiter{DB: a.Store.DB()},
@@ -56,13 +59,20 @@ func (a *App) authenticators() []api.Authenticator {
 	return out
 }
 
-// closeAuth writes the usage counted since the last flush.
+// closeAuth writes the usage counted and the request log buffered since
+// the last flush.
 func (a *App) closeAuth() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if a.RequestLog != nil {
+		if err := a.RequestLog.Close(ctx); err != nil {
+			a.Logger.Warn("flush request log", "err", err)
+		}
+		a.RequestLog = nil
+	}
 	if a.Usage == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if err := a.Usage.Close(ctx); err != nil {
 		a.Logger.Warn("flush api key usage", "err", err)
 	}

@@ -53,6 +53,16 @@ type AuthConfig struct {
 	// default 10) bounds sampled failed-verification audit entries per key
 	// (or per source IP for unknown keys) per minute and API instance.
 	AuditFailedPerMinute int
+
+	// RequestLogRetention (AQIO_REQUEST_LOG_RETENTION, default 720h; 0
+	// keeps entries) is how long API request log entries are kept.
+	RequestLogRetention time.Duration
+	// RequestLogServiceToken (AQIO_REQUEST_LOG_SERVICE_TOKEN, default false;
+	// true in `dev`) records the service token's calls too, not only those
+	// made with API keys and user tokens.
+	RequestLogServiceToken bool
+	// Console is the developer console's OpenID Connect sign-in (config/console.go).
+	Console ConsoleConfig
 }
 
 func loadAuth(env Env) (AuthConfig, error) {
@@ -80,6 +90,15 @@ func loadAuth(env Env) (AuthConfig, error) {
 		return c, err
 	}
 	if c.AuditFailedPerMinute, err = getInt(env, "AQIO_AUDIT_FAILED_VERIFICATIONS_PER_MINUTE", 10); err != nil {
+		return c, err
+	}
+	if c.RequestLogRetention, err = getDuration(env, "AQIO_REQUEST_LOG_RETENTION", 720*time.Hour); err != nil {
+		return c, err
+	}
+	if c.RequestLogServiceToken, err = getBool(env, "AQIO_REQUEST_LOG_SERVICE_TOKEN", false); err != nil {
+		return c, err
+	}
+	if c.Console, err = loadConsole(env); err != nil {
 		return c, err
 	}
 	for _, s := range authCSV(get(env, "AQIO_TRUSTED_PROXIES", "")) {

@@ -121,3 +121,18 @@ func (s *Store) OrganizationUsage(ctx context.Context, orgID string, from, to ti
 	}
 	return out, nil
 }
+
+// UsageBuckets returns the organization's per-minute usage rows in
+// [from, to), oldest first, for one key when keyID is set (for charts:
+// api/usage.go groups them).
+func (s *Store) UsageBuckets(ctx context.Context, orgID, keyID string, from, to time.Time) ([]models.APIKeyUsage, error) {
+	q := s.db.WithContext(ctx).Where("organization_id = ? AND bucket_start >= ? AND bucket_start < ?", orgID, from.UTC(), to.UTC())
+	if keyID != "" {
+		q = q.Where("api_key_id = ?", keyID)
+	}
+	var rows []models.APIKeyUsage
+	if err := q.Order("bucket_start").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("usage buckets: %w", err)
+	}
+	return rows, nil
+}

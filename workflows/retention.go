@@ -23,14 +23,17 @@ type RetentionInput struct {
 	MaxAge       time.Duration
 	EventMaxAge  time.Duration `json:",omitempty"`
 	ObjectMaxAge time.Duration `json:",omitempty"`
+	// RequestLogMaxAge is the API request log's retention (zero keeps it).
+	RequestLogMaxAge time.Duration `json:",omitempty"`
 }
 
 // RetentionResult reports what a retention run removed: delivery
 // attempts (Deleted), events with their payloads, integration objects.
 type RetentionResult struct {
-	Deleted int64
-	Events  int64 `json:",omitempty"`
-	Objects int64 `json:",omitempty"`
+	Deleted     int64
+	Events      int64 `json:",omitempty"`
+	Objects     int64 `json:",omitempty"`
+	RequestLogs int64 `json:",omitempty"`
 }
 
 // Retention deletes delivery attempts older than MaxAge, then events and
@@ -46,8 +49,24 @@ func Retention(ctx workflow.Context, in RetentionInput) (RetentionResult, error)
 	now := workflow.Now(ctx)
 	err := workflow.ExecuteActivity(ctx, a.PurgeDeliveries, activities.PurgeInput{Before: now.Add(-in.MaxAge)}).Get(ctx, &purged)
 	res := RetentionResult{Deleted: purged.Deleted}
-	if err != nil || (in.EventMaxAge <= 0 && in.ObjectMaxAge <= 0) {
+	if err != nil {
 		return res, err
+	}
+	if err := purgePersonal(ctx, in, now, &res); err != nil {
+		return res, err
+	}
+	if in.RequestLogMaxAge > 0 {
+		var logs activities.PurgeResult
+		err = workflow.ExecuteActivity(ctx, a.PurgeRequestLogs, activities.PurgeInput{Before: now.Add(-in.RequestLogMaxAge)}).Get(ctx, &logs)
+		res.RequestLogs = logs.Deleted
+	}
+	return res, err
+}
+
+// purgePersonal removes events and integration objects past their retention.
+func purgePersonal(ctx workflow.Context, in RetentionInput, now time.Time, res *RetentionResult) error {
+	if in.EventMaxAge <= 0 && in.ObjectMaxAge <= 0 {
+		return nil
 	}
 	var p *activities.Privacy
 	pin := activities.PersonalRetentionInput{}
@@ -58,25 +77,26 @@ func Retention(ctx workflow.Context, in RetentionInput) (RetentionResult, error)
 		pin.ObjectsBefore = now.Add(-in.ObjectMaxAge)
 	}
 	var personal activities.PersonalRetentionResult
-	err = workflow.ExecuteActivity(ctx, p.PurgePersonalData, pin).Get(ctx, &personal)
+	err := workflow.ExecuteActivity(ctx, p.PurgePersonalData, pin).Get(ctx, &personal)
 	res.Events, res.Objects = personal.Events, personal.Objects
-	return res, err
+	return err
 }
 
 // RetentionPolicy is what the retention schedule keeps.
 type RetentionPolicy struct {
-	Deliveries, Events, Objects time.Duration
+	Deliveries, Events, Objects, RequestLogs time.Duration
 }
 
 // EnsureRetentionSchedule creates (or updates) the hourly retention
 // schedule. Overlapping runs are skipped.
 func EnsureRetentionSchedule(ctx context.Context, c client.Client, p RetentionPolicy) error {
 	err := ensureSchedule(ctx, c, RetentionScheduleID,
-		"Deletes webhook delivery attempts older than AQIO_DELIVERY_RETENTION, events (with their payloads) older than AQIO_EVENT_RETENTION and integration objects older than AQIO_INTEGRATION_OBJECT_RETENTION.",
+		"Deletes webhook delivery attempts older than AQIO_DELIVERY_RETENTION, events (with their payloads) older than AQIO_EVENT_RETENTION, integration objects older than AQIO_INTEGRATION_OBJECT_RETENTION and API request log entries older than AQIO_REQUEST_LOG_RETENTION.",
 		&client.ScheduleWorkflowAction{
-			ID:        RetentionScheduleID,
-			Workflow:  Retention,
-			Args:      []interface{}{RetentionInput{MaxAge: p.Deliveries, EventMaxAge: p.Events, ObjectMaxAge: p.Objects}},
+			ID:       RetentionScheduleID,
+			Workflow: Retention,
+			Args: []interface{}{RetentionInput{MaxAge: p.Deliveries, EventMaxAge: p.Events, ObjectMaxAge: p.Objects,
+				RequestLogMaxAge: p.RequestLogs}},
 			TaskQueue: WebhooksQueue,
 		})
 	if err != nil {

@@ -31,6 +31,9 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if _, set := os.LookupEnv("AQIO_ALLOW_PRIVATE_TARGETS"); !set {
 		cfg.AllowPrivateTargets = true
 	}
+	if _, set := os.LookupEnv("AQIO_REQUEST_LOG_SERVICE_TOKEN"); !set {
+		cfg.Auth.RequestLogServiceToken = true // the console signs in with the service token in dev
+	}
 	var err error
 	if cfg.EncryptionKeys == "" {
 		if cfg.EncryptionKeys, err = persistent(filepath.Join(cfg.DataDir, "encryption-keys"), func() (string, error) {

@@ -620,6 +620,108 @@ func (e PrivacyExportStatus) Valid() bool {
 	}
 }
 
+// Defines values for RequestLogAuth.
+const (
+	RequestLogAuthApiKey       RequestLogAuth = "api_key"
+	RequestLogAuthServiceToken RequestLogAuth = "service_token"
+	RequestLogAuthUserJwt      RequestLogAuth = "user_jwt"
+)
+
+// Valid indicates whether the value is a known member of the RequestLogAuth enum.
+func (e RequestLogAuth) Valid() bool {
+	switch e {
+	case RequestLogAuthApiKey:
+		return true
+	case RequestLogAuthServiceToken:
+		return true
+	case RequestLogAuthUserJwt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RequestLogDetailAuth.
+const (
+	RequestLogDetailAuthApiKey       RequestLogDetailAuth = "api_key"
+	RequestLogDetailAuthServiceToken RequestLogDetailAuth = "service_token"
+	RequestLogDetailAuthUserJwt      RequestLogDetailAuth = "user_jwt"
+)
+
+// Valid indicates whether the value is a known member of the RequestLogDetailAuth enum.
+func (e RequestLogDetailAuth) Valid() bool {
+	switch e {
+	case RequestLogDetailAuthApiKey:
+		return true
+	case RequestLogDetailAuthServiceToken:
+		return true
+	case RequestLogDetailAuthUserJwt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RequestLogDetailBodyOmitted.
+const (
+	NotJson      RequestLogDetailBodyOmitted = "not_json"
+	PersonalData RequestLogDetailBodyOmitted = "personal_data"
+	SecretRoute  RequestLogDetailBodyOmitted = "secret_route"
+)
+
+// Valid indicates whether the value is a known member of the RequestLogDetailBodyOmitted enum.
+func (e RequestLogDetailBodyOmitted) Valid() bool {
+	switch e {
+	case NotJson:
+		return true
+	case PersonalData:
+		return true
+	case SecretRoute:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageSeriesGranularity.
+const (
+	UsageSeriesGranularityDay    UsageSeriesGranularity = "day"
+	UsageSeriesGranularityHour   UsageSeriesGranularity = "hour"
+	UsageSeriesGranularityMinute UsageSeriesGranularity = "minute"
+)
+
+// Valid indicates whether the value is a known member of the UsageSeriesGranularity enum.
+func (e UsageSeriesGranularity) Valid() bool {
+	switch e {
+	case UsageSeriesGranularityDay:
+		return true
+	case UsageSeriesGranularityHour:
+		return true
+	case UsageSeriesGranularityMinute:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UsageSeriesGroupBy.
+const (
+	UsageSeriesGroupByKey  UsageSeriesGroupBy = "key"
+	UsageSeriesGroupByNone UsageSeriesGroupBy = "none"
+)
+
+// Valid indicates whether the value is a known member of the UsageSeriesGroupBy enum.
+func (e UsageSeriesGroupBy) Valid() bool {
+	switch e {
+	case UsageSeriesGroupByKey:
+		return true
+	case UsageSeriesGroupByNone:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WebhookSignatureScheme.
 const (
 	WebhookSignatureSchemeEd25519    WebhookSignatureScheme = "ed25519"
@@ -712,13 +814,13 @@ func (e WebhookPatchContentType) Valid() bool {
 
 // Defines values for WebhookPatchedReenabledRecoverMethod.
 const (
-	POST WebhookPatchedReenabledRecoverMethod = "POST"
+	WebhookPatchedReenabledRecoverMethodPOST WebhookPatchedReenabledRecoverMethod = "POST"
 )
 
 // Valid indicates whether the value is a known member of the WebhookPatchedReenabledRecoverMethod enum.
 func (e WebhookPatchedReenabledRecoverMethod) Valid() bool {
 	switch e {
-	case POST:
+	case WebhookPatchedReenabledRecoverMethodPOST:
 		return true
 	default:
 		return false
@@ -836,6 +938,72 @@ func (e PutOrganizationJSONBodyPlan) Valid() bool {
 	case PutOrganizationJSONBodyPlanFree:
 		return true
 	case PutOrganizationJSONBodyPlanPro:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListRequestLogsParamsMethod.
+const (
+	ListRequestLogsParamsMethodDELETE ListRequestLogsParamsMethod = "DELETE"
+	ListRequestLogsParamsMethodGET    ListRequestLogsParamsMethod = "GET"
+	ListRequestLogsParamsMethodPATCH  ListRequestLogsParamsMethod = "PATCH"
+	ListRequestLogsParamsMethodPOST   ListRequestLogsParamsMethod = "POST"
+	ListRequestLogsParamsMethodPUT    ListRequestLogsParamsMethod = "PUT"
+)
+
+// Valid indicates whether the value is a known member of the ListRequestLogsParamsMethod enum.
+func (e ListRequestLogsParamsMethod) Valid() bool {
+	switch e {
+	case ListRequestLogsParamsMethodDELETE:
+		return true
+	case ListRequestLogsParamsMethodGET:
+		return true
+	case ListRequestLogsParamsMethodPATCH:
+		return true
+	case ListRequestLogsParamsMethodPOST:
+		return true
+	case ListRequestLogsParamsMethodPUT:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetUsageSeriesParamsGranularity.
+const (
+	GetUsageSeriesParamsGranularityDay    GetUsageSeriesParamsGranularity = "day"
+	GetUsageSeriesParamsGranularityHour   GetUsageSeriesParamsGranularity = "hour"
+	GetUsageSeriesParamsGranularityMinute GetUsageSeriesParamsGranularity = "minute"
+)
+
+// Valid indicates whether the value is a known member of the GetUsageSeriesParamsGranularity enum.
+func (e GetUsageSeriesParamsGranularity) Valid() bool {
+	switch e {
+	case GetUsageSeriesParamsGranularityDay:
+		return true
+	case GetUsageSeriesParamsGranularityHour:
+		return true
+	case GetUsageSeriesParamsGranularityMinute:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetUsageSeriesParamsGroupBy.
+const (
+	GetUsageSeriesParamsGroupByKey  GetUsageSeriesParamsGroupBy = "key"
+	GetUsageSeriesParamsGroupByNone GetUsageSeriesParamsGroupBy = "none"
+)
+
+// Valid indicates whether the value is a known member of the GetUsageSeriesParamsGroupBy enum.
+func (e GetUsageSeriesParamsGroupBy) Valid() bool {
+	switch e {
+	case GetUsageSeriesParamsGroupByKey:
+		return true
+	case GetUsageSeriesParamsGroupByNone:
 		return true
 	default:
 		return false
@@ -1613,6 +1781,120 @@ type PrivacySubjectRequest struct {
 	UserId *string `json:"user_id,omitempty"`
 }
 
+// RequestLog defines model for RequestLog.
+type RequestLog struct {
+	ApiKeyId *string        `json:"api_key_id"`
+	Auth     RequestLogAuth `json:"auth"`
+	ClientIp *string        `json:"client_ip"`
+
+	// DurationMs Example: 12.5
+	DurationMs float32 `json:"duration_ms"`
+
+	// ErrorCode The error body's `code` for a 4xx or 5xx answer.
+	//
+	// Example: insufficient_scope
+	ErrorCode *string `json:"error_code"`
+
+	// Id Example: rql_0192f0c1-7a3e-7b1c-9d2e-3f4a5b6c7d8e
+	Id string `json:"id"`
+
+	// Method Example: POST
+	Method string `json:"method"`
+
+	// OccurredAt When the request arrived.
+	OccurredAt     time.Time `json:"occurred_at"`
+	OrganizationId string    `json:"organization_id"`
+
+	// Path The path as called, with the query string when there was one.
+	//
+	// Example: /api/webhooks/wh_123/test
+	Path      string  `json:"path"`
+	RequestId *string `json:"request_id"`
+
+	// Route The route template (OpenAPI path syntax); `unmatched` when no route matched.
+	//
+	// Example: /api/webhooks/{id}/test
+	Route string `json:"route"`
+
+	// Status Example: 200
+	Status int     `json:"status"`
+	UserId *string `json:"user_id"`
+}
+
+// RequestLogAuth defines model for RequestLog.Auth.
+type RequestLogAuth string
+
+// RequestLogDetail defines model for RequestLogDetail.
+type RequestLogDetail struct {
+	ApiKeyId *string              `json:"api_key_id"`
+	Auth     RequestLogDetailAuth `json:"auth"`
+
+	// BodyOmitted Why the bodies were not kept: a route whose bodies carry secrets, personal data (event payloads, privacy requests), or a body that is not JSON.
+	BodyOmitted *RequestLogDetailBodyOmitted `json:"body_omitted"`
+	ClientIp    *string                      `json:"client_ip"`
+
+	// DurationMs Example: 12.5
+	DurationMs float32 `json:"duration_ms"`
+
+	// ErrorCode The error body's `code` for a 4xx or 5xx answer.
+	//
+	// Example: insufficient_scope
+	ErrorCode *string `json:"error_code"`
+
+	// Id Example: rql_0192f0c1-7a3e-7b1c-9d2e-3f4a5b6c7d8e
+	Id    string `json:"id"`
+	Links struct {
+		// ApiKeyId The key the call acted on (not the caller's).
+		ApiKeyId     *string `json:"api_key_id,omitempty"`
+		AuditEntries []struct {
+			Action string `json:"action"`
+			Id     string `json:"id"`
+		} `json:"audit_entries"`
+		DeliveryId *string `json:"delivery_id,omitempty"`
+
+		// EventId The event the call posted or read.
+		EventId       *string `json:"event_id,omitempty"`
+		IntegrationId *string `json:"integration_id,omitempty"`
+		WebhookId     *string `json:"webhook_id,omitempty"`
+	} `json:"links"`
+
+	// Method Example: POST
+	Method string `json:"method"`
+
+	// OccurredAt When the request arrived.
+	OccurredAt     time.Time `json:"occurred_at"`
+	OrganizationId string    `json:"organization_id"`
+
+	// Path The path as called, with the query string when there was one.
+	//
+	// Example: /api/webhooks/wh_123/test
+	Path string `json:"path"`
+
+	// RequestBody As received (redacted, at most 8 KiB).
+	RequestBody          *string `json:"request_body"`
+	RequestBodyTruncated *bool   `json:"request_body_truncated,omitempty"`
+	RequestId            *string `json:"request_id"`
+
+	// ResponseBody As answered (redacted, at most 8 KiB).
+	ResponseBody          *string `json:"response_body"`
+	ResponseBodyTruncated *bool   `json:"response_body_truncated,omitempty"`
+
+	// Route The route template (OpenAPI path syntax); `unmatched` when no route matched.
+	//
+	// Example: /api/webhooks/{id}/test
+	Route string `json:"route"`
+
+	// Status Example: 200
+	Status int     `json:"status"`
+	UserId *string `json:"user_id"`
+}
+
+// RequestLogDetailAuth defines model for RequestLogDetail.Auth.
+type RequestLogDetailAuth string
+
+// RequestLogDetailBodyOmitted Why the bodies were not kept: a route whose bodies carry secrets, personal data (event payloads, privacy requests), or a body that is not JSON.
+type RequestLogDetailBodyOmitted string
+
 // RunRef defines model for RunRef.
 type RunRef struct {
 	RunId       *string `json:"run_id,omitempty"`
@@ -1632,6 +1914,64 @@ type TestResult struct {
 	TemporalUrl        *string `json:"temporal_url,omitempty"`
 	WorkflowId         string  `json:"workflow_id"`
 }
+
+// UsagePoint defines model for UsagePoint.
+type UsagePoint struct {
+	Allowed int       `json:"allowed"`
+	Denied  int       `json:"denied"`
+	Start   time.Time `json:"start"`
+}
+
+// UsageSeries defines model for UsageSeries.
+type UsageSeries struct {
+	ApiKeyId    *string                `json:"api_key_id"`
+	Data        []UsagePoint           `json:"data"`
+	From        time.Time              `json:"from"`
+	Granularity UsageSeriesGranularity `json:"granularity"`
+	GroupBy     UsageSeriesGroupBy     `json:"group_by"`
+
+	// Keys The busiest keys, most allowed requests first.
+	Keys []struct {
+		Allowed  int    `json:"allowed"`
+		ApiKeyId string `json:"api_key_id"`
+
+		// Data With group_by=key.
+		Data   *[]UsagePoint `json:"data,omitempty"`
+		Denied int           `json:"denied"`
+
+		// Headroom limit_per_interval - peak_allowed.
+		Headroom  int    `json:"headroom"`
+		KeyPrefix string `json:"key_prefix"`
+
+		// Name Empty when the key has been deleted.
+		Name string `json:"name"`
+
+		// PeakAllowed Most allowed requests in one interval.
+		PeakAllowed int        `json:"peak_allowed"`
+		PeakStart   *time.Time `json:"peak_start"`
+	} `json:"keys"`
+
+	// LimitPerInterval The plan's limit for one key in one interval.
+	LimitPerInterval int `json:"limit_per_interval"`
+	Plan             struct {
+		// Name Example: free
+		Name string `json:"name"`
+
+		// PerHour Example: 1000
+		PerHour int `json:"per_hour"`
+
+		// PerMinute Example: 60
+		PerMinute int `json:"per_minute"`
+	} `json:"plan"`
+	To     time.Time   `json:"to"`
+	Totals UsageTotals `json:"totals"`
+}
+
+// UsageSeriesGranularity defines model for UsageSeries.Granularity.
+type UsageSeriesGranularity string
+
+// UsageSeriesGroupBy defines model for UsageSeries.GroupBy.
+type UsageSeriesGroupBy string
 
 // UsageTotals defines model for UsageTotals.
 type UsageTotals struct {
@@ -2359,6 +2699,45 @@ type DownloadExportParams struct {
 	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
 }
 
+// ListRequestLogsParams defines parameters for ListRequestLogs.
+type ListRequestLogsParams struct {
+	// KeyId Only calls made with this API key.
+	KeyId *string `form:"key_id,omitempty" json:"key_id,omitempty"`
+
+	// UserId Only calls made as this user.
+	UserId *string `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// Status An exact status (`404`) or a class (`4xx`, `5xx`).
+	Status *string                      `form:"status,omitempty" json:"status,omitempty"`
+	Method *ListRequestLogsParamsMethod `form:"method,omitempty" json:"method,omitempty"`
+
+	// Path Only paths starting with this prefix (`/api/webhooks`).
+	Path *string `form:"path,omitempty" json:"path,omitempty"`
+
+	// RequestId The call with this X-Request-Id.
+	RequestId *string `form:"request_id,omitempty" json:"request_id,omitempty"`
+
+	// Since Calls made at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Calls made before this time (RFC 3339).
+	Until  *time.Time `form:"until,omitempty" json:"until,omitempty"`
+	Limit  *int       `form:"limit,omitempty" json:"limit,omitempty"`
+	Cursor *string    `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
+// ListRequestLogsParamsMethod defines parameters for ListRequestLogs.
+type ListRequestLogsParamsMethod string
+
+// GetRequestLogParams defines parameters for GetRequestLog.
+type GetRequestLogParams struct {
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
 // GetOrganizationUsageParams defines parameters for GetOrganizationUsage.
 type GetOrganizationUsageParams struct {
 	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
@@ -2367,6 +2746,29 @@ type GetOrganizationUsageParams struct {
 	// XAqioOrganizationId The organization the call acts for (required with the service token).
 	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
 }
+
+// GetUsageSeriesParams defines parameters for GetUsageSeries.
+type GetUsageSeriesParams struct {
+	From        *time.Time                       `form:"from,omitempty" json:"from,omitempty"`
+	To          *time.Time                       `form:"to,omitempty" json:"to,omitempty"`
+	Granularity *GetUsageSeriesParamsGranularity `form:"granularity,omitempty" json:"granularity,omitempty"`
+	GroupBy     *GetUsageSeriesParamsGroupBy     `form:"group_by,omitempty" json:"group_by,omitempty"`
+
+	// ApiKeyId Only this key (data, totals and keys).
+	ApiKeyId *string `form:"api_key_id,omitempty" json:"api_key_id,omitempty"`
+
+	// Top How many keys in `keys`.
+	Top *int `form:"top,omitempty" json:"top,omitempty"`
+
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
+// GetUsageSeriesParamsGranularity defines parameters for GetUsageSeries.
+type GetUsageSeriesParamsGranularity string
+
+// GetUsageSeriesParamsGroupBy defines parameters for GetUsageSeries.
+type GetUsageSeriesParamsGroupBy string
 
 // ListWebhooksParams defines parameters for ListWebhooks.
 type ListWebhooksParams struct {
@@ -3094,10 +3496,50 @@ type ClientInterface interface {
 	// Corresponds with GET /api/privacy/exports/{id}/download (the `DownloadExport` operationId).
 	DownloadExport(ctx context.Context, id string, params *DownloadExportParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListRequestLogs The organization's API request log, newest first
+	//
+	// Every API call made in the organization with an API key or a user token (and with the
+	// service token where the deployment records it: `AQIO_REQUEST_LOG_SERVICE_TOKEN`, on in
+	// `dev`) is recorded: method, route and path, status, latency, credential, client address,
+	// request id and error code. Entries are written in batches about once a second, so a
+	// call shows up here shortly after it was answered; a crash loses at most the batch not
+	// yet written (the log is for diagnosis, docs/AUTH.md). Kept for `AQIO_REQUEST_LOG_RETENTION`
+	// (default 720h). List entries carry no bodies; `GET /api/request-logs/{id}` has them.
+	//
+	// Corresponds with GET /api/request-logs (the `ListRequestLogs` operationId).
+	ListRequestLogs(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRequestLog One logged call with its bodies and what it caused
+	//
+	// The request and response bodies are kept only for routes whose bodies hold no secret
+	// (never for API keys, webhook secrets, tokens, the console session, privacy requests or
+	// the key ring, nor event payloads), at most 8 KiB each, with known secret fields
+	// (`secret`, `key`, `token`, `password`, `client_secret`, `access_token`, `refresh_token`,
+	// `authorization`, …) replaced by `"[redacted]"`; `body_omitted` says why a body is absent.
+	// `links` point to what the call caused, where known: audit entries with the same request
+	// id, the event it posted, the webhook, delivery or integration it acted on.
+	//
+	// Corresponds with GET /api/request-logs/{id} (the `GetRequestLog` operationId).
+	GetRequestLog(ctx context.Context, id string, params *GetRequestLogParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetOrganizationUsage Organization-wide usage by key
 	//
 	// Corresponds with GET /api/usage (the `GetOrganizationUsage` operationId).
 	GetOrganizationUsage(ctx context.Context, params *GetOrganizationUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUsageSeries Allowed and denied requests per interval, headroom against the plan, top keys
+	//
+	// For charts. `data` has one point per interval of [from, to) (zero-filled, oldest first)
+	// for the whole organization, or for one key with `api_key_id`. `limit_per_interval` is the
+	// plan's per-key limit for one interval (per minute, per hour; per day: 24 × the hourly
+	// limit). `keys` are the busiest keys of the range (at most `top`, by allowed requests),
+	// each with its peak interval and its `headroom` (`limit_per_interval` minus that peak;
+	// negative never happens, refused requests are counted in `denied`); with
+	// `group_by=key` each also carries its own zero-filled `data`. Spans at most 24 h per
+	// minute, 31 days per hour, 92 days per day. Counts are written about once a second.
+	//
+	// Corresponds with GET /api/usage/series (the `GetUsageSeries` operationId).
+	GetUsageSeries(ctx context.Context, params *GetUsageSeriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListWebhooks List webhooks, oldest first (cursor-paginated)
 	//
@@ -4328,11 +4770,81 @@ func (c *Client) DownloadExport(ctx context.Context, id string, params *Download
 	return c.Client.Do(req)
 }
 
+// ListRequestLogs The organization's API request log, newest first
+//
+// Every API call made in the organization with an API key or a user token (and with the
+// service token where the deployment records it: `AQIO_REQUEST_LOG_SERVICE_TOKEN`, on in
+// `dev`) is recorded: method, route and path, status, latency, credential, client address,
+// request id and error code. Entries are written in batches about once a second, so a
+// call shows up here shortly after it was answered; a crash loses at most the batch not
+// yet written (the log is for diagnosis, docs/AUTH.md). Kept for `AQIO_REQUEST_LOG_RETENTION`
+// (default 720h). List entries carry no bodies; `GET /api/request-logs/{id}` has them.
+//
+// Corresponds with GET /api/request-logs (the `ListRequestLogs` operationId).
+func (c *Client) ListRequestLogs(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRequestLogsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRequestLog One logged call with its bodies and what it caused
+//
+// The request and response bodies are kept only for routes whose bodies hold no secret
+// (never for API keys, webhook secrets, tokens, the console session, privacy requests or
+// the key ring, nor event payloads), at most 8 KiB each, with known secret fields
+// (`secret`, `key`, `token`, `password`, `client_secret`, `access_token`, `refresh_token`,
+// `authorization`, …) replaced by `"[redacted]"`; `body_omitted` says why a body is absent.
+// `links` point to what the call caused, where known: audit entries with the same request
+// id, the event it posted, the webhook, delivery or integration it acted on.
+//
+// Corresponds with GET /api/request-logs/{id} (the `GetRequestLog` operationId).
+func (c *Client) GetRequestLog(ctx context.Context, id string, params *GetRequestLogParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRequestLogRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetOrganizationUsage Organization-wide usage by key
 //
 // Corresponds with GET /api/usage (the `GetOrganizationUsage` operationId).
 func (c *Client) GetOrganizationUsage(ctx context.Context, params *GetOrganizationUsageParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOrganizationUsageRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUsageSeries Allowed and denied requests per interval, headroom against the plan, top keys
+//
+// For charts. `data` has one point per interval of [from, to) (zero-filled, oldest first)
+// for the whole organization, or for one key with `api_key_id`. `limit_per_interval` is the
+// plan's per-key limit for one interval (per minute, per hour; per day: 24 × the hourly
+// limit). `keys` are the busiest keys of the range (at most `top`, by allowed requests),
+// each with its peak interval and its `headroom` (`limit_per_interval` minus that peak;
+// negative never happens, refused requests are counted in `denied`); with
+// `group_by=key` each also carries its own zero-filled `data`. Spans at most 24 h per
+// minute, 31 days per hour, 92 days per day. Counts are written about once a second.
+//
+// Corresponds with GET /api/usage/series (the `GetUsageSeries` operationId).
+func (c *Client) GetUsageSeries(ctx context.Context, params *GetUsageSeriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUsageSeriesRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7425,6 +7937,232 @@ func NewDownloadExportRequest(server string, id string, params *DownloadExportPa
 	return req, nil
 }
 
+// NewListRequestLogsRequest constructs an http.Request for the ListRequestLogs method
+func NewListRequestLogsRequest(server string, params *ListRequestLogsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/request-logs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.KeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "key_id", *params.KeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Method != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "method", *params.Method, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Path != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "path", *params.Path, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.RequestId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "request_id", *params.RequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetRequestLogRequest constructs an http.Request for the GetRequestLog method
+func NewGetRequestLogRequest(server string, id string, params *GetRequestLogParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/request-logs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetOrganizationUsageRequest constructs an http.Request for the GetOrganizationUsage method
 func NewGetOrganizationUsageRequest(server string, params *GetOrganizationUsageParams) (*http.Request, error) {
 	var err error
@@ -7468,6 +8206,135 @@ func NewGetOrganizationUsageRequest(server string, params *GetOrganizationUsageP
 		if params.To != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetUsageSeriesRequest constructs an http.Request for the GetUsageSeries method
+func NewGetUsageSeriesRequest(server string, params *GetUsageSeriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/usage/series")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Granularity != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "granularity", *params.Granularity, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "group_by", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ApiKeyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "api_key_id", *params.ApiKeyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Top != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "top", *params.Top, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -9229,12 +10096,58 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/privacy/exports/{id}/download (the `DownloadExport` operationId).
 	DownloadExportWithResponse(ctx context.Context, id string, params *DownloadExportParams, reqEditors ...RequestEditorFn) (*DownloadExportResponse, error)
 
+	// ListRequestLogsWithResponse The organization's API request log, newest first
+	//
+	// Every API call made in the organization with an API key or a user token (and with the
+	// service token where the deployment records it: `AQIO_REQUEST_LOG_SERVICE_TOKEN`, on in
+	// `dev`) is recorded: method, route and path, status, latency, credential, client address,
+	// request id and error code. Entries are written in batches about once a second, so a
+	// call shows up here shortly after it was answered; a crash loses at most the batch not
+	// yet written (the log is for diagnosis, docs/AUTH.md). Kept for `AQIO_REQUEST_LOG_RETENTION`
+	// (default 720h). List entries carry no bodies; `GET /api/request-logs/{id}` has them.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/request-logs (the `ListRequestLogs` operationId).
+	ListRequestLogsWithResponse(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*ListRequestLogsResponse, error)
+
+	// GetRequestLogWithResponse One logged call with its bodies and what it caused
+	//
+	// The request and response bodies are kept only for routes whose bodies hold no secret
+	// (never for API keys, webhook secrets, tokens, the console session, privacy requests or
+	// the key ring, nor event payloads), at most 8 KiB each, with known secret fields
+	// (`secret`, `key`, `token`, `password`, `client_secret`, `access_token`, `refresh_token`,
+	// `authorization`, …) replaced by `"[redacted]"`; `body_omitted` says why a body is absent.
+	// `links` point to what the call caused, where known: audit entries with the same request
+	// id, the event it posted, the webhook, delivery or integration it acted on.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/request-logs/{id} (the `GetRequestLog` operationId).
+	GetRequestLogWithResponse(ctx context.Context, id string, params *GetRequestLogParams, reqEditors ...RequestEditorFn) (*GetRequestLogResponse, error)
+
 	// GetOrganizationUsageWithResponse Organization-wide usage by key
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /api/usage (the `GetOrganizationUsage` operationId).
 	GetOrganizationUsageWithResponse(ctx context.Context, params *GetOrganizationUsageParams, reqEditors ...RequestEditorFn) (*GetOrganizationUsageResponse, error)
+
+	// GetUsageSeriesWithResponse Allowed and denied requests per interval, headroom against the plan, top keys
+	//
+	// For charts. `data` has one point per interval of [from, to) (zero-filled, oldest first)
+	// for the whole organization, or for one key with `api_key_id`. `limit_per_interval` is the
+	// plan's per-key limit for one interval (per minute, per hour; per day: 24 × the hourly
+	// limit). `keys` are the busiest keys of the range (at most `top`, by allowed requests),
+	// each with its peak interval and its `headroom` (`limit_per_interval` minus that peak;
+	// negative never happens, refused requests are counted in `denied`); with
+	// `group_by=key` each also carries its own zero-filled `data`. Spans at most 24 h per
+	// minute, 31 days per hour, 92 days per day. Counts are written about once a second.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/usage/series (the `GetUsageSeries` operationId).
+	GetUsageSeriesWithResponse(ctx context.Context, params *GetUsageSeriesParams, reqEditors ...RequestEditorFn) (*GetUsageSeriesResponse, error)
 
 	// ListWebhooksWithResponse List webhooks, oldest first (cursor-paginated)
 	//
@@ -13614,6 +14527,185 @@ func (r DownloadExportResponse) ContentType() string {
 	return ""
 }
 
+// ListRequestLogsResponse429Headers the declared response headers of an HTTP 429 response for ListRequestLogs
+type ListRequestLogsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListRequestLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data       []RequestLog `json:"data"`
+		NextCursor *string      `json:"next_cursor"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListRequestLogsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRequestLogsResponse) GetJSON200() *struct {
+	Data       []RequestLog `json:"data"`
+	NextCursor *string      `json:"next_cursor"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRequestLogsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRequestLogsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRequestLogsResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListRequestLogsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListRequestLogsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRequestLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRequestLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRequestLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRequestLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRequestLogResponse429Headers the declared response headers of an HTTP 429 response for GetRequestLog
+type GetRequestLogResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetRequestLogResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RequestLogDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetRequestLogResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRequestLogResponse) GetJSON200() *RequestLogDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetRequestLogResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRequestLogResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetRequestLogResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRequestLogResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetRequestLogResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetRequestLogResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRequestLogResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRequestLogResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRequestLogResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRequestLogResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetOrganizationUsageResponse429Headers the declared response headers of an HTTP 429 response for GetOrganizationUsage
 type GetOrganizationUsageResponse429Headers struct {
 	RetryAfter *int
@@ -13691,6 +14783,96 @@ func (r GetOrganizationUsageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOrganizationUsageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetUsageSeriesResponse429Headers the declared response headers of an HTTP 429 response for GetUsageSeries
+type GetUsageSeriesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetUsageSeriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *UsageSeries
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetUsageSeriesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUsageSeriesResponse) GetJSON200() *UsageSeries {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetUsageSeriesResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUsageSeriesResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetUsageSeriesResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetUsageSeriesResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r GetUsageSeriesResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetUsageSeriesResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUsageSeriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUsageSeriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUsageSeriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUsageSeriesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16363,6 +17545,48 @@ func (c *ClientWithResponses) DownloadExportWithResponse(ctx context.Context, id
 	return ParseDownloadExportResponse(rsp)
 }
 
+// ListRequestLogsWithResponse The organization's API request log, newest first
+//
+// Every API call made in the organization with an API key or a user token (and with the
+// service token where the deployment records it: `AQIO_REQUEST_LOG_SERVICE_TOKEN`, on in
+// `dev`) is recorded: method, route and path, status, latency, credential, client address,
+// request id and error code. Entries are written in batches about once a second, so a
+// call shows up here shortly after it was answered; a crash loses at most the batch not
+// yet written (the log is for diagnosis, docs/AUTH.md). Kept for `AQIO_REQUEST_LOG_RETENTION`
+// (default 720h). List entries carry no bodies; `GET /api/request-logs/{id}` has them.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/request-logs (the `ListRequestLogs` operationId).
+func (c *ClientWithResponses) ListRequestLogsWithResponse(ctx context.Context, params *ListRequestLogsParams, reqEditors ...RequestEditorFn) (*ListRequestLogsResponse, error) {
+	rsp, err := c.ListRequestLogs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRequestLogsResponse(rsp)
+}
+
+// GetRequestLogWithResponse One logged call with its bodies and what it caused
+//
+// The request and response bodies are kept only for routes whose bodies hold no secret
+// (never for API keys, webhook secrets, tokens, the console session, privacy requests or
+// the key ring, nor event payloads), at most 8 KiB each, with known secret fields
+// (`secret`, `key`, `token`, `password`, `client_secret`, `access_token`, `refresh_token`,
+// `authorization`, …) replaced by `"[redacted]"`; `body_omitted` says why a body is absent.
+// `links` point to what the call caused, where known: audit entries with the same request
+// id, the event it posted, the webhook, delivery or integration it acted on.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/request-logs/{id} (the `GetRequestLog` operationId).
+func (c *ClientWithResponses) GetRequestLogWithResponse(ctx context.Context, id string, params *GetRequestLogParams, reqEditors ...RequestEditorFn) (*GetRequestLogResponse, error) {
+	rsp, err := c.GetRequestLog(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRequestLogResponse(rsp)
+}
+
 // GetOrganizationUsageWithResponse Organization-wide usage by key
 //
 // Returns a wrapper object for the known response body format(s).
@@ -16374,6 +17598,28 @@ func (c *ClientWithResponses) GetOrganizationUsageWithResponse(ctx context.Conte
 		return nil, err
 	}
 	return ParseGetOrganizationUsageResponse(rsp)
+}
+
+// GetUsageSeriesWithResponse Allowed and denied requests per interval, headroom against the plan, top keys
+//
+// For charts. `data` has one point per interval of [from, to) (zero-filled, oldest first)
+// for the whole organization, or for one key with `api_key_id`. `limit_per_interval` is the
+// plan's per-key limit for one interval (per minute, per hour; per day: 24 × the hourly
+// limit). `keys` are the busiest keys of the range (at most `top`, by allowed requests),
+// each with its peak interval and its `headroom` (`limit_per_interval` minus that peak;
+// negative never happens, refused requests are counted in `denied`); with
+// `group_by=key` each also carries its own zero-filled `data`. Spans at most 24 h per
+// minute, 31 days per hour, 92 days per day. Counts are written about once a second.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/usage/series (the `GetUsageSeries` operationId).
+func (c *ClientWithResponses) GetUsageSeriesWithResponse(ctx context.Context, params *GetUsageSeriesParams, reqEditors ...RequestEditorFn) (*GetUsageSeriesResponse, error) {
+	rsp, err := c.GetUsageSeries(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUsageSeriesResponse(rsp)
 }
 
 // ListWebhooksWithResponse List webhooks, oldest first (cursor-paginated)
@@ -20430,6 +21676,164 @@ func ParseDownloadExportResponse(rsp *http.Response) (*DownloadExportResponse, e
 	return response, nil
 }
 
+// ParseListRequestLogsResponse parses an HTTP response from a ListRequestLogsWithResponse call
+func ParseListRequestLogsResponse(rsp *http.Response) (*ListRequestLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRequestLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data       []RequestLog `json:"data"`
+			NextCursor *string      `json:"next_cursor"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListRequestLogsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRequestLogResponse parses an HTTP response from a GetRequestLogWithResponse call
+func ParseGetRequestLogResponse(rsp *http.Response) (*GetRequestLogResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRequestLogResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RequestLogDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetRequestLogResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetOrganizationUsageResponse parses an HTTP response from a GetOrganizationUsageWithResponse call
 func ParseGetOrganizationUsageResponse(rsp *http.Response) (*GetOrganizationUsageResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20491,6 +21895,87 @@ func ParseGetOrganizationUsageResponse(rsp *http.Response) (*GetOrganizationUsag
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetOrganizationUsageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetUsageSeriesResponse parses an HTTP response from a GetUsageSeriesWithResponse call
+func ParseGetUsageSeriesResponse(rsp *http.Response) (*GetUsageSeriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUsageSeriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest UsageSeries
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetUsageSeriesResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
