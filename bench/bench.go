@@ -1,125 +1,151 @@
-// Package bench measures webhook delivery end to end with the full stack
-// in one process (API + embedded Temporal + worker, on the same SQLite
-// databases `dev` uses) and a local receiver. Run it with
-// `go run ./cmd/aqio-connect bench`.
+// Package bench measures webhook delivery end to end: ingest, a burst, a
+// steady rate, an endpoint outage, a throttled and an ordered endpoint.
+// The load generator and the receiver run in the benchmark's process;
+// the service runs, by default, as processes of its own — `dev` (shape
+// dev) or temporal-server + api + worker on Postgres (shape production)
+// — so the CPU time the report gives per 1,000 deliveries is the
+// service's alone. Shape inprocess keeps the older single-process run.
+// Run it with `go run ./cmd/aqio-connect bench` (docs/BENCHMARKS.md).
 package bench
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"time"
 
-	"github.com/aqio/connect/app"
-	"github.com/aqio/connect/config"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 
 	"github.com/aqio/connect/devtemporal"
-	"github.com/aqio/connect/keyring"
-	"github.com/aqio/connect/workflows"
 )
+
+// Shape is how the service runs during the measurement.
+type Shape string
+
+const (
+	// ShapeDev runs `aqio-connect dev` as a child process.
+	ShapeDev Shape = "dev"
+	// ShapeProduction runs temporal-server, api and worker as child
+	// processes on Postgres.
+	ShapeProduction Shape = "production"
+	// ShapeInProcess runs the service inside the benchmark's process.
+	ShapeInProcess Shape = "inprocess"
+)
+
+// Workloads, in the order they run.
+var Workloads = []string{"ingest", "burst", "steady", "outage", "throttle", "ordered"}
 
 // Options size the run.
 type Options struct {
-	Burst        int           // events in the burst (default 2000)
-	Senders      int           // concurrent senders in the burst (default 32)
-	SteadyRate   int           // events per second in the steady phase (default 50)
-	SteadyFor    time.Duration // length of the steady phase (default 20s)
-	DataDir      string        // where the databases live (default: a temp dir)
-	TemporalSync bool          // keep the embedded server's SQLite synchronous (default off, as in dev)
-	// TemporalPostgres persists the embedded Temporal server to Postgres
-	// (the production shape) instead of SQLite; nil keeps dev's SQLite.
+	Shape Shape // default dev
+	// Binary is the aqio-connect executable the child processes run
+	// (default: this executable).
+	Binary     string
+	Workloads  []string      // default: all of Workloads
+	Burst      int           // events in the burst (default 2000)
+	Senders    int           // concurrent senders in the burst (default 32)
+	SteadyRate int           // events per second in the steady phase (default 50)
+	SteadyFor  time.Duration // length of the steady phase (default 20s)
+	// OutageFor is how long the endpoint answers 503 (default 30s);
+	// OutageEvents arrive meanwhile (default 2000).
+	OutageFor    time.Duration
+	OutageEvents int
+	// ThrottleRate is the throttled webhook's max_deliveries_per_second
+	// (default 100); ThrottleEvents are sent at once (default 2000).
+	ThrottleRate   int
+	ThrottleEvents int
+	// OrderedEvents go to the ordered webhook, one at a time (default 300).
+	OrderedEvents int
+	DataDir       string // logs and databases (default: a temp dir, removed)
+	TemporalSync  bool   // inprocess: embedded SQLite synchronous=FULL
+	// TemporalPostgres (inprocess only) persists the embedded Temporal
+	// server to Postgres instead of SQLite.
 	TemporalPostgres *devtemporal.Postgres
-	// AppPostgres is a Postgres URL (to its maintenance database, e.g.
-	// postgres://postgres@127.0.0.1:5432/postgres) on which the app
-	// database aqio_bench_app is dropped and recreated; "" keeps dev's
-	// SQLite.
+	// AppPostgres (dev, inprocess) is a Postgres maintenance URL on whose
+	// server the app database aqio_bench_app is dropped and recreated;
+	// "" keeps SQLite.
 	AppPostgres string
+	// Postgres (production) is the maintenance URL of the Postgres the
+	// shape runs on.
+	Postgres string
 }
 
 // Result is what a run measured.
 type Result struct {
+	Shape    Shape  `json:"shape"`
+	CPUScope string `json:"cpu_scope"`
+	LoadAvg  string `json:"load_average_at_start"`
+
 	IngestPerSec       float64 `json:"ingest_per_sec"`
 	IngestNoSubsPerSec float64 `json:"ingest_unsubscribed_per_sec"`
 	BurstEvents        int     `json:"burst_events"`
 	BurstDeliveries    float64 `json:"burst_deliveries_per_sec"`
 	BurstSeconds       float64 `json:"burst_seconds"`
-	SteadyEvents       int     `json:"steady_events"`
-	P50MS              float64 `json:"steady_p50_ms"`
-	P95MS              float64 `json:"steady_p95_ms"`
-	P99MS              float64 `json:"steady_p99_ms"`
-	MaxMS              float64 `json:"steady_max_ms"`
-	Received           int     `json:"received_unique"`
-	Duplicates         int     `json:"received_duplicates"`
-	Lost               int     `json:"lost"`
-	IngestErrors       int64   `json:"ingest_errors"`
-	WorkerConcurrency  int     `json:"worker_concurrency"`
+	// CPU-seconds per 1,000 deliveries, by service process, and of every
+	// Postgres process on the machine (shared: other users count too).
+	BurstCPU         map[string]float64 `json:"burst_cpu_s_per_1000"`
+	BurstPostgresCPU float64            `json:"burst_postgres_cpu_s_per_1000,omitempty"`
+
+	SteadyEvents      int                `json:"steady_events"`
+	P50MS             float64            `json:"steady_p50_ms"`
+	P95MS             float64            `json:"steady_p95_ms"`
+	P99MS             float64            `json:"steady_p99_ms"`
+	MaxMS             float64            `json:"steady_max_ms"`
+	SteadyCPU         map[string]float64 `json:"steady_cpu_s_per_1000"`
+	SteadyPostgresCPU float64            `json:"steady_postgres_cpu_s_per_1000,omitempty"`
+
+	Received     int   `json:"received_unique"`
+	Duplicates   int   `json:"received_duplicates"`
+	Lost         int   `json:"lost"`
+	IngestErrors int64 `json:"ingest_errors"`
+
+	Outage   *OutageResult   `json:"outage,omitempty"`
+	Throttle *ThrottleResult `json:"throttle,omitempty"`
+	Ordered  *OrderedResult  `json:"ordered,omitempty"`
 }
 
-type receiver struct {
-	mu    sync.Mutex
-	first map[string]time.Time
-	dups  int
-	done  chan struct{}
-	want  atomic.Int64
-}
-
-func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	_, _ = io.Copy(io.Discard, req.Body)
-	now := time.Now()
-	id := req.Header.Get("webhook-id")
-	r.mu.Lock()
-	if _, seen := r.first[id]; seen {
-		r.dups++
-	} else {
-		r.first[id] = now
-		if int64(len(r.first)) == r.want.Load() {
-			close(r.done)
+// Run starts the service in opts.Shape, runs the workloads and reports.
+func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) {
+	if opts.Shape == "" {
+		opts.Shape = ShapeDev
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
 		}
 	}
-	r.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (r *receiver) expect(n int) {
-	r.mu.Lock()
-	r.done = make(chan struct{})
-	r.want.Store(int64(len(r.first) + n))
-	r.mu.Unlock()
-}
-
-func (r *receiver) at(id string) (time.Time, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t, ok := r.first[id]
-	return t, ok
-}
-
-// Run starts the stack, runs the burst and the steady phase, and reports.
-func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) {
-	if opts.Burst == 0 {
-		opts.Burst = 2000
-	}
-	if opts.Senders == 0 {
-		opts.Senders = 32
-	}
-	if opts.SteadyRate == 0 {
-		opts.SteadyRate = 50
-	}
+	def(&opts.Burst, 2000)
+	def(&opts.Senders, 32)
+	def(&opts.SteadyRate, 50)
+	def(&opts.OutageEvents, 2000)
+	def(&opts.ThrottleRate, 100)
+	def(&opts.ThrottleEvents, 2000)
+	def(&opts.OrderedEvents, 300)
 	if opts.SteadyFor == 0 {
 		opts.SteadyFor = 20 * time.Second
+	}
+	if opts.OutageFor == 0 {
+		opts.OutageFor = 30 * time.Second
+	}
+	if len(opts.Workloads) == 0 {
+		opts.Workloads = Workloads
+	}
+	for _, w := range opts.Workloads {
+		if !contains(Workloads, w) {
+			return Result{}, fmt.Errorf("unknown workload %q (known: %s)", w, strings.Join(Workloads, ", "))
+		}
+	}
+	if opts.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return Result{}, err
+		}
+		opts.Binary = exe
 	}
 	dir := opts.DataDir
 	if dir == "" {
@@ -129,184 +155,116 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) 
 		}
 		defer os.RemoveAll(d)
 		dir = d
-	}
-	ts, err := devtemporal.Start(ctx, devtemporal.Options{
-		DatabaseFile: filepath.Join(dir, "temporal.db"), Namespace: "default",
-		SearchAttributes: workflows.SearchAttributes(), UIPort: -1, SyncWrites: opts.TemporalSync,
-		Postgres: opts.TemporalPostgres,
-	})
-	if err != nil {
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return Result{}, err
 	}
-	defer ts.Stop()
-
-	keys, _ := keyring.Generate("bench")
-	cfg, err := config.Load(nil)
-	if err != nil {
-		return Result{}, err
-	}
-	cfg.HTTPAddr = "127.0.0.1:0"
-	cfg.DatabaseURL = "sqlite://" + filepath.Join(dir, "aqio.db")
-	if opts.AppPostgres != "" {
-		if cfg.DatabaseURL, err = freshPostgres(ctx, opts.AppPostgres, "aqio_bench_app"); err != nil {
-			return Result{}, err
+	res := Result{Shape: opts.Shape, LoadAvg: loadAverage()}
+	var st *stack
+	var err error
+	switch opts.Shape {
+	case ShapeInProcess:
+		st, err = startInProcess(ctx, opts, dir)
+	case ShapeDev:
+		st, err = startDev(ctx, opts, dir)
+	case ShapeProduction:
+		if opts.Postgres == "" {
+			return res, fmt.Errorf("shape production needs -postgres (a maintenance URL, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)")
 		}
+		st, err = startProduction(ctx, opts, dir)
+	default:
+		return res, fmt.Errorf("unknown shape %q (dev, production, inprocess)", opts.Shape)
 	}
-	cfg.TemporalAddress = ts.FrontendAddress()
-	cfg.TemporalNamespace = ts.Namespace()
-	cfg.ServiceToken = "bench-token"
-	cfg.EncryptionKeys = keys
-	cfg.AllowPrivateTargets = true
-	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	a, err := app.New(ctx, cfg, logger)
 	if err != nil {
-		return Result{}, err
+		return res, fmt.Errorf("start %s: %w", opts.Shape, err)
 	}
-	defer a.Close()
-	if err := a.DB.Migrate(ctx); err != nil {
-		return Result{}, err
-	}
-	if err := a.StartWorkers(); err != nil {
-		return Result{}, err
-	}
-	addr, err := a.ServeAPI()
-	if err != nil {
-		return Result{}, err
-	}
-	base := "http://" + addr
-	rcv := &receiver{first: map[string]time.Time{}}
-	srv := httptest.NewServer(rcv)
-	defer srv.Close()
+	defer st.stop()
+	res.CPUScope = st.cpuScope
+	fmt.Fprintf(progress, "shape %s: API %s, Temporal %s; load average %s\n", opts.Shape, st.base, st.temporal, res.LoadAvg)
 
-	httpc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}, Timeout: 60 * time.Second}
-	call := func(method, path string, body any) (int, []byte, error) {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer bench-token")
-		req.Header.Set("X-Aqio-Organization-Id", "org_bench")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := httpc.Do(req)
+	r := newRunner(ctx, st, opts, progress)
+	defer r.close()
+	if err := r.prepare(); err != nil {
+		return res, err
+	}
+	for _, w := range opts.Workloads {
+		var err error
+		switch w {
+		case "ingest":
+			err = r.ingest(&res)
+		case "burst":
+			err = r.burst(&res)
+		case "steady":
+			err = r.steady(&res)
+		case "outage":
+			res.Outage, err = r.outage()
+		case "throttle":
+			res.Throttle, err = r.throttle()
+		case "ordered":
+			res.Ordered, err = r.ordered()
+		}
 		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		out, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, out, nil
-	}
-	if code, body, err := call("POST", "/api/webhooks", map[string]any{
-		"name": "bench", "url": srv.URL, "events": []string{"registration.*"}, "retry_delay_seconds": 1,
-	}); err != nil || code != http.StatusCreated {
-		return Result{}, fmt.Errorf("create webhook: %d %s %v", code, body, err)
-	}
-	event := func(id string) map[string]any {
-		return map[string]any{"id": id, "type": "registration.created", "data": map[string]any{"object": map[string]any{
-			"id": "reg_" + id, "event_id": "evt_bench", "user_email": "bench@example.com", "registered_at": "2026-11-29T10:00:00Z",
-		}}}
-	}
-	// Warm up connections and caches.
-	rcv.expect(20)
-	for i := 0; i < 20; i++ {
-		if code, body, err := call("POST", "/api/events", event(fmt.Sprintf("warm_%d", i))); err != nil || code != http.StatusAccepted {
-			return Result{}, fmt.Errorf("warm-up: %d %s %v", code, body, err)
+			return res, fmt.Errorf("%s: %w", w, err)
 		}
 	}
-	<-rcv.done
-
-	res := Result{BurstEvents: opts.Burst, WorkerConcurrency: cfg.WorkerConcurrency}
-	var ingestErrors atomic.Int64
-
-	// Ingest alone: events no webhook subscribes to (stored, nothing started).
-	send := func(n int, mk func(i int) map[string]any) time.Duration {
-		next := atomic.Int64{}
-		start := time.Now()
-		var wg sync.WaitGroup
-		for s := 0; s < opts.Senders; s++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(n) {
-						return
-					}
-					code, _, err := call("POST", "/api/events", mk(int(i)))
-					if err != nil || code != http.StatusAccepted {
-						ingestErrors.Add(1)
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		return time.Since(start)
+	r.main.mu.Lock()
+	res.Received = len(r.main.first) - warmUp
+	res.Duplicates = r.main.dups
+	r.main.mu.Unlock()
+	want := 0
+	if contains(opts.Workloads, "burst") {
+		want += opts.Burst
 	}
-	took := send(opts.Burst, func(i int) map[string]any {
-		return map[string]any{"id": fmt.Sprintf("quiet_%d", i), "type": "invitation.sent",
-			"data": map[string]any{"object": map[string]any{"id": fmt.Sprintf("inv_%d", i)}}}
-	})
-	res.IngestNoSubsPerSec = float64(opts.Burst) / took.Seconds()
-	fmt.Fprintf(progress, "ingest without subscribers: %.0f/s\n", res.IngestNoSubsPerSec)
-
-	// Burst: opts.Burst events from opts.Senders senders.
-	fmt.Fprintf(progress, "burst: %d events, %d senders\n", opts.Burst, opts.Senders)
-	rcv.expect(opts.Burst)
-	start := time.Now()
-	send(opts.Burst, func(i int) map[string]any { return event(fmt.Sprintf("burst_%d", i)) })
-	ingested := time.Since(start)
-	res.IngestPerSec = float64(opts.Burst) / ingested.Seconds()
-	select {
-	case <-rcv.done:
-	case <-time.After(5 * time.Minute):
-		return res, fmt.Errorf("burst: not every event arrived within 5 minutes")
+	if contains(opts.Workloads, "steady") {
+		want += res.SteadyEvents
 	}
-	burst := time.Since(start)
-	res.BurstSeconds = burst.Seconds()
-	res.BurstDeliveries = float64(opts.Burst) / burst.Seconds()
-	fmt.Fprintf(progress, "burst: ingest %.0f/s, delivered in %.2fs (%.0f/s)\n", res.IngestPerSec, burst.Seconds(), res.BurstDeliveries)
-
-	// Steady: opts.SteadyRate events/s for opts.SteadyFor, latency send → receipt.
-	n := int(float64(opts.SteadyRate) * opts.SteadyFor.Seconds())
-	res.SteadyEvents = n
-	fmt.Fprintf(progress, "steady: %d events/s for %s\n", opts.SteadyRate, opts.SteadyFor)
-	rcv.expect(n)
-	sent := make([]time.Time, n)
-	interval := time.Second / time.Duration(opts.SteadyRate)
-	t0 := time.Now()
-	var sw sync.WaitGroup
-	for i := 0; i < n; i++ {
-		time.Sleep(time.Until(t0.Add(time.Duration(i) * interval)))
-		sent[i] = time.Now()
-		sw.Add(1)
-		go func(i int) {
-			defer sw.Done()
-			code, _, err := call("POST", "/api/events", event(fmt.Sprintf("steady_%d", i)))
-			if err != nil || code != http.StatusAccepted {
-				ingestErrors.Add(1)
-			}
-		}(i)
-	}
-	sw.Wait()
-	select {
-	case <-rcv.done:
-	case <-time.After(2 * time.Minute):
-		return res, fmt.Errorf("steady: not every event arrived within 2 minutes")
-	}
-	lat := make([]float64, 0, n)
-	for i := 0; i < n; i++ {
-		if at, ok := rcv.at(fmt.Sprintf("steady_%d", i)); ok {
-			lat = append(lat, float64(at.Sub(sent[i]).Microseconds())/1000)
-		}
-	}
-	sort.Float64s(lat)
-	pct := func(p float64) float64 { return lat[int(p*float64(len(lat)-1))] }
-	res.P50MS, res.P95MS, res.P99MS, res.MaxMS = pct(0.50), pct(0.95), pct(0.99), lat[len(lat)-1]
-
-	rcv.mu.Lock()
-	res.Received = len(rcv.first) - 20
-	res.Duplicates = rcv.dups
-	rcv.mu.Unlock()
-	res.Lost = opts.Burst + n - res.Received
-	res.IngestErrors = ingestErrors.Load()
+	res.Lost = want - res.Received
+	res.IngestErrors = r.ingestErrors.Load()
 	return res, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// cpuPer1000 turns two cpu() readings into CPU-seconds per 1,000 deliveries.
+func cpuPer1000(before, after map[string]float64, deliveries int) map[string]float64 {
+	out := map[string]float64{}
+	total := 0.0
+	for k, v := range after {
+		d := (v - before[k]) / float64(deliveries) * 1000
+		out[k] = round2(d)
+		total += d
+	}
+	if len(after) > 1 {
+		out["total"] = round2(total)
+	}
+	return out
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }
+
+// FormatCPU prints a cpu map sorted by process name, total last.
+func FormatCPU(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		if k != "total" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s %.2f, ", k, m[k])
+	}
+	if t, ok := m["total"]; ok {
+		fmt.Fprintf(&b, "total %.2f", t)
+	}
+	return strings.TrimSuffix(b.String(), ", ")
 }
 
 // freshPostgres drops and recreates database name on the server of

@@ -41,6 +41,9 @@ func New(c client.Client, deps Deps, opts Options) []sdkworker.Worker {
 		MaxConcurrentActivityTaskPollers:        8,
 		MaxConcurrentWorkflowTaskPollers:        8,
 		WorkflowPanicPolicy:                     sdkworker.FailWorkflow,
+		// An explicit build id: otherwise the SDK hashes the whole
+		// executable at start (see BuildID). Versioning stays off.
+		BuildID: BuildID(), //nolint:staticcheck // DeploymentOptions.Version would register a worker deployment
 	}
 	wh := sdkworker.New(c, workflows.WebhooksQueue, wopts)
 	wh.RegisterWorkflow(workflows.Delivery)

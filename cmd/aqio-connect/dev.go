@@ -14,14 +14,15 @@ import (
 
 	"github.com/aqio/connect/app"
 	"github.com/aqio/connect/config"
-	"github.com/aqio/connect/devtemporal"
 	"github.com/aqio/connect/keyring"
-	"github.com/aqio/connect/workflows"
 )
 
 // runDev runs everything in one process: the embedded Temporal server and
 // UI, SQLite, the API and the worker. State lives under AQIO_DATA_DIR.
 func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
+	if !embeddedTemporal && cfg.TemporalAddress == "" {
+		return errNoEmbed
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -60,28 +61,13 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err := checkListen(cfg.HTTPAddr); err != nil {
 		return err
 	}
-	var tsrv *devtemporal.Server
 	if cfg.TemporalAddress == "" {
 		logger.Info("starting embedded temporal server")
-		tsrv, err = devtemporal.Start(ctx, devtemporal.Options{
-			DatabaseFile:     filepath.Join(cfg.DataDir, "temporal.db"),
-			Namespace:        cfg.TemporalNamespace,
-			SearchAttributes: workflows.SearchAttributes(),
-			FrontendPort:     cfg.Dev.TemporalPort,
-			UIPort:           cfg.Dev.TemporalUIPort,
-			InternalPortBase: cfg.Dev.TemporalInternalPortBase,
-		})
-		if pe := (*devtemporal.PortInUseError)(nil); errors.As(err, &pe) {
-			return fmt.Errorf("port %d is in use (set %s): %w", pe.Port, portVariable[pe.Name], pe.Err)
-		}
+		stop, err := startEmbeddedTemporal(ctx, &cfg)
 		if err != nil {
-			return fmt.Errorf("embedded temporal: %w", err)
+			return err
 		}
-		defer tsrv.Stop()
-		cfg.TemporalAddress = tsrv.FrontendAddress()
-		if cfg.TemporalUIURL == "" {
-			cfg.TemporalUIURL = tsrv.UIURL()
-		}
+		defer stop()
 	}
 
 	a, err := app.New(ctx, cfg, logger)
@@ -122,13 +108,6 @@ Try:
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return nil
-}
-
-// portVariable names the variable that moves each port of the embedded server.
-var portVariable = map[string]string{
-	"frontend": "AQIO_DEV_TEMPORAL_PORT",
-	"ui":       "AQIO_DEV_TEMPORAL_UI_PORT",
-	"internal": "AQIO_DEV_TEMPORAL_INTERNAL_PORT_BASE",
 }
 
 // checkListen reports a taken API address as a clear error.

@@ -22,6 +22,8 @@ Usage:
   aqio-connect migrate   apply database migrations and register Temporal search attributes
                          (--rekey: then re-encrypt every stored secret under the newest key)
   aqio-connect bench     measure webhook delivery end to end (see docs/BENCHMARKS.md)
+  aqio-connect temporal-server  the linked Temporal server as its own process, on Postgres
+                         or SQLite (production shape for bench and tests; docs/OPERATIONS.md)
   aqio-connect healthcheck  exit 0 if the local API answers /healthz (for container health checks)
 
 Configuration is read from environment variables; see README.md.
@@ -53,6 +55,8 @@ func main() {
 		err = runMigrate(ctx, cfg, logger, os.Args[2:])
 	case "bench":
 		err = runBench(ctx, os.Args[2:])
+	case "temporal-server":
+		err = runTemporalServer(ctx, os.Args[2:])
 	case "healthcheck":
 		err = runHealthcheck(ctx, cfg)
 	case "-h", "--help", "help":
