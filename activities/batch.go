@@ -29,9 +29,12 @@ type BatchInput struct {
 type BatchResult struct {
 	Delivered, Failed, Cancelled int
 	Retries                      []BatchRetry
-	TimeoutSeconds               int
-	RetryCount                   int
-	RetryDelaySeconds            int
+	// Parked counts the retrying messages handed to the webhook's
+	// endpoint workflow (then Retries is empty).
+	Parked            int
+	TimeoutSeconds    int
+	RetryCount        int
+	RetryDelaySeconds int
 }
 
 // BatchRetry is a message whose first attempt failed retryably.
@@ -95,6 +98,8 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		sem     = make(chan struct{}, BatchConcurrency)
 		sending []*models.WebhookDelivery
 		msgs    []*message
+		// retrying are the first attempts that failed retryably.
+		retrying []models.WebhookDelivery
 	)
 	timeout := time.Duration(wh.TimeoutSeconds) * time.Second
 	for _, id := range in.EventIDs {
@@ -104,6 +109,9 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		}
 		if prev, ok := done[id]; ok {
 			res.add(prev) // recorded by an earlier try of this run
+			if prev.Status == models.DeliveryFailed && !prev.IsFinal {
+				retrying = append(retrying, prev)
+			}
 			continue
 		}
 		row := &models.WebhookDelivery{
@@ -161,6 +169,9 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			}
 			rows = append(rows, row)
 			res.add(*row)
+			if row.Status == models.DeliveryFailed && !row.IsFinal {
+				retrying = append(retrying, *row)
+			}
 		}()
 	}
 	wg.Wait()
@@ -177,7 +188,54 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 			return BatchResult{}, fmt.Errorf("auto-disable check: %w", err)
 		}
 	}
+	if d.Endpoints != nil && len(res.Retries) > 0 {
+		if err := d.parkRetries(ctx, wh, &res, retrying, len(earlier) > 0); err != nil {
+			return BatchResult{}, err
+		}
+	}
 	return res, nil
+}
+
+// parkRetries hands the batch's retrying messages to the webhook's
+// endpoint workflow: they are parked (with their attempt count and next
+// retry time), the circuit opens when no message of the batch got
+// through, and the workflow is woken. guard: an earlier try of this run
+// may have parked them already, and the workflow may have settled them.
+func (d *Deliveries) parkRetries(ctx context.Context, wh models.Webhook, res *BatchResult, retrying []models.WebhookDelivery, guard bool) error {
+	msgs := make([]models.ParkedMessage, 0, len(retrying))
+	for _, r := range retrying {
+		next := r.AttemptedAt
+		if r.NextRetryAt != nil {
+			next = *r.NextRetryAt
+		}
+		msgs = append(msgs, models.ParkedMessage{WebhookID: wh.ID, EventID: *r.EventID, OrganizationID: wh.OrganizationID,
+			EventType: r.EventType, Attempts: r.RetryNumber + 1, Since: r.AttemptedAt, NextAttemptAt: next})
+	}
+	var open *models.Circuit
+	if res.Delivered == 0 {
+		now := d.now()
+		var after time.Duration
+		for _, r := range retrying {
+			if r.NextRetryAt != nil && r.CompletedAt != nil {
+				after = max(after, r.NextRetryAt.Sub(*r.CompletedAt))
+			}
+		}
+		// The first probe waits the probe interval, or the longest delay
+		// the endpoint asked for when that is shorter than the backoff.
+		wait := ProbeInterval(wh.RetryDelaySeconds)
+		if after > backoff(wh.RetryDelaySeconds, 1) {
+			wait = max(wait, after)
+		}
+		open = &models.Circuit{WebhookID: wh.ID, OrganizationID: wh.OrganizationID, OpenedAt: now, NextProbeAt: now.Add(wait)}
+	}
+	if err := d.Store.ParkRetries(ctx, wh.ID, msgs, open, guard); err != nil {
+		return fmt.Errorf("park retries: %w", err)
+	}
+	if err := d.Endpoints.WakeEndpoint(ctx, wh.OrganizationID, wh.ID); err != nil {
+		return fmt.Errorf("wake endpoint workflow: %w", err)
+	}
+	res.Parked, res.Retries = len(msgs), nil
+	return nil
 }
 
 // add counts one recorded first attempt.

@@ -60,6 +60,10 @@ type Deliveries struct {
 	AutoDisableAfter time.Duration
 	// Notifier emits operational events (webhook.disabled); may be nil.
 	Notifier Notifier
+	// Endpoints wakes a webhook's endpoint workflow, which owns the
+	// retries of its messages (parked) and its circuit breaker. Nil: a
+	// batch hands each retrying message to its own Delivery run instead.
+	Endpoints EndpointWaker
 }
 
 // AttemptInput identifies one delivery attempt's message.

@@ -152,6 +152,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		ResponseBodyLimit: cfg.ResponseBodyLimit,
 		AutoDisableAfter:  cfg.AutoDisableAfter,
 		Notifier:          a.Webhooks,
+		Endpoints:         a.Webhooks,
 	}
 	privacyActivities := &activities.Privacy{Store: a.Store, Ring: a.Ring, Integrations: integrationActivities,
 		Notifier: a.Webhooks, Logger: logger}

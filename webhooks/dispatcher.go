@@ -39,7 +39,9 @@ const (
 // groups them by webhook and event type into batches, starts one
 // DeliveryBatch workflow per batch (the workflow id is the batch id, so a
 // repeated start is a no-op) and deletes the rows once their workflow
-// exists. Several dispatchers (API replicas) can run against one database.
+// exists. The batches of a webhook whose circuit is open go to its
+// Endpoint workflow instead (parked). Several dispatchers (API replicas)
+// can run against one database.
 type dispatcher struct {
 	s      *Service
 	logger *slog.Logger
@@ -105,6 +107,9 @@ func (d *dispatcher) run(ctx context.Context) {
 			if err := d.restartStale(ctx); err != nil && ctx.Err() == nil {
 				d.logger.Error("restart stale outbox batches", "err", err)
 			}
+			if err := d.s.wakeParked(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("wake endpoint workflows of parked messages", "err", err)
+			}
 		}
 		for ctx.Err() == nil {
 			n, err := d.s.DispatchOnce(ctx)
@@ -138,6 +143,113 @@ func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
 	return n, s.startBatches(ctx, batches)
 }
 
+// routeBatches splits batches into those to start as DeliveryBatch runs
+// and those of webhooks whose circuit is open, which are parked for their
+// endpoint workflow: a failing endpoint gets no request per new message
+// and costs no new execution per batch.
+func (s *Service) routeBatches(ctx context.Context, batches []store.OutboxBatch) (start, park []store.OutboxBatch, err error) {
+	if len(batches) == 0 {
+		return nil, nil, nil
+	}
+	open, err := s.Store.OpenCircuits(ctx)
+	if err != nil || len(open) == 0 {
+		return batches, nil, err
+	}
+	for _, b := range batches {
+		if open[b.WebhookID] {
+			park = append(park, b)
+		} else {
+			start = append(start, b)
+		}
+	}
+	return start, park, nil
+}
+
+// parkBatches hands batches to their endpoint workflows: the workflow is
+// signalled (started if it is not running) first, so that once the rows
+// move from the outbox to webhook_parked a running workflow owns them.
+// Rows whose hand-off failed stay claimed and are retried as stale.
+func (s *Service) parkBatches(ctx context.Context, batches []store.OutboxBatch) error {
+	woken := map[string]bool{}
+	var ok []store.OutboxBatch
+	var errs []error
+	for _, b := range batches {
+		if !woken[b.WebhookID] && s.wakeDue(b.WebhookID) {
+			if err := s.WakeEndpoint(ctx, b.OrganizationID, b.WebhookID); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.woke(b.WebhookID)
+		}
+		woken[b.WebhookID] = true
+		ok = append(ok, b)
+	}
+	if err := s.Store.ParkOutboxBatches(context.WithoutCancel(ctx), ok); err != nil {
+		errs = append(errs, fmt.Errorf("park outbox rows: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// parkedWakeEvery bounds how often a dispatcher signals an endpoint
+// workflow whose circuit is open: the messages it parks are not due before
+// the next probe, and the workflow does not end while its circuit is open.
+// A workflow that ended anyway (the circuit closed in between, or an
+// operator terminated it) is woken by the sweep of wakeParked.
+const parkedWakeEvery = 2 * time.Second
+
+func (s *Service) wakeDue(webhookID string) bool {
+	s.wokenMu.Lock()
+	defer s.wokenMu.Unlock()
+	return time.Since(s.wokenAt[webhookID]) >= parkedWakeEvery
+}
+
+func (s *Service) woke(webhookID string) {
+	s.wokenMu.Lock()
+	defer s.wokenMu.Unlock()
+	if s.wokenAt == nil {
+		s.wokenAt = map[string]time.Time{}
+	}
+	for id, at := range s.wokenAt {
+		if time.Since(at) >= parkedWakeEvery {
+			delete(s.wokenAt, id)
+		}
+	}
+	s.wokenAt[webhookID] = time.Now()
+}
+
+// wakeParked wakes the endpoint workflow of every webhook with parked
+// messages (at most 100 webhooks a pass): the safety net for a workflow
+// that ended or was terminated while messages were parked for it.
+func (s *Service) wakeParked(ctx context.Context) error {
+	hooks, err := s.Store.ParkedWebhooks(ctx, 100)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, h := range hooks {
+		if err := s.WakeEndpoint(ctx, h.OrganizationID, h.WebhookID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WakeEndpoint signals a webhook's endpoint workflow that messages are
+// parked for it, starting it if it is not running (activities.EndpointWaker).
+func (s *Service) WakeEndpoint(ctx context.Context, orgID, webhookID string) error {
+	id := workflows.EndpointWorkflowID(webhookID)
+	_, err := s.Temporal.SignalWithStartWorkflow(ctx, id, workflows.EndpointWakeSignal, nil, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             workflows.WebhooksQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: workflows.EndpointAttributes(orgID, webhookID),
+	}, workflows.Endpoint, workflows.EndpointInput{OrganizationID: orgID, WebhookID: webhookID})
+	if err != nil {
+		return fmt.Errorf("signal %s: %w", id, err)
+	}
+	return nil
+}
+
 func (d *dispatcher) restartStale(ctx context.Context) error {
 	batches, err := d.s.Store.StaleOutbox(ctx, d.s.now().Add(-d.s.staleClaim()), 100)
 	if err != nil || len(batches) == 0 {
@@ -150,6 +262,14 @@ func (d *dispatcher) restartStale(ctx context.Context) error {
 // startBatches starts the workflow of each batch and deletes the rows of
 // those that started.
 func (s *Service) startBatches(ctx context.Context, batches []store.OutboxBatch) error {
+	batches, parked, err := s.routeBatches(ctx, batches)
+	if err != nil {
+		return err
+	}
+	var parkErr error
+	if len(parked) > 0 {
+		parkErr = s.parkBatches(ctx, parked)
+	}
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
@@ -176,7 +296,7 @@ func (s *Service) startBatches(ctx context.Context, batches []store.OutboxBatch)
 	if err := s.Store.DeleteOutboxBatches(context.WithoutCancel(ctx), started); err != nil {
 		errs = append(errs, fmt.Errorf("delete started outbox rows: %w", err))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, parkErr)...)
 }
 
 func (s *Service) startBatch(ctx context.Context, b store.OutboxBatch) error {

@@ -345,6 +345,21 @@ func (s *Service) CancelPending(ctx context.Context, webhookID string) (int, err
 	}
 	seen := map[string]bool{}
 	n := 0
+	// Messages parked for the endpoint workflow (retries it owns): the
+	// workflow records each cancelled when its run is cancelled.
+	parked, err := s.Store.CountParked(ctx, webhookID)
+	if err != nil {
+		return 0, fmt.Errorf("count parked messages: %w", err)
+	}
+	endpoint := workflows.EndpointWorkflowID(webhookID)
+	if err := s.Temporal.CancelWorkflow(ctx, endpoint, ""); err != nil {
+		var nf *serviceerror.NotFound
+		if !errors.As(err, &nf) {
+			return 0, fmt.Errorf("cancel %s: %w", endpoint, err)
+		}
+	}
+	n += int(parked)
+	seen[endpoint] = true
 	for _, r := range open {
 		if batchWebhook, _, ok := workflows.ParseBatchWorkflowID(r.WorkflowID); ok && r.EventID != nil {
 			// The batch hands the retry to the message's own run; let it

@@ -26,6 +26,8 @@ type Starter interface {
 	CancelWorkflow(ctx context.Context, workflowID string, runID string) error
 	QueryWorkflow(ctx context.Context, workflowID string, runID string, queryType string, args ...interface{}) (converter.EncodedValue, error)
 	GetWorkflow(ctx context.Context, workflowID string, runID string) client.WorkflowRun
+	SignalWithStartWorkflow(ctx context.Context, workflowID string, signalName string, signalArg interface{},
+		options client.StartWorkflowOptions, workflow interface{}, workflowArgs ...interface{}) (client.WorkflowRun, error)
 }
 
 // Service holds the webhook service's dependencies.
@@ -56,6 +58,11 @@ type Service struct {
 
 	dispatcherMu sync.Mutex
 	dispatcher   *dispatcher
+
+	// wokenAt is when this process last woke each endpoint workflow for
+	// parked messages (dispatcher.go).
+	wokenMu sync.Mutex
+	wokenAt map[string]time.Time
 }
 
 // EventObserver is told about each ingested domain event: Record inside

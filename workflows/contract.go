@@ -47,7 +47,25 @@ func SearchAttributes() map[string]enums.IndexedValueType {
 const (
 	deliveryPrefix = "webhook-delivery:"
 	batchPrefix    = "webhook-batch:"
+	endpointPrefix = "webhook-endpoint:"
 )
+
+// EndpointWorkflowID names the Endpoint workflow of one webhook (one run
+// at a time; a new run after the previous one ended).
+func EndpointWorkflowID(webhookID string) string {
+	return endpointPrefix + webhookID
+}
+
+// ParseEndpointWorkflowID is the inverse of EndpointWorkflowID.
+func ParseEndpointWorkflowID(id string) (webhookID string, ok bool) {
+	webhookID, ok = strings.CutPrefix(id, endpointPrefix)
+	return webhookID, ok && webhookID != ""
+}
+
+// EndpointAttributes are the search attributes of an Endpoint run.
+func EndpointAttributes(orgID, webhookID string) temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(AttrOrganizationID.ValueSet(orgID), AttrWebhookID.ValueSet(webhookID))
+}
 
 // BatchWorkflowID names the DeliveryBatch run of one outbox batch.
 func BatchWorkflowID(webhookID, batchID string) string {

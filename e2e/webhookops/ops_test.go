@@ -288,7 +288,7 @@ func TestDisableCancelsPendingAndReenableReports(t *testing.T) {
 		return len(ds) == 2 && ds[0].Status == "cancelled" && ds[0].IsFinal
 	})
 	wait(t, "the run to end cancelled", func() bool {
-		desc, err := env.App.Temporal.DescribeWorkflowExecution(context.Background(), workflows.DeliveryWorkflowID(id, "evt_pending"), "")
+		desc, err := env.App.Temporal.DescribeWorkflowExecution(context.Background(), workflows.EndpointWorkflowID(id), "")
 		return err == nil && desc.WorkflowExecutionInfo.Status == enums.WORKFLOW_EXECUTION_STATUS_CANCELED
 	})
 

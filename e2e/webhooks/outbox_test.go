@@ -195,7 +195,9 @@ func (r *byIDReceiver) count(id string) int {
 	return r.seen[id]
 }
 
-func TestBatchHandsRetriesToTheirOwnRuns(t *testing.T) {
+// A batch hands the messages whose first attempt failed retryably to the
+// webhook's endpoint workflow, which makes their retries.
+func TestBatchHandsRetriesToTheEndpointWorkflow(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
 	rcv := newByIDReceiver(t)
@@ -228,7 +230,7 @@ func TestBatchHandsRetriesToTheirOwnRuns(t *testing.T) {
 	}
 	f := byMsg["flaky_1"] // newest first
 	if len(f) != 2 || f[1].WorkflowID != batch || f[1].IsFinal || f[1].NextRetryAt == nil ||
-		f[0].WorkflowID != workflows.DeliveryWorkflowID(wh.ID, "flaky_1") || f[0].RetryNumber != 1 || !f[0].IsRetry || f[0].Status != "success" {
+		f[0].WorkflowID != workflows.EndpointWorkflowID(wh.ID) || f[0].RetryNumber != 1 || !f[0].IsRetry || f[0].Status != "success" {
 		t.Fatalf("flaky_1 attempts %+v", f)
 	}
 	if rcv.count("ok_1") != 1 || rcv.count("bad_1") != 1 {
@@ -238,7 +240,7 @@ func TestBatchHandsRetriesToTheirOwnRuns(t *testing.T) {
 		t.Fatalf("counters %+v", w)
 	}
 
-	// Both runs are in Temporal, completed; the retry run outlived the batch.
+	// Both runs are in Temporal, completed; the endpoint run outlived the batch.
 	for _, id := range []string{batch, f[0].WorkflowID} {
 		var status enums.WorkflowExecutionStatus
 		testenv.Eventually(t, 10*time.Second, "run "+id+" to complete", func() bool {
@@ -249,7 +251,7 @@ func TestBatchHandsRetriesToTheirOwnRuns(t *testing.T) {
 			return status == enums.WORKFLOW_EXECUTION_STATUS_COMPLETED
 		})
 	}
-	recordHistories(t, env, map[string]string{"batch_mixed_outcomes.json": batch, "delivery_after_batch.json": f[0].WorkflowID})
+	recordHistories(t, env, map[string]string{"batch_parks_retries.json": batch, "endpoint_after_batch.json": f[0].WorkflowID})
 }
 
 // recordHistories writes the runs' histories to $AQIO_RECORD_HISTORIES
