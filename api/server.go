@@ -19,6 +19,7 @@ import (
 	"github.com/aqio/connect/apikeys"
 	"github.com/aqio/connect/console"
 	"github.com/aqio/connect/integrations"
+	"github.com/aqio/connect/listen"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/privacy"
 	"github.com/aqio/connect/requestlog"
@@ -54,6 +55,9 @@ type Deps struct {
 	TrustedProxies []netip.Prefix
 	// Keyring serves the operator key-ring endpoints (api/admin.go).
 	Keyring KeyringAdmin
+	// ListenBroker wakes listen streams and attempts in this process at
+	// once (api/listen.go; nil: they poll the database only).
+	ListenBroker *listen.Broker
 	// RequestLog records API calls (api/requestlog.go; nil: off);
 	// RequestLogServiceToken records the service token's calls too.
 	RequestLog             *requestlog.Recorder
@@ -135,6 +139,7 @@ func New(d Deps) *Server {
 	s.registerIntegrationFeedRoutes(e)
 	s.registerPrivacyRoutes(e)
 	s.registerAdminRoutes(e)
+	s.registerListenRoutes(e)
 	s.registerRequestLogRoutes(e)
 	return s
 }

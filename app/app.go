@@ -27,6 +27,7 @@ import (
 	"github.com/aqio/connect/egress"
 	"github.com/aqio/connect/integrations"
 	"github.com/aqio/connect/keyring"
+	"github.com/aqio/connect/listen"
 	"github.com/aqio/connect/metrics"
 	"github.com/aqio/connect/privacy"
 	"github.com/aqio/connect/requestlog"
@@ -93,6 +94,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 	}
 
 	httpClient := egress.NewClient(egress.Options{AllowPrivate: cfg.AllowPrivateTargets, UserAgent: activities.UserAgent})
+	// aqio-listen:// webhooks (`aqio-connect listen`) go to their session
+	// through the database; every other URL through the egress policy.
+	listenStore, listenBroker := &listen.Store{DB: a.Store.DB()}, listen.NewBroker()
+	httpClient.Transport = &listen.Transport{Next: httpClient.Transport, Store: listenStore, Broker: listenBroker}
 	a.Webhooks = &webhooks.Service{
 		Store:        a.Store,
 		Ring:         a.Ring,
@@ -139,6 +144,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Degraded:       map[string]api.Check{"temporal": a.TemporalHealth},
 		MaxBodyBytes:   cfg.MaxEventBytes,
 		Keyring:        keyringAdmin{a},
+		ListenBroker:   listenBroker,
 		RequestLog:     a.RequestLog,
 		// The service token's calls too, where configured (dev: the console's sign-in).
 		RequestLogServiceToken: cfg.Auth.RequestLogServiceToken,
@@ -161,6 +167,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Integrations: integrationActivities,
 		Privacy:      privacyActivities,
 		Rekey:        &activities.Rekey{Store: a.Store, Ring: a.Ring},
+		Listen:       &activities.Listen{Store: listenStore},
 	}, worker.Options{Concurrency: cfg.WorkerConcurrency})
 	return a, nil
 }

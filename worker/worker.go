@@ -20,6 +20,8 @@ type Deps struct {
 	// Privacy are the erasure, export and personal-data retention
 	// activities (on the webhooks queue, beside the retention workflow).
 	Privacy *activities.Privacy
+	// Listen expires `aqio-connect listen` sessions (nil: not registered).
+	Listen *activities.Listen
 }
 
 // Options tune the workers.
@@ -60,6 +62,10 @@ func New(c client.Client, deps Deps, opts Options) []sdkworker.Worker {
 	if deps.Rekey != nil {
 		wh.RegisterWorkflow(workflows.Rekey)
 		wh.RegisterActivity(deps.Rekey)
+	}
+	if deps.Listen != nil {
+		wh.RegisterWorkflow(workflows.ListenSession)
+		wh.RegisterActivity(deps.Listen)
 	}
 	ws := []sdkworker.Worker{wh}
 	if deps.Integrations != nil {

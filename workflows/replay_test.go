@@ -23,6 +23,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(Delivery)
 			r.RegisterWorkflow(DeliveryBatch)
+			r.RegisterWorkflow(Endpoint)
 			r.RegisterWorkflow(Recovery)
 			r.RegisterWorkflow(Retention)
 			r.RegisterWorkflow(Connect)

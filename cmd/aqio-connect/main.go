@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,6 +27,9 @@ Usage:
   aqio-connect temporal-server  the linked Temporal server as its own process, on Postgres
                          or SQLite (production shape for bench and tests; docs/OPERATIONS.md)
   aqio-connect healthcheck  exit 0 if the local API answers /healthz (for container health checks)
+  aqio-connect listen --forward-to URL   receive an organization's webhooks on this machine
+                         (a temporary endpoint; deliveries forwarded signed to the local URL)
+  aqio-connect trigger <event-type>      post the event catalog's example of a type (--set path=value)
 
 Configuration is read from environment variables; see README.md.
 `
@@ -36,6 +41,21 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The developer commands need no service configuration.
+	switch os.Args[1] {
+	case "listen", "trigger":
+		run := runListen
+		if os.Args[1] == "trigger" {
+			run = runTrigger
+		}
+		if err := run(ctx, os.Args[2:], os.Stdout); err != nil {
+			if !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "aqio-connect "+os.Args[1]+":", err)
+			}
+			os.Exit(1)
+		}
+		return
+	}
 
 	cfg, err := config.Load(nil)
 	if err != nil {

@@ -1681,6 +1681,54 @@ type KeyringReport struct {
 	Totals map[string]int `json:"totals"`
 }
 
+// ListenAnswer defines model for ListenAnswer.
+type ListenAnswer struct {
+	Body *string `json:"body,omitempty"`
+
+	// Error Set when the local receiver could not be reached.
+	Error   *string              `json:"error,omitempty"`
+	Headers *map[string][]string `json:"headers,omitempty"`
+
+	// Status The local receiver's status (omit with error).
+	Status *int `json:"status,omitempty"`
+}
+
+// ListenSession defines model for ListenSession.
+type ListenSession struct {
+	CreatedAt time.Time `json:"created_at"`
+	Events    []string  `json:"events"`
+
+	// ExpiresAt When the session ends unless a stream opens (moves while one is open).
+	ExpiresAt time.Time `json:"expires_at"`
+	ForwardTo string    `json:"forward_to"`
+	Id        string    `json:"id"`
+
+	// Secret The webhook's whsec_ signing secret (shown once): verify forwarded requests with it.
+	Secret    string `json:"secret"`
+	StreamUrl string `json:"stream_url"`
+
+	// TemporalUrl The session's ListenSession run in the Temporal UI.
+	TemporalUrl *string `json:"temporal_url"`
+	TtlSeconds  int     `json:"ttl_seconds"`
+
+	// WebhookId The session's webhook (its deliveries: GET /api/webhooks/{id}/deliveries).
+	WebhookId string `json:"webhook_id"`
+}
+
+// ListenSessionCreate defines model for ListenSessionCreate.
+type ListenSessionCreate struct {
+	// Events Event types or wildcards, as a webhook's `events` (default `["*"]`).
+	Events *[]string `json:"events,omitempty"`
+
+	// ForwardTo The CLI's local URL (shown in the webhook's name; never dialed by the service).
+	//
+	// Example: http://localhost:3000/hook
+	ForwardTo string `json:"forward_to"`
+
+	// TtlSeconds How long the session outlives its last open stream (default 60).
+	TtlSeconds *int `json:"ttl_seconds,omitempty"`
+}
+
 // Organization defines model for Organization.
 type Organization struct {
 	CreatedAt time.Time        `json:"created_at"`
@@ -2365,6 +2413,9 @@ type APIKeyId = string
 // IntegrationId defines model for IntegrationId.
 type IntegrationId = string
 
+// ListenSessionId defines model for ListenSessionId.
+type ListenSessionId = string
+
 // OrganizationHeader defines model for OrganizationHeader.
 type OrganizationHeader = OrganizationId
 
@@ -2646,6 +2697,30 @@ type ConnectIntegrationParams struct {
 	// XAqioOrganizationId The organization the call acts for (required with the service token).
 	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
 	XAqioUserId         *string             `json:"X-Aqio-User-Id,omitempty"`
+}
+
+// CreateListenSessionParams defines parameters for CreateListenSession.
+type CreateListenSessionParams struct {
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
+// EndListenSessionParams defines parameters for EndListenSession.
+type EndListenSessionParams struct {
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
+// AnswerListenMessageParams defines parameters for AnswerListenMessage.
+type AnswerListenMessageParams struct {
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
+// StreamListenSessionParams defines parameters for StreamListenSession.
+type StreamListenSessionParams struct {
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
 }
 
 // GetOrganizationParams defines parameters for GetOrganization.
@@ -2939,6 +3014,12 @@ type AuthorizeIntegrationJSONRequestBody = IntegrationAuthorize
 
 // ConnectIntegrationJSONRequestBody defines body for ConnectIntegration for application/json ContentType.
 type ConnectIntegrationJSONRequestBody = IntegrationConnect
+
+// CreateListenSessionJSONRequestBody defines body for CreateListenSession for application/json ContentType.
+type CreateListenSessionJSONRequestBody = ListenSessionCreate
+
+// AnswerListenMessageJSONRequestBody defines body for AnswerListenMessage for application/json ContentType.
+type AnswerListenMessageJSONRequestBody = ListenAnswer
 
 // PutOrganizationJSONRequestBody defines body for PutOrganization for application/json ContentType.
 type PutOrganizationJSONRequestBody PutOrganizationJSONBody
@@ -3412,6 +3493,76 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/integrations/{type}/connect (the `ConnectIntegration` operationId).
 	ConnectIntegration(ctx context.Context, pType string, params *ConnectIntegrationParams, body ConnectIntegrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateListenSessionWithBody Open a listen session (a temporary endpoint for `aqio-connect listen`)
+	//
+	// Creates a temporary endpoint of the organization whose destination is a stream the
+	// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+	// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+	// same workflows, retries and attempt log as every webhook. The response carries the
+	// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+	// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+	// the Temporal UI does it). docs/CLI.md.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+	CreateListenSessionWithBody(ctx context.Context, params *CreateListenSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateListenSession Open a listen session (a temporary endpoint for `aqio-connect listen`)
+	//
+	// Creates a temporary endpoint of the organization whose destination is a stream the
+	// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+	// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+	// same workflows, retries and attempt log as every webhook. The response carries the
+	// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+	// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+	// the Temporal UI does it). docs/CLI.md.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+	CreateListenSession(ctx context.Context, params *CreateListenSessionParams, body CreateListenSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EndListenSession End a listen session (its webhook and delivery log are deleted)
+	//
+	// Corresponds with DELETE /api/listen/sessions/{id} (the `EndListenSession` operationId).
+	EndListenSession(ctx context.Context, id ListenSessionId, params *EndListenSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnswerListenMessageWithBody Report what the local receiver answered to a delivery
+	//
+	// The local receiver's status, headers and body become the attempt's response in the
+	// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+	// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+	// attempt stopped waiting (its timeout passed).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+	AnswerListenMessageWithBody(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnswerListenMessage Report what the local receiver answered to a delivery
+	//
+	// The local receiver's status, headers and body become the attempt's response in the
+	// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+	// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+	// attempt stopped waiting (its timeout passed).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+	AnswerListenMessage(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, body AnswerListenMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StreamListenSession The session's deliveries as server-sent events
+	//
+	// Stays open while the caller reads. Events: `session` (first; the session), `delivery`
+	// (`id:` the message id; data a `ListenDelivery`: the signed headers and body to post to
+	// the local URL unchanged), `end` (the session was ended or expired), and `: ping`
+	// comments at every heartbeat. While a stream is open the session does not expire.
+	// Answer every delivery with `POST .../messages/{message_id}/response`.
+	//
+	// Corresponds with GET /api/listen/sessions/{id}/stream (the `StreamListenSession` operationId).
+	StreamListenSession(ctx context.Context, id ListenSessionId, params *StreamListenSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPIDocument This document
 	//
@@ -4567,6 +4718,136 @@ func (c *Client) ConnectIntegrationWithBody(ctx context.Context, pType string, p
 // Corresponds with POST /api/integrations/{type}/connect (the `ConnectIntegration` operationId).
 func (c *Client) ConnectIntegration(ctx context.Context, pType string, params *ConnectIntegrationParams, body ConnectIntegrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewConnectIntegrationRequest(c.Server, pType, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateListenSessionWithBody Open a listen session (a temporary endpoint for `aqio-connect listen`)
+//
+// Creates a temporary endpoint of the organization whose destination is a stream the
+// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+// same workflows, retries and attempt log as every webhook. The response carries the
+// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+// the Temporal UI does it). docs/CLI.md.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+func (c *Client) CreateListenSessionWithBody(ctx context.Context, params *CreateListenSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateListenSessionRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateListenSession Open a listen session (a temporary endpoint for `aqio-connect listen`)
+//
+// Creates a temporary endpoint of the organization whose destination is a stream the
+// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+// same workflows, retries and attempt log as every webhook. The response carries the
+// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+// the Temporal UI does it). docs/CLI.md.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+func (c *Client) CreateListenSession(ctx context.Context, params *CreateListenSessionParams, body CreateListenSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateListenSessionRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndListenSession End a listen session (its webhook and delivery log are deleted)
+//
+// Corresponds with DELETE /api/listen/sessions/{id} (the `EndListenSession` operationId).
+func (c *Client) EndListenSession(ctx context.Context, id ListenSessionId, params *EndListenSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndListenSessionRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnswerListenMessageWithBody Report what the local receiver answered to a delivery
+//
+// The local receiver's status, headers and body become the attempt's response in the
+// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+// attempt stopped waiting (its timeout passed).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+func (c *Client) AnswerListenMessageWithBody(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerListenMessageRequestWithBody(c.Server, id, messageId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnswerListenMessage Report what the local receiver answered to a delivery
+//
+// The local receiver's status, headers and body become the attempt's response in the
+// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+// attempt stopped waiting (its timeout passed).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+func (c *Client) AnswerListenMessage(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, body AnswerListenMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerListenMessageRequest(c.Server, id, messageId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StreamListenSession The session's deliveries as server-sent events
+//
+// Stays open while the caller reads. Events: `session` (first; the session), `delivery`
+// (`id:` the message id; data a `ListenDelivery`: the signed headers and body to post to
+// the local URL unchanged), `end` (the session was ended or expired), and `: ping`
+// comments at every heartbeat. While a stream is open the session does not expire.
+// Answer every delivery with `POST .../messages/{message_id}/response`.
+//
+// Corresponds with GET /api/listen/sessions/{id}/stream (the `StreamListenSession` operationId).
+func (c *Client) StreamListenSession(ctx context.Context, id ListenSessionId, params *StreamListenSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStreamListenSessionRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -7542,6 +7823,228 @@ func NewConnectIntegrationRequestWithBody(server string, pType string, params *C
 	return req, nil
 }
 
+// NewCreateListenSessionRequest calls the generic CreateListenSession builder with application/json body
+func NewCreateListenSessionRequest(server string, params *CreateListenSessionParams, body CreateListenSessionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateListenSessionRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewCreateListenSessionRequestWithBody constructs an http.Request for the CreateListenSession method, with any body, and a specified content type
+func NewCreateListenSessionRequestWithBody(server string, params *CreateListenSessionParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/listen/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewEndListenSessionRequest constructs an http.Request for the EndListenSession method
+func NewEndListenSessionRequest(server string, id ListenSessionId, params *EndListenSessionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/listen/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAnswerListenMessageRequest calls the generic AnswerListenMessage builder with application/json body
+func NewAnswerListenMessageRequest(server string, id ListenSessionId, messageId string, params *AnswerListenMessageParams, body AnswerListenMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAnswerListenMessageRequestWithBody(server, id, messageId, params, "application/json", bodyReader)
+}
+
+// NewAnswerListenMessageRequestWithBody constructs an http.Request for the AnswerListenMessage method, with any body, and a specified content type
+func NewAnswerListenMessageRequestWithBody(server string, id ListenSessionId, messageId string, params *AnswerListenMessageParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/listen/sessions/%s/messages/%s/response", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewStreamListenSessionRequest constructs an http.Request for the StreamListenSession method
+func NewStreamListenSessionRequest(server string, id ListenSessionId, params *StreamListenSessionParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/listen/sessions/%s/stream", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetOpenAPIDocumentRequest constructs an http.Request for the GetOpenAPIDocument method
 func NewGetOpenAPIDocumentRequest(server string) (*http.Request, error) {
 	var err error
@@ -10002,6 +10505,80 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/integrations/{type}/connect (the `ConnectIntegration` operationId).
 	ConnectIntegrationWithResponse(ctx context.Context, pType string, params *ConnectIntegrationParams, body ConnectIntegrationJSONRequestBody, reqEditors ...RequestEditorFn) (*ConnectIntegrationResponse, error)
+
+	// CreateListenSessionWithBodyWithResponse Open a listen session (a temporary endpoint for `aqio-connect listen`)
+	//
+	// Creates a temporary endpoint of the organization whose destination is a stream the
+	// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+	// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+	// same workflows, retries and attempt log as every webhook. The response carries the
+	// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+	// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+	// the Temporal UI does it). docs/CLI.md.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+	CreateListenSessionWithBodyWithResponse(ctx context.Context, params *CreateListenSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateListenSessionResponse, error)
+
+	// CreateListenSessionWithResponse Open a listen session (a temporary endpoint for `aqio-connect listen`)
+	//
+	// Creates a temporary endpoint of the organization whose destination is a stream the
+	// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+	// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+	// same workflows, retries and attempt log as every webhook. The response carries the
+	// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+	// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+	// the Temporal UI does it). docs/CLI.md.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+	CreateListenSessionWithResponse(ctx context.Context, params *CreateListenSessionParams, body CreateListenSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateListenSessionResponse, error)
+
+	// EndListenSessionWithResponse End a listen session (its webhook and delivery log are deleted)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/listen/sessions/{id} (the `EndListenSession` operationId).
+	EndListenSessionWithResponse(ctx context.Context, id ListenSessionId, params *EndListenSessionParams, reqEditors ...RequestEditorFn) (*EndListenSessionResponse, error)
+
+	// AnswerListenMessageWithBodyWithResponse Report what the local receiver answered to a delivery
+	//
+	// The local receiver's status, headers and body become the attempt's response in the
+	// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+	// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+	// attempt stopped waiting (its timeout passed).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+	AnswerListenMessageWithBodyWithResponse(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerListenMessageResponse, error)
+
+	// AnswerListenMessageWithResponse Report what the local receiver answered to a delivery
+	//
+	// The local receiver's status, headers and body become the attempt's response in the
+	// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+	// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+	// attempt stopped waiting (its timeout passed).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+	AnswerListenMessageWithResponse(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, body AnswerListenMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerListenMessageResponse, error)
+
+	// StreamListenSessionWithResponse The session's deliveries as server-sent events
+	//
+	// Stays open while the caller reads. Events: `session` (first; the session), `delivery`
+	// (`id:` the message id; data a `ListenDelivery`: the signed headers and body to post to
+	// the local URL unchanged), `end` (the session was ended or expired), and `: ping`
+	// comments at every heartbeat. While a stream is open the session does not expire.
+	// Answer every delivery with `POST .../messages/{message_id}/response`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/listen/sessions/{id}/stream (the `StreamListenSession` operationId).
+	StreamListenSessionWithResponse(ctx context.Context, id ListenSessionId, params *StreamListenSessionParams, reqEditors ...RequestEditorFn) (*StreamListenSessionResponse, error)
 
 	// GetOpenAPIDocumentWithResponse This document
 	//
@@ -13765,6 +14342,352 @@ func (r ConnectIntegrationResponse) ContentType() string {
 	return ""
 }
 
+// CreateListenSessionResponse429Headers the declared response headers of an HTTP 429 response for CreateListenSession
+type CreateListenSessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type CreateListenSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ListenSession
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateListenSessionResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateListenSessionResponse) GetJSON201() *ListenSession {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateListenSessionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateListenSessionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateListenSessionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateListenSessionResponse) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r CreateListenSessionResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateListenSessionResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateListenSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateListenSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateListenSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateListenSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EndListenSessionResponse429Headers the declared response headers of an HTTP 429 response for EndListenSession
+type EndListenSessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EndListenSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EndListenSessionResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EndListenSessionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EndListenSessionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EndListenSessionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EndListenSessionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EndListenSessionResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r EndListenSessionResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r EndListenSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndListenSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndListenSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndListenSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AnswerListenMessageResponse429Headers the declared response headers of an HTTP 429 response for AnswerListenMessage
+type AnswerListenMessageResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AnswerListenMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AnswerListenMessageResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnswerListenMessageResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnswerListenMessageResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnswerListenMessageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AnswerListenMessageResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AnswerListenMessageResponse) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AnswerListenMessageResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r AnswerListenMessageResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AnswerListenMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnswerListenMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnswerListenMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnswerListenMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StreamListenSessionResponse429Headers the declared response headers of an HTTP 429 response for StreamListenSession
+type StreamListenSessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type StreamListenSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StreamListenSessionResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r StreamListenSessionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r StreamListenSessionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r StreamListenSessionResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r StreamListenSessionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r StreamListenSessionResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r StreamListenSessionResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r StreamListenSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StreamListenSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StreamListenSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StreamListenSessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetOpenAPIDocumentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -17386,6 +18309,116 @@ func (c *ClientWithResponses) ConnectIntegrationWithResponse(ctx context.Context
 	return ParseConnectIntegrationResponse(rsp)
 }
 
+// CreateListenSessionWithBodyWithResponse Open a listen session (a temporary endpoint for `aqio-connect listen`)
+//
+// Creates a temporary endpoint of the organization whose destination is a stream the
+// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+// same workflows, retries and attempt log as every webhook. The response carries the
+// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+// the Temporal UI does it). docs/CLI.md.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+func (c *ClientWithResponses) CreateListenSessionWithBodyWithResponse(ctx context.Context, params *CreateListenSessionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateListenSessionResponse, error) {
+	rsp, err := c.CreateListenSessionWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateListenSessionResponse(rsp)
+}
+
+// CreateListenSessionWithResponse Open a listen session (a temporary endpoint for `aqio-connect listen`)
+//
+// Creates a temporary endpoint of the organization whose destination is a stream the
+// caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+// `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+// same workflows, retries and attempt log as every webhook. The response carries the
+// webhook's signing secret (shown once). The session, and its webhook, are deleted by
+// `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+// the Temporal UI does it). docs/CLI.md.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/listen/sessions (the `CreateListenSession` operationId).
+func (c *ClientWithResponses) CreateListenSessionWithResponse(ctx context.Context, params *CreateListenSessionParams, body CreateListenSessionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateListenSessionResponse, error) {
+	rsp, err := c.CreateListenSession(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateListenSessionResponse(rsp)
+}
+
+// EndListenSessionWithResponse End a listen session (its webhook and delivery log are deleted)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/listen/sessions/{id} (the `EndListenSession` operationId).
+func (c *ClientWithResponses) EndListenSessionWithResponse(ctx context.Context, id ListenSessionId, params *EndListenSessionParams, reqEditors ...RequestEditorFn) (*EndListenSessionResponse, error) {
+	rsp, err := c.EndListenSession(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndListenSessionResponse(rsp)
+}
+
+// AnswerListenMessageWithBodyWithResponse Report what the local receiver answered to a delivery
+//
+// The local receiver's status, headers and body become the attempt's response in the
+// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+// attempt stopped waiting (its timeout passed).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+func (c *ClientWithResponses) AnswerListenMessageWithBodyWithResponse(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerListenMessageResponse, error) {
+	rsp, err := c.AnswerListenMessageWithBody(ctx, id, messageId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswerListenMessageResponse(rsp)
+}
+
+// AnswerListenMessageWithResponse Report what the local receiver answered to a delivery
+//
+// The local receiver's status, headers and body become the attempt's response in the
+// delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+// not); `error` instead says the local receiver could not be reached (retried). 404 when the
+// attempt stopped waiting (its timeout passed).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/listen/sessions/{id}/messages/{message_id}/response (the `AnswerListenMessage` operationId).
+func (c *ClientWithResponses) AnswerListenMessageWithResponse(ctx context.Context, id ListenSessionId, messageId string, params *AnswerListenMessageParams, body AnswerListenMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerListenMessageResponse, error) {
+	rsp, err := c.AnswerListenMessage(ctx, id, messageId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswerListenMessageResponse(rsp)
+}
+
+// StreamListenSessionWithResponse The session's deliveries as server-sent events
+//
+// Stays open while the caller reads. Events: `session` (first; the session), `delivery`
+// (`id:` the message id; data a `ListenDelivery`: the signed headers and body to post to
+// the local URL unchanged), `end` (the session was ended or expired), and `: ping`
+// comments at every heartbeat. While a stream is open the session does not expire.
+// Answer every delivery with `POST .../messages/{message_id}/response`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/listen/sessions/{id}/stream (the `StreamListenSession` operationId).
+func (c *ClientWithResponses) StreamListenSessionWithResponse(ctx context.Context, id ListenSessionId, params *StreamListenSessionParams, reqEditors ...RequestEditorFn) (*StreamListenSessionResponse, error) {
+	rsp, err := c.StreamListenSession(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStreamListenSessionResponse(rsp)
+}
+
 // GetOpenAPIDocumentWithResponse This document
 //
 // Returns a wrapper object for the known response body format(s).
@@ -20993,6 +22026,322 @@ func ParseConnectIntegrationResponse(rsp *http.Response) (*ConnectIntegrationRes
 	switch {
 	case rsp.StatusCode == 429:
 		var headers ConnectIntegrationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateListenSessionResponse parses an HTTP response from a CreateListenSessionWithResponse call
+func ParseCreateListenSessionResponse(rsp *http.Response) (*CreateListenSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateListenSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ListenSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers CreateListenSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEndListenSessionResponse parses an HTTP response from a EndListenSessionWithResponse call
+func ParseEndListenSessionResponse(rsp *http.Response) (*EndListenSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndListenSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EndListenSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAnswerListenMessageResponse parses an HTTP response from a AnswerListenMessageWithResponse call
+func ParseAnswerListenMessageResponse(rsp *http.Response) (*AnswerListenMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnswerListenMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AnswerListenMessageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStreamListenSessionResponse parses an HTTP response from a StreamListenSessionWithResponse call
+func ParseStreamListenSessionResponse(rsp *http.Response) (*StreamListenSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StreamListenSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers StreamListenSessionResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
