@@ -255,7 +255,7 @@ func (s *Server) verifyAPIKey(c echo.Context) error {
 		rl := map[string]any{"policy": w.Name, "plan": d.Policy.Name, "limit": w.Limit, "remaining": w.Remaining,
 			"reset": max(int(w.ResetAt.Sub(now).Round(time.Second).Seconds()), 0)}
 		if !d.Allowed {
-			rl["retry_after"] = int(d.RetryAfter(now).Round(time.Second).Seconds())
+			rl["retry_after"] = d.RetryAfterSeconds(now)
 		}
 		out["rate_limit"] = rl
 	}

@@ -111,7 +111,7 @@ func rateLimitHeaders(d ratelimit.Decision, now time.Time) http.Header {
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(t.Remaining))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(t.ResetAt.Unix(), 10))
 	if !d.Allowed {
-		h.Set("Retry-After", strconv.Itoa(int(d.RetryAfter(now).Round(time.Second).Seconds())))
+		h.Set("Retry-After", strconv.Itoa(d.RetryAfterSeconds(now)))
 	}
 	return h
 }

@@ -71,6 +71,14 @@ func (d Decision) RetryAfter(now time.Time) time.Duration {
 	return r
 }
 
+// RetryAfterSeconds is RetryAfter in whole seconds, rounded up, as the
+// Retry-After header carries it: a caller that waits exactly that long
+// arrives after the window has restarted, never a fraction of a second
+// before it (and is refused again).
+func (d Decision) RetryAfterSeconds(now time.Time) int {
+	return int((d.RetryAfter(now) + time.Second - 1) / time.Second)
+}
+
 // Limiter takes from the counters in rate_limit_counters.
 type Limiter struct {
 	DB *gorm.DB
