@@ -196,24 +196,24 @@ func (s *Server) listRequestLogs(c echo.Context) error {
 	if v := q.Get("status"); v != "" {
 		exact, class, ok := requestlog.ParseStatus(v)
 		if !ok {
-			return FieldError("status", "status must be an HTTP status (404) or a class (4xx)")
+			return queryError("status", "status must be an HTTP status (404) or a class (4xx)")
 		}
 		f.Status, f.StatusClass = exact, class
 	}
 	if f.PathPrefix != "" && !strings.HasPrefix(f.PathPrefix, "/") {
-		return FieldError("path", "path must be a path prefix starting with / (e.g. /api/webhooks)")
+		return queryError("path", "path must be a path prefix starting with / (e.g. /api/webhooks)")
 	}
 	for name, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
 		if v := q.Get(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return FieldError(name, "%s must be an RFC 3339 time", name)
+				return queryError(name, name+" must be an RFC 3339 time")
 			}
 			*dst = t
 		}
 	}
 	if !f.Since.IsZero() && !f.Until.IsZero() && !f.Since.Before(f.Until) {
-		return FieldError("since", "since must be before until")
+		return queryError("since", "since must be before until")
 	}
 	if v := q.Get("limit"); v != "" {
 		f.Limit, _ = strconv.Atoi(v) // the OpenAPI document bounds it
@@ -234,6 +234,11 @@ func (s *Server) listRequestLogs(c echo.Context) error {
 		nc = next
 	}
 	return c.JSON(http.StatusOK, map[string]any{"data": out, "next_cursor": nc})
+}
+
+// queryError is a 400 naming a query parameter.
+func queryError(param, msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_parameter", Field: param, Message: "query parameter " + param + ": " + msg}
 }
 
 func (s *Server) getRequestLog(c echo.Context) error {

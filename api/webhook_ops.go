@@ -99,6 +99,8 @@ func (s *Server) redeliver(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	s.auditWebhook(c, audit.WebhookRedelivered, st.WebhookID, map[string]any{
+		"delivery_id": c.Param("delivery_id"), "workflow_id": st.WorkflowID})
 	return c.JSON(http.StatusAccepted, map[string]any{
 		"webhook_id": st.WebhookID, "workflow_id": st.WorkflowID, "run_id": st.RunID,
 		"temporal_url": nullable(s.deps.Webhooks.WorkflowURL(st.WorkflowID, st.RunID)),
@@ -128,6 +130,8 @@ func (s *Server) recoverWebhook(c echo.Context) error {
 	case err != nil:
 		return serviceError(err)
 	}
+	s.auditWebhook(c, audit.WebhookRecoveryStarted, c.Param("id"), map[string]any{
+		"recovery_id": rec.RecoveryID, "workflow_id": rec.WorkflowID, "statuses": rec.Statuses})
 	return c.JSON(http.StatusAccepted, map[string]any{
 		"recovery_id": rec.RecoveryID, "workflow_id": rec.WorkflowID, "run_id": rec.RunID,
 		"since": rec.Since, "until": rec.Until, "status": nullable(rec.Status), "statuses": rec.Statuses,

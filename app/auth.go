@@ -41,6 +41,7 @@ func (a *App) buildAuth() error {
 			Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, JWKSURL: cfg.JWTJWKSURL, ClockSkew: cfg.JWTClockSkew,
 			UserClaim: cfg.JWTUserClaim, EmailClaim: cfg.JWTEmailClaim, RolesClaim: cfg.JWTRolesClaim,
 			OrganizationsClaim: cfg.JWTOrganizationsClaim, JWKSMinRefetch: cfg.JWTJWKSMinRefetch,
+			SupportOrganizationsClaim: cfg.SupportOrganizationsClaim,
 		})
 	}
 	return nil
@@ -54,7 +55,8 @@ func (a *App) authenticators() []api.Authenticator {
 	}
 	if a.JWT != nil {
 		out = append(out, api.JWTAuth{Verifier: a.JWT, AdminRoles: a.Config.Auth.AdminRoles,
-			OrganizerRoles: a.Config.Auth.OrganizerRoles, ServiceRoles: a.Config.Auth.ServiceRoles})
+			OrganizerRoles: a.Config.Auth.OrganizerRoles, ServiceRoles: a.Config.Auth.ServiceRoles,
+			SupportRoles: a.Config.Auth.SupportRoles})
 	}
 	return out
 }

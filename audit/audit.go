@@ -37,6 +37,9 @@ const (
 	IntegrationSettingsChanged = "integration.settings_changed"
 	IntegrationPushRetried     = "integration.push_retried"
 	IntegrationSyncRetried     = "integration.sync_retried"
+	// Re-runs of webhook deliveries (support staff, the console).
+	WebhookRedelivered     = "webhook.redelivered"
+	WebhookRecoveryStarted = "webhook.recovery_started"
 )
 
 // Actor is who asked for an action: how they authenticated, their user or

@@ -39,8 +39,11 @@ type Config struct {
 	EmailClaim         string
 	RolesClaim         string
 	OrganizationsClaim string
-	HTTPClient         *http.Client
-	Now                func() time.Time
+	// SupportOrganizationsClaim lists the organizations a support user is
+	// granted ("*": every one); read only for support roles (api.JWTAuth).
+	SupportOrganizationsClaim string
+	HTTPClient                *http.Client
+	Now                       func() time.Time
 	// JWKSMinRefetch is the least time between key-set fetches (0: the
 	// default of 30 s; negative: no limit).
 	JWKSMinRefetch time.Duration
@@ -52,7 +55,10 @@ type Identity struct {
 	Email         string
 	Roles         []string
 	Organizations []string
-	Expiry        time.Time
+	// SupportOrganizations are the organizations granted to a support
+	// user (Config.SupportOrganizationsClaim).
+	SupportOrganizations []string
+	Expiry               time.Time
 }
 
 // ErrExpired is a token past its expiry (plus the clock skew).
@@ -183,6 +189,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Identity, error) {
 		Organizations: stringList(lookup(claims, v.cfg.OrganizationsClaim)),
 		Expiry:        tok.Expiry,
 	}
+	id.SupportOrganizations = stringList(lookup(claims, v.cfg.SupportOrganizationsClaim))
 	if id.UserID == "" {
 		return Identity{}, fmt.Errorf("%w: no %q claim", ErrInvalid, v.cfg.UserClaim)
 	}

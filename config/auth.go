@@ -38,6 +38,13 @@ type AuthConfig struct {
 	// service-level scopes (api_keys:verify, organizations:write), on top of
 	// their admin, organizer or member set.
 	ServiceRoles []string
+	// SupportRoles (AQIO_JWT_SUPPORT_ROLES, default "support") are support
+	// staff: they see and re-run deliveries, syncs and pushes of the
+	// organizations listed in SupportOrganizationsClaim
+	// (AQIO_JWT_SUPPORT_ORGANIZATIONS_CLAIM, default "support_organizations";
+	// "*" grants every organization). docs/AUTH.md.
+	SupportRoles              []string
+	SupportOrganizationsClaim string
 
 	// TrustedProxies (AQIO_TRUSTED_PROXIES) are the CIDR ranges whose
 	// X-Forwarded-For is believed when finding the client address. Empty:
@@ -67,17 +74,19 @@ type AuthConfig struct {
 
 func loadAuth(env Env) (AuthConfig, error) {
 	c := AuthConfig{
-		JWTIssuer:             get(env, "AQIO_JWT_ISSUER", ""),
-		JWTAudience:           get(env, "AQIO_JWT_AUDIENCE", ""),
-		JWTJWKSURL:            get(env, "AQIO_JWT_JWKS_URL", ""),
-		JWTUserClaim:          get(env, "AQIO_JWT_USER_CLAIM", "sub"),
-		JWTEmailClaim:         get(env, "AQIO_JWT_EMAIL_CLAIM", "email"),
-		JWTRolesClaim:         get(env, "AQIO_JWT_ROLES_CLAIM", "realm_access.roles"),
-		JWTOrganizationsClaim: get(env, "AQIO_JWT_ORGANIZATIONS_CLAIM", "organization"),
-		AdminRoles:            authCSV(get(env, "AQIO_JWT_ADMIN_ROLES", "admin,org-admin")),
-		OrganizerRoles:        authCSV(get(env, "AQIO_JWT_ORGANIZER_ROLES", "organizer")),
-		ServiceRoles:          authCSV(get(env, "AQIO_JWT_SERVICE_ROLES", "")),
-		RateLimits:            get(env, "AQIO_RATE_LIMITS", "free=60/1000,pro=300/10000,enterprise=1000/50000"),
+		JWTIssuer:                 get(env, "AQIO_JWT_ISSUER", ""),
+		JWTAudience:               get(env, "AQIO_JWT_AUDIENCE", ""),
+		JWTJWKSURL:                get(env, "AQIO_JWT_JWKS_URL", ""),
+		JWTUserClaim:              get(env, "AQIO_JWT_USER_CLAIM", "sub"),
+		JWTEmailClaim:             get(env, "AQIO_JWT_EMAIL_CLAIM", "email"),
+		JWTRolesClaim:             get(env, "AQIO_JWT_ROLES_CLAIM", "realm_access.roles"),
+		JWTOrganizationsClaim:     get(env, "AQIO_JWT_ORGANIZATIONS_CLAIM", "organization"),
+		AdminRoles:                authCSV(get(env, "AQIO_JWT_ADMIN_ROLES", "admin,org-admin")),
+		OrganizerRoles:            authCSV(get(env, "AQIO_JWT_ORGANIZER_ROLES", "organizer")),
+		ServiceRoles:              authCSV(get(env, "AQIO_JWT_SERVICE_ROLES", "")),
+		SupportRoles:              authCSV(get(env, "AQIO_JWT_SUPPORT_ROLES", "support")),
+		SupportOrganizationsClaim: get(env, "AQIO_JWT_SUPPORT_ORGANIZATIONS_CLAIM", "support_organizations"),
+		RateLimits:                get(env, "AQIO_RATE_LIMITS", "free=60/1000,pro=300/10000,enterprise=1000/50000"),
 	}
 	var err error
 	if c.JWTClockSkew, err = getDuration(env, "AQIO_JWT_CLOCK_SKEW", 60*time.Second); err != nil {

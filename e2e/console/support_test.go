@@ -1,0 +1,138 @@
+package console_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aqio/connect/internal/fakes/oidc"
+	"github.com/aqio/connect/internal/testenv"
+)
+
+// orgWithDelivery makes an organization with a webhook and one finished attempt.
+func orgWithDelivery(t *testing.T, env *testenv.Env, rcv *testenv.Receiver) (org *testenv.Org, webhookID, deliveryID string) {
+	t.Helper()
+	org = env.NewOrg(t)
+	r := org.Do(t, "POST", "/api/webhooks", map[string]any{"name": "support", "url": rcv.URL, "events": []string{"*"}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create webhook: %d %s", r.Status, r.Body)
+	}
+	webhookID = r.Map(t)["id"].(string)
+	r = org.Do(t, "POST", "/api/events", map[string]any{"id": "evt_support", "type": "event.created",
+		"data": map[string]any{"object": map[string]any{"id": "obj_1", "title": "Launch"}}})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("post event: %d %s", r.Status, r.Body)
+	}
+	testenv.Eventually(t, 20*time.Second, "the first attempt", func() bool {
+		var page struct {
+			Data []struct {
+				ID      string `json:"id"`
+				IsFinal bool   `json:"is_final"`
+			} `json:"data"`
+		}
+		org.Do(t, "GET", "/api/webhooks/"+webhookID+"/deliveries", nil).JSON(t, &page)
+		if len(page.Data) == 1 && page.Data[0].IsFinal {
+			deliveryID = page.Data[0].ID
+			return true
+		}
+		return false
+	})
+	return org, webhookID, deliveryID
+}
+
+func TestSupportRoleRerunsButCannotChange(t *testing.T) {
+	env := testenv.Get(t)
+	rcv := testenv.NewReceiver(t)
+	a, whA, dA := orgWithDelivery(t, env, rcv)
+	b, whB, dB := orgWithDelivery(t, env, rcv)
+	c := env.NewOrg(t)
+	staff := oidc.User{Sub: "support-ann", Roles: []string{"support"},
+		Extra: map[string]any{"support_organizations": []string{a.ID, b.ID}}}
+	tok := idp.AccessToken(staff, time.Now().Add(5*time.Minute))
+	as := func(org, method, path string, body any) testenv.Response {
+		return env.Do(t, method, path, body, "Authorization", "Bearer "+tok, "X-Aqio-Organization-Id", org)
+	}
+
+	for _, o := range []struct {
+		org           *testenv.Org
+		webhook, dlvr string
+	}{{a, whA, dA}, {b, whB, dB}} {
+		if r := as(o.org.ID, "GET", "/api/webhooks/"+o.webhook+"/deliveries/"+o.dlvr, nil); r.Status != http.StatusOK {
+			t.Fatalf("support reads a delivery in %s: %d %s", o.org.ID, r.Status, r.Body)
+		}
+		if r := as(o.org.ID, "GET", "/api/integrations", nil); r.Status != http.StatusOK {
+			t.Fatalf("support lists integrations in %s: %d %s", o.org.ID, r.Status, r.Body)
+		}
+		if r := as(o.org.ID, "POST", "/api/webhooks/"+o.webhook+"/deliveries/"+o.dlvr+"/redeliver", nil); r.Status != http.StatusAccepted {
+			t.Fatalf("support redelivers in %s: %d %s", o.org.ID, r.Status, r.Body)
+		}
+		since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		if r := as(o.org.ID, "POST", "/api/webhooks/"+o.webhook+"/recover", map[string]any{"since": since}); r.Status != http.StatusAccepted {
+			t.Fatalf("support recovers in %s: %d %s", o.org.ID, r.Status, r.Body)
+		}
+		// Each re-run is in the organization's audit log with who did it.
+		var log struct {
+			Data []struct {
+				Action    string  `json:"action"`
+				ActorType string  `json:"actor_type"`
+				ActorID   *string `json:"actor_id"`
+				TargetID  *string `json:"target_id"`
+			} `json:"data"`
+		}
+		o.org.Do(t, "GET", "/api/audit-log?target_id="+o.webhook, nil).JSON(t, &log)
+		got := map[string]bool{}
+		for _, e := range log.Data {
+			if e.ActorType == "user_jwt" && e.ActorID != nil && *e.ActorID == staff.Sub {
+				got[e.Action] = true
+			}
+		}
+		if !got["webhook.redelivered"] || !got["webhook.recovery_started"] {
+			t.Fatalf("audit log of %s: %+v", o.org.ID, log.Data)
+		}
+
+		// No secrets, no keys, no configuration changes.
+		for _, call := range []struct{ method, path string }{
+			{"GET", "/api/webhooks/" + o.webhook + "/secret"},
+			{"POST", "/api/webhooks/" + o.webhook + "/rotate-secret"},
+			{"PATCH", "/api/webhooks/" + o.webhook},
+			{"DELETE", "/api/webhooks/" + o.webhook},
+			{"POST", "/api/api-keys"},
+			{"GET", "/api/api-keys"},
+			{"GET", "/api/audit-log"},
+			{"GET", "/api/request-logs"},
+		} {
+			var body any
+			switch call.method {
+			case "PATCH":
+				body = map[string]any{"name": "changed by support"}
+			case "POST":
+				body = map[string]any{"name": "support key", "scopes": []string{"webhooks:read"}}
+			}
+			r := as(o.org.ID, call.method, call.path, body)
+			if code, _ := errorOf(t, r); r.Status != http.StatusForbidden || code != "insufficient_scope" {
+				t.Errorf("support %s %s in %s: %d %s, want 403 insufficient_scope", call.method, call.path, o.org.ID, r.Status, r.Body)
+			}
+		}
+	}
+
+	// An organization not granted, and no organization named.
+	if r := as(c.ID, "GET", "/api/webhooks", nil); r.Status != http.StatusForbidden {
+		t.Errorf("support in an organization not granted: %d %s", r.Status, r.Body)
+	}
+	r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer "+tok)
+	if code, field := errorOf(t, r); r.Status != http.StatusBadRequest || code != "organization_required" || field != "X-Aqio-Organization-Id" {
+		t.Errorf("support without an organization: %d %s", r.Status, r.Body)
+	}
+	// "*" grants every organization.
+	everywhere := idp.AccessToken(oidc.User{Sub: "support-bo", Roles: []string{"support"},
+		Extra: map[string]any{"support_organizations": "*"}}, time.Now().Add(5*time.Minute))
+	if r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer "+everywhere, "X-Aqio-Organization-Id", c.ID); r.Status != http.StatusOK {
+		t.Errorf("support with *: %d %s", r.Status, r.Body)
+	}
+	// A member without the support role stays in their own organization.
+	member := idp.AccessToken(oidc.User{Sub: "mia", Roles: []string{"organizer"}, Organizations: []string{c.ID},
+		Extra: map[string]any{"support_organizations": "*"}}, time.Now().Add(5*time.Minute))
+	if r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer "+member, "X-Aqio-Organization-Id", a.ID); r.Status != http.StatusForbidden {
+		t.Errorf("non-support user with the claim in another organization: %d %s", r.Status, r.Body)
+	}
+}
