@@ -4,7 +4,9 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/aqio-connect ./cmd/aqio-connect
+# -tags noembed: api, worker and migrate without the embedded Temporal server
+# and its Web UI (dev, bench and temporal-server need the default build).
+RUN CGO_ENABLED=0 go build -tags noembed -trimpath -ldflags="-s -w" -o /out/aqio-connect ./cmd/aqio-connect
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/aqio-connect /usr/local/bin/aqio-connect

@@ -170,3 +170,6 @@ func (c *Proc) Kill() {
 
 // Tail is the end of the process' log.
 func (c *Proc) Tail() string { return c.tail() }
+
+// Name is the process' role (temporal-server, api, worker).
+func (c *Proc) Name() string { return c.name }
