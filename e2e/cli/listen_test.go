@@ -321,6 +321,7 @@ func TestVanishedListenExpires(t *testing.T) {
 	if !out.Expired {
 		t.Fatalf("ListenSession ended with %+v, want expired", out)
 	}
+	recordHistory(t, env, workflows.ListenSessionWorkflowID(s.ID), "listen_session_expired.json")
 	if r := org.Do(t, "GET", "/api/webhooks/"+s.WebhookID, nil); r.Status != http.StatusNotFound {
 		t.Fatalf("the expired session's webhook answers %d, want 404", r.Status)
 	}
