@@ -121,6 +121,10 @@ func (l linkStore) Get(ctx context.Context, typ, id string) (providers.Link, err
 	if err != nil {
 		return providers.Link{}, err
 	}
+	return toLink(row), nil
+}
+
+func toLink(row models.IntegrationLink) providers.Link {
 	out := providers.Link{ObjectType: row.ObjectType, ObjectID: row.ObjectID, ExternalID: row.ExternalID, Status: row.Status}
 	if row.ConferenceURL != nil {
 		out.URL = *row.ConferenceURL
@@ -128,7 +132,7 @@ func (l linkStore) Get(ctx context.Context, typ, id string) (providers.Link, err
 	if row.Data != nil {
 		_ = json.Unmarshal([]byte(*row.Data), &out.Data)
 	}
-	return out, nil
+	return out
 }
 
 func (l linkStore) Put(ctx context.Context, in providers.Link) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -104,16 +105,90 @@ func SealSubject(r *keyring.Ring, id string, s subject.Subject) (string, error) 
 	return r.Encrypt(b, subjectAD(id))
 }
 
-func (p *Privacy) loadErasure(ctx context.Context, in ErasureInput) (models.PrivacyErasure, subject.Subject, error) {
+// erasureState is what an erasure row keeps sealed in its subject
+// column: the subject and, read before the local erasure deleted them,
+// the subject's Aqio objects with each integration's link of them (for
+// the providers' step; cleared when the erasure finishes). Its JSON is a
+// subject.Subject's with "held" added, so OpenSubject still reads it.
+type erasureState struct {
+	subject.Subject
+	Held []heldObject `json:"held,omitempty"`
+}
+
+// heldObject is one of the subject's objects and its links by integration id.
+type heldObject struct {
+	Type     string                    `json:"type"`
+	ID       string                    `json:"id"`
+	ParentID string                    `json:"parent_id,omitempty"`
+	Status   string                    `json:"status,omitempty"`
+	Links    map[string]providers.Link `json:"links,omitempty"`
+}
+
+func openState(r *keyring.Ring, id, ciphertext string) (erasureState, error) {
+	var st erasureState
+	b, err := r.Decrypt(ciphertext, subjectAD(id))
+	if err != nil {
+		return st, fmt.Errorf("decrypt subject of %s: %w", id, err)
+	}
+	return st, json.Unmarshal(b, &st)
+}
+
+func sealState(r *keyring.Ring, id string, st erasureState) (string, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", err
+	}
+	return r.Encrypt(b, subjectAD(id))
+}
+
+// hold adds the objects read now to those held already (an attempt
+// retried after the local erasure reads nothing and keeps the first).
+func (st *erasureState) hold(objs []store.SubjectObject) {
+	for _, o := range objs {
+		i := slices.IndexFunc(st.Held, func(h heldObject) bool { return h.Type == o.Object.ObjectType && h.ID == o.Object.ObjectID })
+		if i < 0 {
+			h := heldObject{Type: o.Object.ObjectType, ID: o.Object.ObjectID}
+			if o.Object.ParentID != nil {
+				h.ParentID = *o.Object.ParentID
+			}
+			if o.Object.Status != nil {
+				h.Status = *o.Object.Status
+			}
+			st.Held = append(st.Held, h)
+			i = len(st.Held) - 1
+		}
+		for _, l := range o.Links {
+			if st.Held[i].Links == nil {
+				st.Held[i].Links = map[string]providers.Link{}
+			}
+			st.Held[i].Links[l.IntegrationID] = toLink(l)
+		}
+	}
+}
+
+// heldFor is what an integration's connector gets of the held objects.
+func (st erasureState) heldFor(integrationID string) []providers.HeldObject {
+	var out []providers.HeldObject
+	for _, h := range st.Held {
+		o := providers.HeldObject{Type: h.Type, ID: h.ID, ParentID: h.ParentID, Status: h.Status}
+		if l, ok := h.Links[integrationID]; ok {
+			o.Link = &l
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (p *Privacy) loadErasure(ctx context.Context, in ErasureInput) (models.PrivacyErasure, erasureState, error) {
 	e, err := p.Store.GetErasure(ctx, in.OrganizationID, in.ErasureID)
 	if errors.Is(err, store.ErrNotFound) {
-		return e, subject.Subject{}, temporal.NewNonRetryableApplicationError("erasure not found", ErrTypeIntegrationGone, nil)
+		return e, erasureState{}, temporal.NewNonRetryableApplicationError("erasure not found", ErrTypeIntegrationGone, nil)
 	}
 	if err != nil {
-		return e, subject.Subject{}, err
+		return e, erasureState{}, err
 	}
-	s, err := OpenSubject(p.Ring, e.ID, e.Subject)
-	return e, s, err
+	st, err := openState(p.Ring, e.ID, e.Subject)
+	return e, st, err
 }
 
 func readReport(raw *string) ErasureReport {
@@ -154,18 +229,27 @@ func (p *Privacy) discover(ctx context.Context, orgID string, s subject.Subject)
 // EraseLocal removes or redacts the subject's personal data in every
 // table of the organization and puts their addresses on the
 // suppression list. The subject row is completed first with what was
-// found (kept encrypted, for the providers' step), so an attempt retried
-// after the scrub still knows whom to erase; a repeated run changes
-// nothing and counts nothing.
+// found and with the subject's objects and their links (kept encrypted,
+// for the providers' step: where each provider holds the person), so an
+// attempt retried after the scrub, or the providers' step after it,
+// still knows whom to erase and where; a repeated run changes nothing
+// and counts nothing. FinishErasure drops the held objects again.
 func (p *Privacy) EraseLocal(ctx context.Context, in ErasureInput) (EraseLocalResult, error) {
-	e, s, err := p.loadErasure(ctx, in)
+	e, st, err := p.loadErasure(ctx, in)
 	if err != nil {
 		return EraseLocalResult{}, err
 	}
+	s := st.Subject
 	if s, err = p.discover(ctx, in.OrganizationID, s); err != nil {
 		return EraseLocalResult{}, err
 	}
-	sealed, err := SealSubject(p.Ring, e.ID, s)
+	st.Subject = s
+	objs, err := p.Store.SubjectObjects(ctx, in.OrganizationID, subject.NewMatcher(s))
+	if err != nil {
+		return EraseLocalResult{}, err
+	}
+	st.hold(objs)
+	sealed, err := sealState(p.Ring, e.ID, st)
 	if err != nil {
 		return EraseLocalResult{}, err
 	}
@@ -306,10 +390,11 @@ func (p *Privacy) EraseAtProvider(ctx context.Context, in EraseAtProviderInput) 
 			return EraseAtProviderResult{Status: o.Status, Deleted: o.Deleted}, nil
 		}
 	}
-	s, err := OpenSubject(p.Ring, e.ID, e.Subject)
+	st, err := openState(p.Ring, e.ID, e.Subject)
 	if err != nil {
 		return EraseAtProviderResult{}, err
 	}
+	s := st.Subject
 	m := subject.NewMatcher(s)
 	integ, prov, err := p.Integrations.load(ctx, in.OrganizationID, in.IntegrationID)
 	if err != nil {
@@ -323,7 +408,7 @@ func (p *Privacy) EraseAtProvider(ctx context.Context, in EraseAtProviderInput) 
 	if err != nil {
 		return EraseAtProviderResult{}, err
 	}
-	out, err := er.Erase(ctx, rt, providers.ErasureSubject{Emails: s.AllEmails(), UserID: s.UserID})
+	out, err := er.Erase(ctx, rt, providers.ErasureSubject{Emails: s.AllEmails(), UserID: s.UserID, Held: st.heldFor(integ.ID)})
 	if err != nil {
 		msg, _ := m.Redact(err.Error())
 		pe, classified := providers.AsError(err)
@@ -370,12 +455,14 @@ func ErasureEventID(erasureID string) string {
 }
 
 // FinishErasure emits privacy.erasure_requested to the organization's
-// webhooks (once: the event id is the erasure's) and completes the erasure.
+// webhooks (once: the event id is the erasure's) and completes the
+// erasure, dropping the held objects from its sealed subject.
 func (p *Privacy) FinishErasure(ctx context.Context, in ErasureInput) error {
-	e, s, err := p.loadErasure(ctx, in)
+	e, st, err := p.loadErasure(ctx, in)
 	if err != nil {
 		return err
 	}
+	s := st.Subject
 	// A second pass catches what arrived while the providers were asked
 	// (a delivery attempt in flight during the first pass records the
 	// receiver's answer after it).
@@ -416,8 +503,12 @@ func (p *Privacy) FinishErasure(ctx context.Context, in ErasureInput) error {
 		}
 	}
 	b, _ := json.Marshal(rep)
+	sealed, err := SealSubject(p.Ring, e.ID, s)
+	if err != nil {
+		return err
+	}
 	return p.Store.UpdateErasure(ctx, in.OrganizationID, in.ErasureID, map[string]any{
-		"status": status, "completed_at": p.Store.Now(), "report": string(b)})
+		"status": status, "completed_at": p.Store.Now(), "report": string(b), "subject": sealed})
 }
 
 // ExportInput names one access export.

@@ -103,6 +103,7 @@ func (s *Server) createErasure(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	req.Audit = privacyEntry(c, "privacy.erasure_requested", "privacy_erasure", req.RequestID)
 	e, created, err := s.deps.Privacy.RequestErasure(c.Request().Context(), req)
 	if err != nil {
 		return subjectRequestError(err)
@@ -110,7 +111,6 @@ func (s *Server) createErasure(c echo.Context) error {
 	if !created {
 		return c.JSON(http.StatusOK, s.erasureView(e))
 	}
-	s.auditPrivacy(c, "privacy.erasure_requested", "privacy_erasure", e.ID, map[string]any{"request_id": e.RequestID})
 	return c.JSON(http.StatusAccepted, s.erasureView(e))
 }
 
@@ -161,6 +161,7 @@ func (s *Server) createExport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	req.Audit = privacyEntry(c, "privacy.export_requested", "privacy_export", req.RequestID)
 	x, created, err := s.deps.Privacy.RequestExport(c.Request().Context(), req)
 	if err != nil {
 		return subjectRequestError(err)
@@ -168,7 +169,6 @@ func (s *Server) createExport(c echo.Context) error {
 	if !created {
 		return c.JSON(http.StatusOK, s.exportView(x))
 	}
-	s.auditPrivacy(c, "privacy.export_requested", "privacy_export", x.ID, map[string]any{"request_id": x.RequestID})
 	return c.JSON(http.StatusAccepted, s.exportView(x))
 }
 
@@ -204,6 +204,15 @@ func (s *Server) downloadExport(c echo.Context) error {
 	s.auditPrivacy(c, "privacy.export_downloaded", "privacy_export", c.Param("id"), nil)
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSONBlob(http.StatusOK, doc)
+}
+
+// privacyEntry is the audit entry of a data-subject request (ids only),
+// written with the request row (privacy.Request.Audit).
+func privacyEntry(c echo.Context, action, targetType, requestID string) *audit.Entry {
+	p := principal(c)
+	e := audit.Entry{OrganizationID: p.OrganizationID, Action: action, TargetType: targetType,
+		Details: map[string]any{"request_id": requestID}}.By(audit.ActorFrom(c.Request().Context()))
+	return &e
 }
 
 // auditPrivacy appends a data-subject request to the audit log (ids only).

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,6 +43,25 @@ const (
 	WebhookRedelivered     = "webhook.redelivered"
 	WebhookRecoveryStarted = "webhook.recovery_started"
 )
+
+// ActorOAuthCallback is the actor type of an OAuth connect: the entry is
+// written when the user's browser comes back from the provider's consent
+// screen, so its actor id is the user the connection is for (empty for an
+// organization-wide one) and its address and request id are the
+// callback's; the authorize call's actor, address and request id are in
+// the entry's details ("authorize").
+const ActorOAuthCallback = "oauth_callback"
+
+// Scopes splits the scopes a provider granted (the token response's
+// scope, space- or comma-separated) into a sorted list without repeats.
+func Scopes(granted *string) []string {
+	if granted == nil {
+		return []string{}
+	}
+	f := strings.FieldsFunc(*granted, func(r rune) bool { return r == ' ' || r == ',' })
+	slices.Sort(f)
+	return slices.Compact(f)
+}
 
 // Actor is who asked for an action: how they authenticated, their user or
 // API key id, their address and the request id. The API puts it in each

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aqio/connect/activities"
+	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/keyring"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/privacy/subject"
@@ -44,6 +45,10 @@ type Request struct {
 	Email          string
 	UserID         string
 	RequestedBy    string
+	// Audit is the request's audit entry (action, actor; the target is
+	// the new row), written in the transaction that records the request;
+	// nil: none.
+	Audit *audit.Entry
 }
 
 // ErrRequestReused: the request id was used for another subject.
@@ -81,7 +86,7 @@ func (s *Service) RequestErasure(ctx context.Context, r Request) (models.Privacy
 	row := &models.PrivacyErasure{ID: id, OrganizationID: r.OrganizationID, RequestID: r.RequestID, EmailHash: eh, UserIDHash: uh,
 		Subject: sealed, Status: models.PrivacyPending, WorkflowID: workflows.ErasureWorkflowID(r.OrganizationID, id),
 		RequestedBy: nullable(r.RequestedBy), CreatedAt: now, UpdatedAt: now}
-	got, existing, err := s.Store.CreateErasure(ctx, row)
+	got, existing, err := s.Store.CreateErasure(ctx, row, r.Audit)
 	if err != nil {
 		return got, false, err
 	}
@@ -106,7 +111,7 @@ func (s *Service) RequestExport(ctx context.Context, r Request) (models.PrivacyE
 	row := &models.PrivacyExport{ID: id, OrganizationID: r.OrganizationID, RequestID: r.RequestID, EmailHash: eh, UserIDHash: uh,
 		Subject: sealed, Status: models.PrivacyPending, WorkflowID: workflows.ExportWorkflowID(r.OrganizationID, id),
 		RequestedBy: nullable(r.RequestedBy), CreatedAt: s.Store.Now()}
-	got, existing, err := s.Store.CreateExport(ctx, row)
+	got, existing, err := s.Store.CreateExport(ctx, row, r.Audit)
 	if err != nil {
 		return got, false, err
 	}

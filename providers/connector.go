@@ -186,10 +186,29 @@ type Eraser interface {
 }
 
 // ErasureSubject is who to erase: every address the erasure found for
-// them (normalized) and their Aqio user id.
+// them (normalized), their Aqio user id, and the Aqio objects that were
+// theirs.
 type ErasureSubject struct {
 	Emails []string
 	UserID string
+	// Held are the subject's Aqio objects (their registrations), with
+	// this integration's link of each when it has one, as they were
+	// before the local erasure deleted them: where the provider's records
+	// of the person are (a Zoom registrant id and its meeting, the
+	// calendar events a registration made them an attendee of) when the
+	// provider cannot be searched for them (cancelled registrants, ended
+	// meetings).
+	Held []HeldObject
+}
+
+// HeldObject is one Aqio object of an erasure's subject.
+type HeldObject struct {
+	Type     string
+	ID       string
+	ParentID string // a registration's event id
+	Status   string
+	// Link is this integration's link of the object (nil: none).
+	Link *Link
 }
 
 // Erase outcome statuses.

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/models"
 )
 
@@ -190,6 +191,22 @@ func (s *Store) ScrubSubject(ctx context.Context, orgID string, m SubjectMatcher
 				counts[t.Table]++
 			}
 		}
+		// Links keyed by the person (Pipedrive keys its person link by
+		// the address) cannot be redacted in place: they go.
+		keyed, err := subjectRows(tx, piiTable{Table: "integration_links", Key: []string{"integration_id", "object_type", "object_id"},
+			Cols: []string{"object_id"}, Scope: orgIntegrations}, orgID, m.Needles())
+		if err != nil {
+			return err
+		}
+		for _, r := range keyed {
+			if _, changed := m.Redact(r.vals[0].String); !changed {
+				continue
+			}
+			if err := tx.Exec("DELETE FROM integration_links WHERE integration_id = ? AND object_type = ? AND object_id = ?", r.key...).Error; err != nil {
+				return fmt.Errorf("delete keyed links: %w", err)
+			}
+			counts["integration_links"]++
+		}
 		uid := m.UserID()
 		users := tx.Model(&models.User{})
 		if emails := m.Emails(); uid != "" && len(emails) > 0 {
@@ -220,6 +237,41 @@ func (s *Store) ScrubSubject(ctx context.Context, orgID string, m SubjectMatcher
 		}
 	}
 	return counts, err
+}
+
+// SubjectObject is one of a subject's Aqio objects with the links the
+// organization's integrations keep of it.
+type SubjectObject struct {
+	Object models.IntegrationObject
+	Links  []models.IntegrationLink
+}
+
+// SubjectObjects lists the organization's integration objects that
+// ScrubSubject deletes (the subject's own: their data mentions them),
+// with their links, so an erasure can read where the providers keep the
+// person before the local erasure removes it.
+func (s *Store) SubjectObjects(ctx context.Context, orgID string, m SubjectMatcher) ([]SubjectObject, error) {
+	db := s.db.WithContext(ctx)
+	rows, err := subjectRows(db, piiTables[2], orgID, m.Needles())
+	if err != nil {
+		return nil, err
+	}
+	var out []SubjectObject
+	for _, r := range rows {
+		if _, changed := m.Redact(r.vals[0].String); !r.vals[0].Valid || !changed {
+			continue
+		}
+		var o SubjectObject
+		if err := db.Where("organization_id = ? AND object_type = ? AND object_id = ?", r.key...).Take(&o.Object).Error; err != nil {
+			return nil, fmt.Errorf("load subject object: %w", notFound(err))
+		}
+		if err := db.Where("object_type = ? AND object_id = ? AND "+orgIntegrations, r.key[1], r.key[2], orgID).
+			Order("integration_id").Find(&o.Links).Error; err != nil {
+			return nil, fmt.Errorf("load subject links: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }
 
 // SubjectRecord is one stored row that concerns a subject (for the access export).
@@ -280,7 +332,7 @@ func (s *Store) CollectSubject(ctx context.Context, orgID string, m SubjectMatch
 // CreateErasure inserts an erasure request, or returns the existing one
 // with the same request id (existing true). A request id reused for
 // another subject is ErrRequestReused.
-func (s *Store) CreateErasure(ctx context.Context, e *models.PrivacyErasure) (models.PrivacyErasure, bool, error) {
+func (s *Store) CreateErasure(ctx context.Context, e *models.PrivacyErasure, entry *audit.Entry) (models.PrivacyErasure, bool, error) {
 	var found models.PrivacyErasure
 	if err := s.EnsureOrganizationExists(ctx, e.OrganizationID); err != nil {
 		return found, false, err
@@ -289,6 +341,9 @@ func (s *Store) CreateErasure(ctx context.Context, e *models.PrivacyErasure) (mo
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(e)
 		if res.Error != nil {
 			return res.Error
+		}
+		if err := recordCreated(ctx, tx, res.RowsAffected, entry, e.ID); err != nil {
+			return err
 		}
 		return tx.Where("organization_id = ? AND request_id = ?", e.OrganizationID, e.RequestID).Take(&found).Error
 	})
@@ -300,6 +355,17 @@ func (s *Store) CreateErasure(ctx context.Context, e *models.PrivacyErasure) (mo
 		return found, true, ErrRequestReused
 	}
 	return found, existing, nil
+}
+
+// recordCreated writes a request's audit entry (its target the new row)
+// when the request was created, not when it was a repeat.
+func recordCreated(ctx context.Context, tx *gorm.DB, created int64, entry *audit.Entry, id string) error {
+	if entry == nil || created == 0 {
+		return nil
+	}
+	e := *entry
+	e.TargetID = id
+	return audit.Record(ctx, tx, e)
 }
 
 func str(p *string) string {
@@ -364,13 +430,17 @@ func (s *Store) Suppressed(ctx context.Context, orgID string, hashes []string) (
 
 // CreateExport inserts an export request, or returns the existing one
 // with the same request id (ErrRequestReused for another subject).
-func (s *Store) CreateExport(ctx context.Context, e *models.PrivacyExport) (models.PrivacyExport, bool, error) {
+func (s *Store) CreateExport(ctx context.Context, e *models.PrivacyExport, entry *audit.Entry) (models.PrivacyExport, bool, error) {
 	var found models.PrivacyExport
 	if err := s.EnsureOrganizationExists(ctx, e.OrganizationID); err != nil {
 		return found, false, err
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(e).Error; err != nil {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(e)
+		if res.Error != nil {
+			return res.Error
+		}
+		if err := recordCreated(ctx, tx, res.RowsAffected, entry, e.ID); err != nil {
 			return err
 		}
 		return tx.Where("organization_id = ? AND request_id = ?", e.OrganizationID, e.RequestID).Take(&found).Error

@@ -1,6 +1,8 @@
 // Package privacy_test drives data-subject requests end to end: events
 // for a person are ingested, delivered to a real receiver and pushed to
-// the HubSpot and Mailchimp fakes; then the erasure (HTTP → Erasure
+// the fakes of every connector that erases (HubSpot, Mailchimp,
+// ActiveCampaign, Pipedrive, Salesforce, Zoom, Kit, Google Calendar,
+// Outlook, Apple Calendar over CalDAV); then the erasure (HTTP → Erasure
 // workflow → activities → database and provider fakes), the access
 // export and the retention schedule's run are checked against every
 // text column of every table and every recorded Temporal history, on
@@ -25,7 +27,12 @@ import (
 	"github.com/aqio/connect/internal/fakes"
 	activecampaignfake "github.com/aqio/connect/internal/fakes/activecampaign"
 	hubspotfake "github.com/aqio/connect/internal/fakes/hubspot"
+	kitfake "github.com/aqio/connect/internal/fakes/kit"
 	mailchimpfake "github.com/aqio/connect/internal/fakes/mailchimp"
+	graphfake "github.com/aqio/connect/internal/fakes/msgraph"
+	pipedrivefake "github.com/aqio/connect/internal/fakes/pipedrive"
+	sffake "github.com/aqio/connect/internal/fakes/salesforce"
+	zoomfake "github.com/aqio/connect/internal/fakes/zoom"
 	"github.com/aqio/connect/internal/testenv"
 	"github.com/aqio/connect/workflows"
 )
@@ -37,22 +44,39 @@ var (
 	// activecampaignFake is an API-key provider (connected with
 	// credentials, not OAuth).
 	activecampaignFake *activecampaignfake.Mounted
+	pipedriveFake      *pipedrivefake.Mounted
+	salesforceFake     *sffake.Mounted
+	zoomFake           *zoomfake.Mounted
+	kitFake            *kitfake.Mounted
+	graphFake          *graphfake.Mounted
 )
 
 const (
 	hubspotClient, hubspotSecret     = "privacy-hubspot-client", "privacy-hubspot-secret"
 	mailchimpClient, mailchimpSecret = "privacy-mailchimp-client", "privacy-mailchimp-secret"
+	googleClient, googleSecret       = "privacy-google-client.apps.googleusercontent.com", "privacy-google-secret"
+	pipedriveClient, pipedriveSecret = "privacy-pipedrive-client", "privacy-pipedrive-secret"
+	sfClient, sfSecret               = "privacy-salesforce-client", "privacy-salesforce-secret"
+	zoomClient, zoomSecret           = "privacy-zoom-client", "privacy-zoom-secret"
+	kitClient, kitSecret             = "privacy-kit-client", "privacy-kit-secret"
+	graphClient, graphSecret         = "0c1f2e3d-privacy-graph-client", "privacy~graph~secret"
 	returnURL                        = "https://app.aqio.test/settings/integrations"
 	wait                             = 60 * time.Second
 )
 
 func TestMain(m *testing.M) {
-	fake = fakes.New(map[string]string{})
+	fake = fakes.New(map[string]string{googleClient: googleSecret})
 	defer fake.Close()
 	hubspotFake = hubspotfake.Mount(fake.Mux, fake.Issuer, "/hubspot", map[string]string{hubspotClient: hubspotSecret}, hubspotfake.Options{})
 	mailchimpFake = mailchimpfake.Mount(fake.Mux, fake.Issuer, "/mailchimp", map[string]string{mailchimpClient: mailchimpSecret},
 		func() string { return fake.URL }, mailchimpfake.Options{})
 	activecampaignFake = activecampaignfake.Mount(fake.Mux, "/activecampaign", activecampaignfake.Options{RateLimit: 1000})
+	base := func() string { return fake.URL }
+	pipedriveFake = pipedrivefake.Mount(fake.Mux, fake.Issuer, "/pipedrive", map[string]string{pipedriveClient: pipedriveSecret}, base, pipedrivefake.Options{})
+	salesforceFake = sffake.Mount(fake.Mux, fake.Issuer, "/salesforce", map[string]string{sfClient: sfSecret}, base, sffake.Options{})
+	zoomFake = zoomfake.Mount(fake.Mux, fake.Issuer, "/zoom", map[string]string{zoomClient: zoomSecret}, base)
+	kitFake = kitfake.Mount(fake.Mux, fake.Issuer, "/kit", map[string]string{kitClient: kitSecret}, kitfake.Options{})
+	graphFake = graphfake.Mount(fake.Mux, fake.Issuer, "/msgraph", map[string]string{graphClient: graphSecret})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -74,6 +98,22 @@ func TestMain(m *testing.M) {
 			ClientID: mailchimpClient, ClientSecret: mailchimpSecret,
 			AuthURL: fake.URL + mailchimpFake.AuthPath(), TokenURL: fake.URL + mailchimpFake.TokenPath(),
 		}
+		// No API URLs for Pipedrive, Salesforce and Zoom: their token
+		// answers say where the account's API is.
+		c.Integrations.Providers["pipedrive"] = config.ProviderConfig{ClientID: pipedriveClient, ClientSecret: pipedriveSecret,
+			AuthURL: fake.URL + pipedriveFake.AuthPath(), TokenURL: fake.URL + pipedriveFake.TokenPath(), RevokeURL: fake.URL + pipedriveFake.RevokePath()}
+		c.Integrations.Providers["salesforce"] = config.ProviderConfig{ClientID: sfClient, ClientSecret: sfSecret,
+			AuthURL: fake.URL + salesforceFake.AuthPath(), TokenURL: fake.URL + salesforceFake.TokenPath(), RevokeURL: fake.URL + salesforceFake.RevokePath()}
+		c.Integrations.Providers["zoom"] = config.ProviderConfig{ClientID: zoomClient, ClientSecret: zoomSecret,
+			AuthURL: fake.URL + zoomFake.AuthPath(), TokenURL: fake.URL + zoomFake.TokenPath(), RevokeURL: fake.URL + zoomFake.RevokePath()}
+		c.Integrations.Providers["kit"] = config.ProviderConfig{ClientID: kitClient, ClientSecret: kitSecret,
+			AuthURL: fake.URL + kitFake.AuthPath(), TokenURL: fake.URL + kitFake.TokenPath(),
+			RevokeURL: fake.URL + kitFake.RevokePath(), APIBaseURL: fake.URL + kitFake.APIPath()}
+		c.Integrations.Providers["google_calendar"] = config.ProviderConfig{ClientID: googleClient, ClientSecret: googleSecret,
+			AuthURL: fake.URL + "/oauth/authorize", TokenURL: fake.URL + "/oauth/token", RevokeURL: fake.URL + "/oauth/revoke",
+			APIBaseURL: fake.URL + "/calendar/v3/"}
+		c.Integrations.Providers["outlook_calendar"] = config.ProviderConfig{ClientID: graphClient, ClientSecret: graphSecret,
+			AuthURL: fake.URL + graphFake.AuthPath(), TokenURL: fake.URL + graphFake.TokenPath(), APIBaseURL: fake.URL + graphFake.APIPath()}
 	})
 }
 

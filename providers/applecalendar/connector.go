@@ -37,9 +37,8 @@ func New() *Connector { return &Connector{} }
 // server_url credential, for any CalDAV server).
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		DataSent:  []string{"event title, description and Aqio page URL", "event start, end and time zone", "venue or online link", "registrants' email addresses and names as attendees (only with add_attendees)"},
-		NoErasure: "removing the person from attendee lists is not wired yet: remove them from future events' attendees in the calendar by hand",
-		Type:      Type, DisplayName: "Apple Calendar (feed or iCloud CalDAV)", Auth: providers.AuthBasic, Available: true,
+		DataSent: []string{"event title, description and Aqio page URL", "event start, end and time zone", "venue or online link", "registrants' email addresses and names as attendees (only with add_attendees)"},
+		Type:     Type, DisplayName: "Apple Calendar (feed or iCloud CalDAV)", Auth: providers.AuthBasic, Available: true,
 		APIBaseURL: DefaultServer,
 		CredentialFields: []providers.CredentialField{
 			{Name: "username", Description: "The Apple ID (email address) of the iCloud account, for CalDAV export (leave all fields out for a subscribable feed only)"},

@@ -20,9 +20,8 @@ func New() *Connector { return &Connector{} }
 // Info is Google Calendar's catalog entry.
 func (*Connector) Info() providers.Info {
 	return providers.Info{
-		DataSent:  []string{"event title, description and Aqio page URL", "event start, end and time zone", "venue or online link", "registrants' email addresses and names as attendees (only with add_attendees)", "a Google Meet request for online events"},
-		NoErasure: "removing the person from attendee lists is not wired yet: remove them from future events' attendees in the calendar by hand",
-		Type:      "google_calendar", DisplayName: "Google Calendar (with Google Meet)", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"event title, description and Aqio page URL", "event start, end and time zone", "venue or online link", "registrants' email addresses and names as attendees (only with add_attendees)", "a Google Meet request for online events"},
+		Type:     "google_calendar", DisplayName: "Google Calendar (with Google Meet)", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: "https://www.googleapis.com/calendar/v3/",
 		OAuth: &providers.OAuthInfo{
 			AuthURL: "https://accounts.google.com/o/oauth2/v2/auth", TokenURL: "https://oauth2.googleapis.com/token",
@@ -164,7 +163,7 @@ func export(ctx context.Context, rt *providers.Runtime, c *Client, aqioEventID s
 	ce := Event{
 		AqioID: en.AqioID, Title: en.Title, Description: en.Description, Location: en.Location,
 		Start: en.Start, End: en.End, TimeZone: en.TimeZone, Private: en.Private,
-		WithMeet: *set.CreateMeetLinks && en.Online, Attendees: en.Emails(),
+		WithMeet: *set.CreateMeetLinks && en.Online, Attendees: en.Emails(), SendAttendees: set.AddAttendees,
 	}
 	got, err := c.Upsert(ctx, set.CalendarID, ce, set.SendUpdates())
 	if err != nil {

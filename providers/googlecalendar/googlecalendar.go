@@ -56,7 +56,10 @@ type Event struct {
 	Start, End  time.Time
 	TimeZone    string
 	Attendees   []string // emails
-	Private     bool
+	// SendAttendees sends the list even when it is empty (add_attendees:
+	// a patch that drops the last attendee must say so, or Google keeps them).
+	SendAttendees bool
+	Private       bool
 	// WithMeet asks Google to create a Meet conference.
 	WithMeet bool
 }
@@ -86,6 +89,10 @@ func toCalendar(e Event) *calendar.Event {
 	}
 	for _, a := range e.Attendees {
 		ce.Attendees = append(ce.Attendees, &calendar.EventAttendee{Email: a})
+	}
+	if e.SendAttendees && len(ce.Attendees) == 0 {
+		ce.Attendees = []*calendar.EventAttendee{}
+		ce.ForceSendFields = append(ce.ForceSendFields, "Attendees")
 	}
 	if e.WithMeet {
 		ce.ConferenceData = &calendar.ConferenceData{CreateRequest: &calendar.CreateConferenceRequest{

@@ -55,6 +55,15 @@ func New(rt *providers.Runtime) *Client {
 // JSON sends in (nil: no body) to path (relative to Base, may carry a
 // query) and decodes the answer into out (nil: ignored).
 func (c *Client) JSON(ctx context.Context, method, path string, in, out any) error {
+	return c.Send(ctx, method, path, nil, in, out)
+}
+
+// UTC is the Prefer header asking Graph for event times in UTC
+// (start/end dateTime then read as UTC whatever zone the event has).
+var UTC = http.Header{"Prefer": {`outlook.timezone="UTC"`}}
+
+// Send is JSON with extra request headers (e.g. UTC).
+func (c *Client) Send(ctx context.Context, method, path string, header http.Header, in, out any) error {
 	var body *bytes.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -68,6 +77,9 @@ func (c *Client) JSON(ctx context.Context, method, path string, in, out any) err
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.Base, "/")+"/"+strings.TrimLeft(path, "/"), body)
 	if err != nil {
 		return err
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json")
 	if in != nil {

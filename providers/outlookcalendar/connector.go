@@ -40,9 +40,8 @@ func New() *Connector { return &Connector{} }
 func (*Connector) Info() providers.Info {
 	auth, token := msgraph.Endpoints("common")
 	return providers.Info{
-		DataSent:  []string{"event title, description and Aqio page URL", "event start, end and time zone", "venue or online link", "registrants' email addresses and names as attendees (only with add_attendees)", "a Teams meeting request for online events"},
-		NoErasure: "removing the person from attendee lists is not wired yet: remove them from future events' attendees in the calendar by hand",
-		Type:      Type, DisplayName: "Outlook Calendar (with Teams meetings)", Auth: providers.AuthOAuth2, Available: true,
+		DataSent: []string{"event title, description and Aqio page URL", "event start, end and time zone", "venue or online link", "registrants' email addresses and names as attendees (only with add_attendees)", "a Teams meeting request for online events"},
+		Type:     Type, DisplayName: "Outlook Calendar (with Teams meetings)", Auth: providers.AuthOAuth2, Available: true,
 		APIBaseURL: msgraph.DefaultBaseURL,
 		OAuth: &providers.OAuthInfo{
 			AuthURL: auth, TokenURL: token, ClientAuth: providers.ClientAuthBody,

@@ -50,23 +50,44 @@ func (c *Client) DeleteRegistrant(ctx context.Context, meetingID, registrantID s
 // registrantStatuses are the statuses "List meeting registrants" filters by.
 var registrantStatuses = []string{"approved", "pending", "denied"}
 
-// Erase deletes the subject's registrations from the connected user's
-// scheduled meetings: every registrant with one of the subject's
-// addresses, whatever its status list (approved, pending, denied).
-// Ended meetings are not listed by Zoom and keep their registrants.
+// Erase deletes the subject's registrations at Zoom: first the
+// registrants the connector created for the subject's registrations (by
+// the registrant and meeting ids their links kept, read before the local
+// erasure: this finds registrants Aqio cancelled and those of meetings
+// no longer listed as scheduled), then every registrant with one of the
+// subject's addresses in the connected user's scheduled meetings,
+// whatever its status list (approved, pending, denied).
 func (*Connector) Erase(ctx context.Context, rt *providers.Runtime, s providers.ErasureSubject) (providers.EraseOutcome, error) {
-	if len(s.Emails) == 0 {
+	zc := client(rt)
+	n, touched := 0, map[string]bool{}
+	linked := 0
+	for _, h := range s.Held {
+		if h.Type != "registration" || h.Link == nil || h.Link.ExternalID == "" || h.Link.Data["meeting_id"] == "" {
+			continue
+		}
+		linked++
+		mid := h.Link.Data["meeting_id"]
+		ok, err := zc.DeleteRegistrant(ctx, mid, h.Link.ExternalID)
+		if err != nil {
+			return providers.EraseOutcome{}, err
+		}
+		if ok {
+			n++
+			touched[mid] = true
+		}
+	}
+	if len(s.Emails) == 0 && linked == 0 {
 		return providers.EraseOutcome{Status: providers.EraseNotPossible, Detail: "Zoom registrants are found by email and the erasure knows no address"}, nil
 	}
-	zc := client(rt)
-	meetings, err := zc.ScheduledMeetings(ctx, "me")
-	if err != nil {
-		return providers.EraseOutcome{}, err
+	var meetings []ListedMeeting
+	if len(s.Emails) > 0 {
+		var err error
+		if meetings, err = zc.ScheduledMeetings(ctx, "me"); err != nil {
+			return providers.EraseOutcome{}, err
+		}
 	}
-	n, touched := 0, 0
 	for _, m := range meetings {
 		id := fmt.Sprint(m.ID)
-		hit := false
 		for _, status := range registrantStatuses {
 			regs, err := zc.registrants(ctx, id, status)
 			if err != nil {
@@ -85,19 +106,16 @@ func (*Connector) Erase(ctx context.Context, rt *providers.Runtime, s providers.
 				}
 				if ok {
 					n++
-					hit = true
+					touched[id] = true
 				}
 			}
 		}
-		if hit {
-			touched++
-		}
 	}
 	if n == 0 {
-		return providers.EraseOutcome{Status: providers.EraseNotFound, Detail: fmt.Sprintf("none of the %d scheduled meeting(s) has a registrant with these addresses", len(meetings))}, nil
+		return providers.EraseOutcome{Status: providers.EraseNotFound, Detail: fmt.Sprintf("no registrant with these addresses in the %d scheduled meeting(s), and none of the %d registrant(s) Aqio created is left", len(meetings), linked)}, nil
 	}
 	return providers.EraseOutcome{Status: providers.EraseDeleted, Deleted: n,
-		Detail: fmt.Sprintf("%d registrant(s) deleted from %d scheduled meeting(s); ended meetings keep their registrants", n, touched)}, nil
+		Detail: fmt.Sprintf("%d registrant(s) deleted from %d meeting(s)", n, len(touched))}, nil
 }
 
 // registrants lists a meeting's registrants of one status (all pages).

@@ -78,3 +78,50 @@ func TestErase(t *testing.T) {
 		t.Fatalf("429: %v", err)
 	}
 }
+
+// A registrant Aqio cancelled is in none of Zoom's status lists: only the
+// registration's link, held from before the local erasure, finds it.
+func TestEraseHeldCancelledRegistrant(t *testing.T) {
+	h := newHarness(t, map[string]any{"require_registration": true})
+	raw, _ := json.Marshal(virtual)
+	h.objects["event/ev_1"] = providers.Object{Type: "event", ID: "ev_1", Data: raw}
+	reg := map[string]any{"id": "reg_1", "event_id": "ev_1", "user_email": "ada@example.com", "user_name": "Ada Lovelace", "status": "confirmed"}
+	if _, err := h.push(t, "registration.confirmed", reg); err != nil {
+		t.Fatal(err)
+	}
+	reg["status"] = "cancelled"
+	if _, err := h.push(t, "registration.cancelled", reg); err != nil {
+		t.Fatal(err)
+	}
+	mid := h.link(t, "event", "ev_1").ExternalID
+	if rs := h.fake.Registrants(mid); len(rs) != 1 || rs[0].Status != "cancelled" {
+		t.Fatalf("setup: %+v", rs)
+	}
+	ctx := context.Background()
+	s := providers.ErasureSubject{Emails: []string{"ada@example.com"}}
+	if out, err := h.conn.Erase(ctx, h.rt, s); err != nil || out.Status != providers.EraseNotFound {
+		t.Fatalf("without the held link: %+v %v", out, err)
+	}
+	l := h.link(t, "registration", "reg_1")
+	s.Held = []providers.HeldObject{{Type: "registration", ID: "reg_1", ParentID: "ev_1", Status: "cancelled", Link: &l}}
+	out, err := h.conn.Erase(ctx, h.rt, s)
+	if err != nil || out.Status != providers.EraseDeleted || out.Deleted != 1 {
+		t.Fatalf("with the held link: %+v %v", out, err)
+	}
+	if rs := h.fake.Registrants(mid); len(rs) != 0 {
+		t.Fatalf("registrants left %+v", rs)
+	}
+	var del []string
+	for _, r := range h.fake.Requests() {
+		if r.Op == zoomfake.OpDeleteRegistrant && r.Status == http.StatusNoContent {
+			del = append(del, r.Path)
+		}
+	}
+	if len(del) != 1 || !strings.HasSuffix(del[0], "/meetings/"+mid+"/registrants/"+l.ExternalID) {
+		t.Fatalf("deletions %v", del)
+	}
+	// Again: the registrant is gone (404), nothing is counted twice.
+	if out, err := h.conn.Erase(ctx, h.rt, s); err != nil || out.Status != providers.EraseNotFound {
+		t.Fatalf("again: %+v %v", out, err)
+	}
+}

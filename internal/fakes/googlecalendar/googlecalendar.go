@@ -2,7 +2,8 @@
 // events API at Google's wire format: insert/get/patch/delete, id rules,
 // 409 duplicate, conferenceData create requests that may stay "pending"
 // for a few reads before "success", sendUpdates checked and recorded,
-// 401 authError for expired/foreign tokens, 429 and 403
+// attendees replaced by a patch (recorded: Patches), 401 authError for
+// expired/foreign tokens, 429 and 403
 // rateLimitExceeded/userRateLimitExceeded. Tokens look like Google's
 // (ya29.…, refresh 1//…).
 package googlecalendar
@@ -13,6 +14,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +34,20 @@ type Fake struct {
 	pendingGets int            // conference reads that still answer pending
 	pending     map[string]int // event key → reads left pending
 	sendUpdates map[string][]string
+	patches     []Patch
+}
+
+// Patch is one events.patch request the fake applied: the event, the
+// sendUpdates parameter and the body's attendees (the erasure's
+// attendee removals are these).
+type Patch struct {
+	Calendar, EventID string
+	SendUpdates       string
+	// Fields are the top-level fields the body set.
+	Fields []string
+	// Attendees are the body's attendee addresses (nil when the body has
+	// no "attendees"; empty for "attendees": []).
+	Attendees []string
 }
 
 // Mount registers the OAuth endpoints under oauthPrefix ("" → /oauth/…)
@@ -87,6 +103,13 @@ func (f *Fake) EventCount(calendarID string) int {
 		}
 	}
 	return n
+}
+
+// Patches lists the patch requests applied, in order.
+func (f *Fake) Patches() []Patch {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Patch(nil), f.patches...)
 }
 
 // SendUpdates lists the sendUpdates values the writes of an event carried.
@@ -323,6 +346,21 @@ func (f *Fake) patch(w http.ResponseWriter, r *http.Request) {
 	if !f.sendUpdatesOK(w, r, key) {
 		return
 	}
+	pr := Patch{Calendar: r.PathValue("cal"), EventID: r.PathValue("id"), SendUpdates: r.URL.Query().Get("sendUpdates")}
+	for k := range patch {
+		pr.Fields = append(pr.Fields, k)
+	}
+	sort.Strings(pr.Fields)
+	if list, ok := patch["attendees"].([]any); ok {
+		pr.Attendees = []string{}
+		for _, a := range list {
+			if m, ok := a.(map[string]any); ok {
+				email, _ := m["email"].(string)
+				pr.Attendees = append(pr.Attendees, email)
+			}
+		}
+	}
+	f.patches = append(f.patches, pr)
 	merged := clone(e)
 	for k, v := range patch {
 		if k == "conferenceData" {

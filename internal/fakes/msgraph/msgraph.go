@@ -9,7 +9,8 @@
 //   - Graph v1.0 under <prefix>/v1.0: GET /me; POST /me/events and
 //     /me/calendars/{id}/events (a repeated transactionId returns the first event, no
 //     duplicate); GET them with $filter=singleValueExtendedProperties/Any(ep: ep/id eq
-//     '…' and ep/value eq '…'); GET/PATCH/DELETE /me/events/{id}. isOnlineMeeting true
+//     '…' and ep/value eq '…'); GET/PATCH/DELETE /me/events/{id} (GET honours $select
+//     and Prefer: outlook.timezone; a PATCH with attendees replaces the list). isOnlineMeeting true
 //     with onlineMeetingProvider teamsForBusiness creates a Teams meeting
 //     (onlineMeeting.joinUrl); a PATCH with isOnlineMeeting false removes it; a PATCH
 //     without the field keeps it.
@@ -176,7 +177,7 @@ func (m *Mounted) serve(w http.ResponseWriter, r *http.Request) {
 		id := eventPath.FindStringSubmatch(r.URL.Path)[1]
 		switch r.Method {
 		case http.MethodGet:
-			m.get(rec, id)
+			m.get(rec, id, r.URL.Query().Get("$select"), r.Header.Get("Prefer"))
 		case http.MethodPatch:
 			m.patch(rec, id, body)
 		case http.MethodDelete:
@@ -300,7 +301,10 @@ func hasProp(ev Event, id, value string) bool {
 	return false
 }
 
-func (m *Mounted) get(w http.ResponseWriter, id string) {
+// get answers one event: only the $select fields (and id) when asked,
+// and start/end in the zone of a Prefer: outlook.timezone="…" header
+// (IANA names or UTC here), as Graph does.
+func (m *Mounted) get(w http.ResponseWriter, id, sel, prefer string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ev, ok := m.events[id]
@@ -308,7 +312,48 @@ func (m *Mounted) get(w http.ResponseWriter, id string) {
 		graphError(w, http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store.")
 		return
 	}
-	writeJSON(w, 200, ev)
+	out := Event{}
+	b, _ := json.Marshal(ev)
+	_ = json.Unmarshal(b, &out)
+	if sel != "" {
+		keep := map[string]bool{"id": true, "@odata.etag": true}
+		for _, f := range strings.Split(sel, ",") {
+			keep[strings.TrimSpace(f)] = true
+		}
+		for k := range out {
+			if !keep[k] {
+				delete(out, k)
+			}
+		}
+	}
+	if mm := preferZone.FindStringSubmatch(prefer); mm != nil {
+		if loc, err := time.LoadLocation(mm[1]); err == nil {
+			for _, k := range []string{"start", "end"} {
+				if dt, ok := out[k].(map[string]any); ok {
+					dt["dateTime"], dt["timeZone"] = inZone(dt, loc), mm[1]
+				}
+			}
+		}
+	}
+	writeJSON(w, 200, out)
+}
+
+var preferZone = regexp.MustCompile(`outlook\.timezone="([^"]+)"`)
+
+// inZone converts a Graph dateTimeTimeZone to loc (Graph's 7-digit format).
+func inZone(dt map[string]any, loc *time.Location) string {
+	s, _ := dt["dateTime"].(string)
+	from := time.UTC
+	if tz, _ := dt["timeZone"].(string); tz != "" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			from = l
+		}
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04:05.9999999", s, from)
+	if err != nil {
+		return s
+	}
+	return t.In(loc).Format("2006-01-02T15:04:05.0000000")
 }
 
 func (m *Mounted) patch(w http.ResponseWriter, id string, body []byte) {
