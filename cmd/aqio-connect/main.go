@@ -48,10 +48,11 @@ func main() {
 		if os.Args[1] == "trigger" {
 			run = runTrigger
 		}
-		if err := run(ctx, os.Args[2:], os.Stdout); err != nil {
-			if !errors.Is(err, flag.ErrHelp) {
-				fmt.Fprintln(os.Stderr, "aqio-connect "+os.Args[1]+":", err)
-			}
+		err := run(ctx, os.Args[2:], os.Stdout)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+		case err != nil:
+			fmt.Fprintln(os.Stderr, "aqio-connect "+os.Args[1]+":", err)
 			os.Exit(1)
 		}
 		return

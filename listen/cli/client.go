@@ -46,6 +46,12 @@ func (e *APIError) Error() string {
 	if e.Field != "" && !strings.Contains(e.Message, e.Field) {
 		msg += " (field " + e.Field + ")"
 	}
+	switch e.Code {
+	case "missing_organization":
+		msg += " (give --org with the service token, or use an API key)"
+	case "insufficient_scope":
+		msg += " (create a key with the scope the command needs: docs/CLI.md)"
+	}
 	return msg
 }
 
