@@ -62,6 +62,9 @@ type Deps struct {
 	// RequestLogServiceToken records the service token's calls too.
 	RequestLog             *requestlog.Recorder
 	RequestLogServiceToken bool
+	// Console configures the developer console's sign-in (its API is
+	// set here; OIDC nil: pasted credentials only).
+	Console console.Options
 }
 
 // Server is the API.
@@ -105,7 +108,9 @@ func New(d Deps) *Server {
 
 	// The developer console (console/) is not part of the API: it handles
 	// its own session and sends its API calls back through this server.
-	cons := echo.WrapHandler(console.New(console.Options{API: e, Logger: d.Logger}))
+	copts := d.Console
+	copts.API, copts.Logger = e, d.Logger
+	cons := echo.WrapHandler(console.New(copts))
 	e.GET("/console", cons)
 	e.Any("/console/*", cons)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/console") })

@@ -148,6 +148,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		RequestLog:     a.RequestLog,
 		// The service token's calls too, where configured (dev: the console's sign-in).
 		RequestLogServiceToken: cfg.Auth.RequestLogServiceToken,
+		Console:                a.consoleOptions(),
 	})
 	a.Deliveries = &activities.Deliveries{
 		Store:             a.Store,

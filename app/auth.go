@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/aqio/connect/api"
 	"github.com/aqio/connect/apikeys"
 	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/auth"
+	"github.com/aqio/connect/console"
 	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/ratelimit"
 	"github.com/aqio/connect/requestlog"
@@ -59,6 +61,30 @@ func (a *App) authenticators() []api.Authenticator {
 			SupportRoles: a.Config.Auth.SupportRoles})
 	}
 	return out
+}
+
+// consoleOptions configure the console's sign-in: OpenID Connect with
+// the AQIO_JWT_* issuer when AQIO_CONSOLE_OIDC_CLIENT_ID is set, its
+// access tokens checked by the very verifier the API uses.
+func (a *App) consoleOptions() console.Options {
+	c := a.Config.Auth.Console
+	o := console.Options{SessionTTL: c.SessionTTL, Dev: c.Dev}
+	if c.OIDCClientID == "" || a.JWT == nil {
+		return o
+	}
+	redirect := ""
+	if a.Config.PublicURL != "" {
+		redirect = a.Config.PublicURL + console.CallbackPath
+	}
+	o.OIDC = &console.OIDC{
+		Issuer: a.Config.Auth.JWTIssuer, ClientID: c.OIDCClientID, ClientSecret: c.OIDCClientSecret, Scopes: c.OIDCScopes,
+		RedirectURL: redirect, HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		Verify: func(ctx context.Context, token string) (console.Identity, error) {
+			id, err := a.JWT.Verify(ctx, token)
+			return console.Identity{UserID: id.UserID, Organizations: id.Organizations, Expiry: id.Expiry}, err
+		},
+	}
+	return o
 }
 
 // closeAuth writes the usage counted and the request log buffered since

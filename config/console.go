@@ -21,6 +21,9 @@ type ConsoleConfig struct {
 	// SessionTTL (AQIO_CONSOLE_SESSION_TTL, default 12h) is a session's
 	// longest life; the user's tokens are refreshed within it.
 	SessionTTL time.Duration
+	// Dev (set by `dev`, no variable) lets the OIDC cookies go over plain
+	// HTTP; otherwise they are Secure.
+	Dev bool
 }
 
 func loadConsole(env Env) (ConsoleConfig, error) {

@@ -49,6 +49,11 @@ type Options struct {
 	// SessionTTL defaults to DefaultSessionTTL; Now to time.Now.
 	SessionTTL time.Duration
 	Now        func() time.Time
+	// OIDC turns on sign-in with the identity provider (console/oidc.go).
+	OIDC *OIDC
+	// Dev allows the OIDC cookies over plain HTTP (`dev`); otherwise they
+	// are Secure.
+	Dev bool
 }
 
 // Handler serves everything under /console.
@@ -58,6 +63,8 @@ type Handler struct {
 	assets fs.FS
 	ttl    time.Duration
 	now    func() time.Time
+	oidc   *oidcClient
+	dev    bool
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -66,14 +73,24 @@ type Handler struct {
 type session struct {
 	token          string
 	organizationID string
-	auth           string // service_token or api_key
+	auth           string // service_token, api_key or user_jwt
+	login          string // "token" (pasted) or "oidc"
 	csrf           string
 	expires        time.Time
+	// OIDC sessions: the user, their organizations, the refresh token and
+	// the access token's expiry (fields guarded by Handler.mu once stored).
+	userID        string
+	organizations []string
+	refresh       string
+	tokenExpiry   time.Time
 }
 
 // New builds the handler.
 func New(o Options) *Handler {
-	h := &Handler{api: o.API, log: o.Logger, assets: o.Assets, ttl: o.SessionTTL, now: o.Now, sessions: map[string]*session{}}
+	h := &Handler{api: o.API, log: o.Logger, assets: o.Assets, ttl: o.SessionTTL, now: o.Now, sessions: map[string]*session{}, dev: o.Dev}
+	if o.OIDC != nil && o.OIDC.Verify != nil {
+		h.oidc = &oidcClient{cfg: o.OIDC}
+	}
 	if h.assets == nil {
 		h.assets = Assets()
 	}
@@ -95,6 +112,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == SessionPath:
 		h.serveSession(w, r)
+	case p == LoginPath:
+		h.serveLogin(w, r)
+	case p == CallbackPath:
+		h.serveCallback(w, r)
+	case p == SignInOptionsPath:
+		h.serveSignInOptions(w, r)
 	case strings.HasPrefix(p, APIPrefix):
 		h.proxy(w, r)
 	case p == Prefix || strings.HasPrefix(p, Prefix+"/"):
@@ -160,6 +183,12 @@ type SessionInfo struct {
 	Auth           string    `json:"auth"`
 	CSRFToken      string    `json:"csrf_token"`
 	ExpiresAt      time.Time `json:"expires_at"`
+	// Login is "token" (a pasted credential) or "oidc" (the identity
+	// provider); an OIDC session also has the user and the organizations
+	// they may switch to (PATCH /console/session).
+	Login         string   `json:"login"`
+	UserID        string   `json:"user_id,omitempty"`
+	Organizations []string `json:"organizations,omitempty"`
 }
 
 type loginRequest struct {
@@ -179,24 +208,37 @@ func (h *Handler) serveSession(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.info())
 	case http.MethodPost:
 		h.login(w, r)
+	case http.MethodPatch:
+		s := h.current(r)
+		if s == nil {
+			writeError(w, http.StatusUnauthorized, "no_session", "", "not signed in to the console")
+			return
+		}
+		if !checkCSRF(w, r, s) {
+			return
+		}
+		var in struct {
+			OrganizationID string `json:"organization_id"`
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, maxLoginBytes))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			writeError(w, http.StatusBadRequest, "malformed_json", "body", "request body must be a JSON object with organization_id")
+			return
+		}
+		h.switchOrganization(w, r, s, in.OrganizationID)
 	case http.MethodDelete:
 		s := h.current(r)
 		if s != nil {
 			if !checkCSRF(w, r, s) {
 				return
 			}
-			h.mu.Lock()
-			for id, v := range h.sessions {
-				if v == s {
-					delete(h.sessions, id)
-				}
-			}
-			h.mu.Unlock()
+			h.drop(s)
 		}
 		http.SetCookie(w, h.cookie(r, "", -1))
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		w.Header().Set("Allow", "GET, POST, DELETE")
+		w.Header().Set("Allow", "GET, POST, PATCH, DELETE")
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "", r.Method+" is not allowed on "+SessionPath)
 	}
 }
@@ -234,25 +276,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	probe, err := http.NewRequestWithContext(r.Context(), http.MethodGet, probePath, nil)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "", "internal error")
-		return
-	}
-	probe.Body = http.NoBody // as on a server request; the API's middleware reads it
-	probe.Host = r.Host
-	probe.RequestURI = probePath
-	probe.RemoteAddr = r.RemoteAddr
-	copyHeader(probe.Header, r.Header, "X-Forwarded-For", "X-Real-Ip", "X-Request-Id")
-	probe.Header.Set("Authorization", "Bearer "+in.Token)
-	if in.OrganizationID != "" {
-		probe.Header.Set(orgHeader, in.OrganizationID)
-	}
-	rec := &recorder{header: http.Header{}}
-	h.api.ServeHTTP(rec, probe)
-	if rec.code == 0 {
-		rec.code = http.StatusOK
-	}
+	rec := h.probe(r, in.Token, in.OrganizationID)
 	switch {
 	case rec.code == http.StatusOK, rec.code == http.StatusForbidden && auth == "api_key" && !refusedKey(rec.body.Bytes()):
 	default:
@@ -264,8 +288,41 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	id, csrf := randomToken(), randomToken()
-	s := &session{token: in.Token, organizationID: in.OrganizationID, auth: auth, csrf: csrf, expires: h.now().Add(h.ttl)}
+	s := &session{token: in.Token, organizationID: in.OrganizationID, auth: auth, login: "token", csrf: randomToken(),
+		expires: h.now().Add(h.ttl)}
+	h.store(r, w, s)
+	writeJSON(w, http.StatusCreated, s.info())
+}
+
+// probe makes one API request (GET /api/event-types) with a credential, as
+// the API would see it from this browser.
+func (h *Handler) probe(r *http.Request, token, org string) *recorder {
+	rec := &recorder{header: http.Header{}}
+	probe, err := http.NewRequestWithContext(r.Context(), http.MethodGet, probePath, nil)
+	if err != nil {
+		rec.code = http.StatusInternalServerError
+		return rec
+	}
+	probe.Body = http.NoBody // as on a server request; the API's middleware reads it
+	probe.Host = r.Host
+	probe.RequestURI = probePath
+	probe.RemoteAddr = r.RemoteAddr
+	copyHeader(probe.Header, r.Header, "X-Forwarded-For", "X-Real-Ip", "X-Request-Id")
+	probe.Header.Set("Authorization", "Bearer "+token)
+	if org != "" {
+		probe.Header.Set(orgHeader, org)
+	}
+	h.api.ServeHTTP(rec, probe)
+	if rec.code == 0 {
+		rec.code = http.StatusOK
+	}
+	return rec
+}
+
+// store keeps a new session (replacing the browser's previous one) and
+// sets its cookie.
+func (h *Handler) store(r *http.Request, w http.ResponseWriter, s *session) {
+	id := randomToken()
 	h.mu.Lock()
 	now := h.now()
 	for k, v := range h.sessions {
@@ -278,8 +335,24 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	h.sessions[id] = s
 	h.mu.Unlock()
-	http.SetCookie(w, h.cookie(r, id, int(h.ttl/time.Second)))
-	writeJSON(w, http.StatusCreated, s.info())
+	c := h.cookie(r, id, int(h.ttl/time.Second))
+	if s.login == "oidc" {
+		// Lax: the cookie is set on the redirect back from the provider,
+		// a cross-site navigation; every state change needs the CSRF token.
+		c.SameSite, c.Secure = http.SameSiteLaxMode, h.secureCookies(r)
+	}
+	http.SetCookie(w, c)
+}
+
+// drop ends a session.
+func (h *Handler) drop(s *session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for id, v := range h.sessions {
+		if v == s {
+			delete(h.sessions, id)
+		}
+	}
 }
 
 // refusedKey reports whether a 403 is a refusal of the key itself (an IP
@@ -305,6 +378,13 @@ func (h *Handler) proxy(w http.ResponseWriter, r *http.Request) {
 	if !safeMethod(r.Method) && !checkCSRF(w, r, s) {
 		return
 	}
+	token, ok := h.fresh(r.Context(), s)
+	if !ok {
+		h.drop(s)
+		http.SetCookie(w, h.cookie(r, "", -1))
+		writeError(w, http.StatusUnauthorized, "session_expired", "", "the sign-in has expired and could not be renewed; sign in again at "+LoginPath)
+		return
+	}
 	out := r.Clone(r.Context())
 	out.URL = &url.URL{Path: strings.TrimPrefix(r.URL.Path, Prefix), RawQuery: r.URL.RawQuery}
 	if r.URL.RawPath != "" {
@@ -313,10 +393,13 @@ func (h *Handler) proxy(w http.ResponseWriter, r *http.Request) {
 	out.RequestURI = out.URL.RequestURI()
 	out.Header.Del("Cookie")
 	out.Header.Del(CSRFHeader)
-	out.Header.Set("Authorization", "Bearer "+s.token)
+	out.Header.Set("Authorization", "Bearer "+token)
 	out.Header.Del(orgHeader)
-	if s.organizationID != "" {
-		out.Header.Set(orgHeader, s.organizationID)
+	h.mu.Lock()
+	org := s.organizationID
+	h.mu.Unlock()
+	if org != "" {
+		out.Header.Set(orgHeader, org)
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	h.api.ServeHTTP(w, out)
@@ -341,7 +424,8 @@ func (h *Handler) current(r *http.Request) *session {
 }
 
 func (s *session) info() SessionInfo {
-	return SessionInfo{OrganizationID: s.organizationID, Auth: s.auth, CSRFToken: s.csrf, ExpiresAt: s.expires.UTC()}
+	return SessionInfo{OrganizationID: s.organizationID, Auth: s.auth, CSRFToken: s.csrf, ExpiresAt: s.expires.UTC(),
+		Login: s.login, UserID: s.userID, Organizations: s.organizations}
 }
 
 // cookie is HttpOnly and SameSite=Strict, scoped to /console; Secure when

@@ -35,6 +35,7 @@ func runDev(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if _, set := os.LookupEnv("AQIO_REQUEST_LOG_SERVICE_TOKEN"); !set {
 		cfg.Auth.RequestLogServiceToken = true // the console signs in with the service token in dev
 	}
+	cfg.Auth.Console.Dev = true
 	var err error
 	if cfg.EncryptionKeys == "" {
 		if cfg.EncryptionKeys, err = persistent(filepath.Join(cfg.DataDir, "encryption-keys"), func() (string, error) {

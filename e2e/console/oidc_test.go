@@ -1,0 +1,282 @@
+package console_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aqio/connect/internal/fakes/oidc"
+	"github.com/aqio/connect/internal/testenv"
+)
+
+// browser keeps cookies by name, as a browser does for one site (the
+// test server is plain HTTP, so Secure cookies are handled here, not by
+// a cookie jar), and never follows redirects on its own.
+type browser struct {
+	t       *testing.T
+	env     *testenv.Env
+	cookies map[string]*http.Cookie
+	client  *http.Client
+}
+
+func newBrowser(t *testing.T, env *testenv.Env) *browser {
+	return &browser{t: t, env: env, cookies: map[string]*http.Cookie{},
+		client: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type page struct {
+	status   int
+	location string
+	body     []byte
+	set      map[string]*http.Cookie
+}
+
+func (b *browser) do(method, rawURL string, body any, headers ...string) page {
+	b.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		js, _ := json.Marshal(body)
+		rd = strings.NewReader(string(js))
+	}
+	if strings.HasPrefix(rawURL, "/") {
+		rawURL = b.env.BaseURL + rawURL
+	}
+	req, _ := http.NewRequest(method, rawURL, rd)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	if strings.HasPrefix(rawURL, b.env.BaseURL) {
+		for _, c := range b.cookies {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatalf("%s %s: %v", method, rawURL, err)
+	}
+	defer resp.Body.Close()
+	p := page{status: resp.StatusCode, location: resp.Header.Get("Location"), set: map[string]*http.Cookie{}}
+	p.body, _ = io.ReadAll(resp.Body)
+	if strings.HasPrefix(rawURL, b.env.BaseURL) {
+		for _, c := range resp.Cookies() {
+			p.set[c.Name] = c
+			if c.MaxAge < 0 || c.Value == "" {
+				delete(b.cookies, c.Name)
+			} else {
+				b.cookies[c.Name] = c
+			}
+		}
+	}
+	return p
+}
+
+// startLogin goes to /console/login and returns the provider's authorization URL.
+func (b *browser) startLogin(query string) *url.URL {
+	b.t.Helper()
+	p := b.do("GET", "/console/login"+query, nil)
+	if p.status != http.StatusFound {
+		b.t.Fatalf("login: %d %s", p.status, p.body)
+	}
+	u, _ := url.Parse(p.location)
+	if !strings.HasPrefix(p.location, idp.Issuer) || u.Query().Get("code_challenge_method") != "S256" ||
+		u.Query().Get("code_challenge") == "" || u.Query().Get("nonce") == "" || u.Query().Get("state") == "" {
+		b.t.Fatalf("authorization URL: %s", p.location)
+	}
+	c := p.set["aqio_console_login"]
+	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode {
+		b.t.Fatalf("login cookie: %+v", c)
+	}
+	return u
+}
+
+// atProvider follows the authorization URL and returns the callback URL.
+func (b *browser) atProvider(auth *url.URL) string {
+	b.t.Helper()
+	p := b.do("GET", auth.String(), nil)
+	if p.status != http.StatusFound || !strings.Contains(p.location, "/console/callback") {
+		b.t.Fatalf("provider: %d %s %s", p.status, p.location, p.body)
+	}
+	return p.location
+}
+
+func (b *browser) login(t *testing.T) page {
+	t.Helper()
+	p := b.do("GET", b.atProvider(b.startLogin("")), nil)
+	if p.status != http.StatusFound || p.location != "/console/" {
+		t.Fatalf("callback: %d %s %s", p.status, p.location, p.body)
+	}
+	return p
+}
+
+type sessionInfo struct {
+	OrganizationID string   `json:"organization_id"`
+	Auth           string   `json:"auth"`
+	Login          string   `json:"login"`
+	UserID         string   `json:"user_id"`
+	Organizations  []string `json:"organizations"`
+	CSRFToken      string   `json:"csrf_token"`
+}
+
+func (b *browser) session() (int, sessionInfo) {
+	p := b.do("GET", "/console/session", nil)
+	var s sessionInfo
+	_ = json.Unmarshal(p.body, &s)
+	return p.status, s
+}
+
+func TestConsoleOIDCSignIn(t *testing.T) {
+	env := testenv.Get(t)
+	org, second := env.NewOrg(t), env.NewOrg(t)
+	idp.SetAccessTTL(5 * time.Minute)
+	idp.SetUser(oidc.User{Sub: "olga", Roles: []string{"organizer"}, Organizations: []string{org.ID, second.ID}})
+	b := newBrowser(t, env)
+
+	if p := b.do("GET", "/console/sign-in-options", nil); p.status != 200 || !strings.Contains(string(p.body), `"oidc":true`) {
+		t.Fatalf("sign-in options: %d %s", p.status, p.body)
+	}
+	cb := b.login(t)
+	sc := cb.set["aqio_console_session"]
+	if sc == nil || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || !sc.Secure || sc.Path != "/console" {
+		t.Fatalf("session cookie: %+v", sc)
+	}
+	if _, gone := cb.set["aqio_console_login"]; !gone {
+		t.Fatal("the login cookie was not cleared")
+	}
+	status, s := b.session()
+	if status != 200 || s.Auth != "user_jwt" || s.Login != "oidc" || s.UserID != "olga" || s.OrganizationID != org.ID ||
+		len(s.Organizations) != 2 || s.CSRFToken == "" {
+		t.Fatalf("session: %d %+v", status, s)
+	}
+	if p := b.do("GET", "/console/session", nil); strings.Contains(string(p.body), "eyJ") {
+		t.Fatalf("the session answer carries a token: %s", p.body)
+	}
+
+	// API calls go with the user's token, as the user.
+	if p := b.do("GET", "/console/api/webhooks", nil); p.status != 200 {
+		t.Fatalf("list webhooks: %d %s", p.status, p.body)
+	}
+	body := map[string]any{"name": "from the console", "url": "https://example.com/hook", "events": []string{"*"}}
+	if p := b.do("POST", "/console/api/webhooks", body); p.status != http.StatusForbidden || !strings.Contains(string(p.body), "csrf_token_invalid") {
+		t.Fatalf("state change without the CSRF token: %d %s", p.status, p.body)
+	}
+	if p := b.do("POST", "/console/api/webhooks", body, "X-CSRF-Token", s.CSRFToken); p.status != http.StatusCreated {
+		t.Fatalf("create webhook with the CSRF token: %d %s", p.status, p.body)
+	}
+	// Switch to the user's other organization; a foreign one is refused by the API.
+	if p := b.do("PATCH", "/console/session", map[string]any{"organization_id": second.ID}, "X-CSRF-Token", s.CSRFToken); p.status != 200 {
+		t.Fatalf("switch organization: %d %s", p.status, p.body)
+	}
+	if p := b.do("PATCH", "/console/session", map[string]any{"organization_id": "org_not_mine"}, "X-CSRF-Token", s.CSRFToken); p.status != http.StatusForbidden {
+		t.Fatalf("switch to a foreign organization: %d %s", p.status, p.body)
+	}
+	var list struct{ Data []any }
+	p := b.do("GET", "/console/api/webhooks", nil)
+	_ = json.Unmarshal(p.body, &list)
+	if p.status != 200 || len(list.Data) != 0 {
+		t.Fatalf("webhooks of the second organization: %d %s", p.status, p.body)
+	}
+	// The user's calls are in the request log as the user.
+	testenv.Eventually(t, 10*time.Second, "the user's call in the request log", func() bool {
+		r := org.Do(t, "GET", "/api/request-logs?user_id=olga&method=POST", nil)
+		return r.Status == 200 && strings.Contains(string(r.Body), `"auth":"user_jwt"`)
+	})
+
+	// Sign out: the session is gone, its cookie no longer works.
+	old := *b.cookies["aqio_console_session"]
+	if p := b.do("DELETE", "/console/session", nil, "X-CSRF-Token", s.CSRFToken); p.status != http.StatusNoContent {
+		t.Fatalf("sign out: %d %s", p.status, p.body)
+	}
+	b.cookies["aqio_console_session"] = &old
+	if p := b.do("GET", "/console/api/webhooks", nil); p.status != http.StatusUnauthorized {
+		t.Fatalf("after sign-out: %d %s", p.status, p.body)
+	}
+}
+
+func TestConsoleOIDCRefusals(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	idp.SetAccessTTL(5 * time.Minute)
+	idp.SetUser(oidc.User{Sub: "rita", Roles: []string{"member"}, Organizations: []string{org.ID}})
+
+	t.Run("state mismatch", func(t *testing.T) {
+		b := newBrowser(t, env)
+		cb, _ := url.Parse(b.atProvider(b.startLogin("")))
+		q := cb.Query()
+		q.Set("state", "forged")
+		cb.RawQuery = q.Encode()
+		p := b.do("GET", cb.String(), nil)
+		if p.status != http.StatusBadRequest || !strings.Contains(string(p.body), "state_mismatch") || p.set["aqio_console_session"] != nil {
+			t.Fatalf("forged state: %d %s", p.status, p.body)
+		}
+	})
+	t.Run("another browser's callback", func(t *testing.T) {
+		b := newBrowser(t, env)
+		cb := b.atProvider(b.startLogin(""))
+		other := newBrowser(t, env) // no login cookie: a login CSRF attempt
+		if p := other.do("GET", cb, nil); p.status != http.StatusBadRequest || !strings.Contains(string(p.body), "state_mismatch") {
+			t.Fatalf("callback in another browser: %d %s", p.status, p.body)
+		}
+	})
+	t.Run("PKCE verifier mismatch", func(t *testing.T) {
+		b := newBrowser(t, env)
+		auth := b.startLogin("")
+		q := auth.Query()
+		q.Set("code_challenge", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") // not the verifier's
+		auth.RawQuery = q.Encode()
+		p := b.do("GET", b.atProvider(auth), nil)
+		if p.status != http.StatusUnauthorized || !strings.Contains(string(p.body), "code_exchange_failed") || p.set["aqio_console_session"] != nil {
+			t.Fatalf("PKCE mismatch: %d %s", p.status, p.body)
+		}
+	})
+	t.Run("code used twice", func(t *testing.T) {
+		b := newBrowser(t, env)
+		cb := b.atProvider(b.startLogin(""))
+		if p := b.do("GET", cb, nil); p.status != http.StatusFound {
+			t.Fatalf("first callback: %d %s", p.status, p.body)
+		}
+		if p := b.do("GET", cb, nil); p.status != http.StatusBadRequest {
+			t.Fatalf("replayed callback: %d %s", p.status, p.body)
+		}
+	})
+}
+
+func TestConsoleOIDCExpiredToken(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	idp.SetUser(oidc.User{Sub: "eve", Roles: []string{"member"}, Organizations: []string{org.ID}})
+	// Tokens that expire within the console's refresh margin: each API
+	// call through the session refreshes first.
+	idp.SetAccessTTL(10 * time.Second)
+	defer idp.SetAccessTTL(5 * time.Minute)
+	b := newBrowser(t, env)
+	b.login(t)
+	_, before := idp.Counts()
+	if p := b.do("GET", "/console/api/webhooks", nil); p.status != 200 {
+		t.Fatalf("call with a refreshed token: %d %s", p.status, p.body)
+	}
+	if _, after := idp.Counts(); after != before+1 {
+		t.Fatalf("refreshes: %d before, %d after; want one more", before, after)
+	}
+	// The provider ends the session: the refresh fails, the console's
+	// session ends and the user signs in again.
+	idp.RevokeRefreshTokens()
+	p := b.do("GET", "/console/api/webhooks", nil)
+	if p.status != http.StatusUnauthorized || !strings.Contains(string(p.body), "session_expired") || !strings.Contains(string(p.body), "/console/login") {
+		t.Fatalf("after the provider ended the session: %d %s", p.status, p.body)
+	}
+	if status, _ := b.session(); status != http.StatusUnauthorized {
+		t.Fatalf("session after a failed refresh: %d", status)
+	}
+	idp.SetAccessTTL(5 * time.Minute)
+	b.login(t)
+	if p := b.do("GET", "/console/api/webhooks", nil); p.status != 200 {
+		t.Fatalf("after signing in again: %d %s", p.status, p.body)
+	}
+}
