@@ -421,3 +421,40 @@ func TestListenBadInput(t *testing.T) {
 		t.Fatalf("stream of an unknown session: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestListenUnreachableLocalReceiver: a local receiver that refuses the
+// connection is an attempt failure with the CLI's reason, retried.
+func TestListenUnreachableLocalReceiver(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	key := apiKey(t, org, "webhooks:write", "webhooks:read", "events:write")
+	api := cli.API{BaseURL: env.BaseURL, Key: key}
+	closed := testenv.NewReceiver(t)
+	closed.Close() // nothing listens there any more
+	l := startListen(t, env, api, cli.ListenOptions{ForwardTo: closed.URL + "/hook"})
+	if _, err := cli.Trigger(context.Background(), cli.TriggerOptions{API: api, Type: "event.cancelled"}); err != nil {
+		t.Fatal(err)
+	}
+	var rows []deliveryRow
+	testenv.Eventually(t, 60*time.Second, "two failed attempts", func() bool {
+		rows = deliveries(t, org, l.session.WebhookID)
+		n := 0
+		for _, r := range rows {
+			if r.Status == models.DeliveryFailed {
+				n++
+			}
+		}
+		return n >= 2
+	})
+	for _, r := range rows {
+		if r.Status != models.DeliveryFailed {
+			continue
+		}
+		if r.ErrorMessage == nil || !strings.Contains(*r.ErrorMessage, "could not reach its local receiver") || r.ResponseStatusCode != nil {
+			t.Fatalf("attempt to an unreachable local receiver: %+v", r)
+		}
+	}
+	if !strings.Contains(l.out.String(), "failed: ") {
+		t.Fatalf("the CLI did not print the failure:\n%s", l.out)
+	}
+}
