@@ -679,6 +679,115 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/listen/sessions": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open a listen session (a temporary endpoint for `aqio-connect listen`)
+         * @description Creates a temporary endpoint of the organization whose destination is a stream the
+         *     caller holds open (`GET .../stream`) instead of a URL: a webhook with the URL
+         *     `aqio-listen://<session id>` (a scheme no other webhook can use), delivered through the
+         *     same workflows, retries and attempt log as every webhook. The response carries the
+         *     webhook's signing secret (shown once). The session, and its webhook, are deleted by
+         *     `DELETE`, or once `ttl_seconds` pass without an open stream (a `ListenSession` run in
+         *     the Temporal UI does it). docs/CLI.md.
+         */
+        post: operations["createListenSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/listen/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End a listen session (its webhook and delivery log are deleted) */
+        delete: operations["endListenSession"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/listen/sessions/{id}/messages/{message_id}/response": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["ListenSessionId"];
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report what the local receiver answered to a delivery
+         * @description The local receiver's status, headers and body become the attempt's response in the
+         *     delivery log (2xx succeeds; 5xx, 408, 409, 425 and 429 are retried; other statuses are
+         *     not); `error` instead says the local receiver could not be reached (retried). 404 when the
+         *     attempt stopped waiting (its timeout passed).
+         */
+        post: operations["answerListenMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/listen/sessions/{id}/stream": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The session's deliveries as server-sent events
+         * @description Stays open while the caller reads. Events: `session` (first; the session), `delivery`
+         *     (`id:` the message id; data a `ListenDelivery`: the signed headers and body to post to
+         *     the local URL unchanged), `end` (the session was ended or expired), and `: ping`
+         *     comments at every heartbeat. While a stream is open the session does not expire.
+         *     Answer every delivery with `POST .../messages/{message_id}/response`.
+         */
+        get: operations["streamListenSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/openapi.json": {
         parameters: {
             query?: never;
@@ -812,6 +921,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/request-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's API request log, newest first
+         * @description Every API call made in the organization with an API key or a user token (and with the
+         *     service token where the deployment records it: `AQIO_REQUEST_LOG_SERVICE_TOKEN`, on in
+         *     `dev`) is recorded: method, route and path, status, latency, credential, client address,
+         *     request id and error code. Entries are written in batches about once a second, so a
+         *     call shows up here shortly after it was answered; a crash loses at most the batch not
+         *     yet written (the log is for diagnosis, docs/AUTH.md). Kept for `AQIO_REQUEST_LOG_RETENTION`
+         *     (default 720h). List entries carry no bodies; `GET /api/request-logs/{id}` has them.
+         */
+        get: operations["listRequestLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/request-logs/{id}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * One logged call with its bodies and what it caused
+         * @description The request and response bodies are kept only for routes whose bodies hold no secret
+         *     (never for API keys, webhook secrets, tokens, the console session, privacy requests or
+         *     the key ring, nor event payloads), at most 8 KiB each, with known secret fields
+         *     (`secret`, `key`, `token`, `password`, `client_secret`, `access_token`, `refresh_token`,
+         *     `authorization`, …) replaced by `"[redacted]"`; `body_omitted` says why a body is absent.
+         *     `links` point to what the call caused, where known: audit entries with the same request
+         *     id, the event it posted, the webhook, delivery or integration it acted on.
+         */
+        get: operations["getRequestLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/usage": {
         parameters: {
             query?: never;
@@ -821,6 +987,33 @@ export interface paths {
         };
         /** Organization-wide usage by key */
         get: operations["getOrganizationUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/usage/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Allowed and denied requests per interval, headroom against the plan, top keys
+         * @description For charts. `data` has one point per interval of [from, to) (zero-filled, oldest first)
+         *     for the whole organization, or for one key with `api_key_id`. `limit_per_interval` is the
+         *     plan's per-key limit for one interval (per minute, per hour; per day: 24 × the hourly
+         *     limit). `keys` are the busiest keys of the range (at most `top`, by allowed requests),
+         *     each with its peak interval and its `headroom` (`limit_per_interval` minus that peak;
+         *     negative never happens, refused requests are counted in `denied`); with
+         *     `group_by=key` each also carries its own zero-filled `data`. Spans at most 24 h per
+         *     minute, 31 days per hour, 92 days per day. Counts are written about once a second.
+         */
+        get: operations["getUsageSeries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1098,6 +1291,54 @@ export interface paths {
         put?: never;
         /** Send a webhook.test event and report the first attempt */
         post: operations["testWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/filter-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Would this event match? Evaluate event_filters and a filter_expression against a sample event
+         * @description Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+         *     the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+         *     The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+         *     `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+         *     that a webhook would refuse is refused the same way (`422 invalid_field` naming
+         *     `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+         *     missing key) does not match and says why in `filter_expression.error`.
+         */
+        post: operations["previewWebhookFilter"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The calling credential, its scopes and the scopes it could grant an API key
+         * @description `scopes` are the grants the credential holds as given (wildcards included);
+         *     `grantable_scopes` lists every catalog scope, `area:*` and `*` it covers that an API key
+         *     may hold (never a service-level scope): what `POST /api/api-keys` would accept from it.
+         */
+        get: operations["whoami"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1683,6 +1924,47 @@ export interface components {
                 [key: string]: number;
             };
         };
+        ListenAnswer: {
+            body?: string;
+            /** @description Set when the local receiver could not be reached. */
+            error?: string;
+            headers?: {
+                [key: string]: string[];
+            };
+            /** @description The local receiver's status (omit with error). */
+            status?: number;
+        };
+        ListenSession: {
+            /** Format: date-time */
+            created_at: string;
+            events: string[];
+            /**
+             * Format: date-time
+             * @description When the session ends unless a stream opens (moves while one is open).
+             */
+            expires_at: string;
+            forward_to: string;
+            id: string;
+            /** @description The webhook's whsec_ signing secret (shown once): verify forwarded requests with it. */
+            secret: string;
+            stream_url: string;
+            /** @description The session's ListenSession run in the Temporal UI. */
+            temporal_url: string | null;
+            ttl_seconds: number;
+            /** @description The session's webhook (its deliveries: GET /api/webhooks/{id}/deliveries). */
+            webhook_id: string;
+        };
+        ListenSessionCreate: {
+            /** @description Event types or wildcards, as a webhook's `events` (default `["*"]`). */
+            events?: string[];
+            /**
+             * @description The CLI's local URL (shown in the webhook's name; never dialed by the service).
+             * @example http://localhost:3000/hook
+             */
+            forward_to: string;
+            /** @description How long the session outlives its last open stream (default 60). */
+            ttl_seconds?: number;
+        };
         Organization: {
             /** Format: date-time */
             created_at: string;
@@ -1769,6 +2051,69 @@ export interface components {
             /** @description the subject's Aqio user id */
             user_id?: string;
         };
+        RequestLog: {
+            api_key_id: string | null;
+            /** @enum {string} */
+            auth: "api_key" | "user_jwt" | "service_token";
+            client_ip: string | null;
+            /** @example 12.5 */
+            duration_ms: number;
+            /**
+             * @description The error body's `code` for a 4xx or 5xx answer.
+             * @example insufficient_scope
+             */
+            error_code: string | null;
+            /** @example rql_0192f0c1-7a3e-7b1c-9d2e-3f4a5b6c7d8e */
+            id: string;
+            /** @example POST */
+            method: string;
+            /**
+             * Format: date-time
+             * @description When the request arrived.
+             */
+            occurred_at: string;
+            organization_id: string;
+            /**
+             * @description The path as called, with the query string when there was one.
+             * @example /api/webhooks/wh_123/test
+             */
+            path: string;
+            request_id: string | null;
+            /**
+             * @description The route template (OpenAPI path syntax); `unmatched` when no route matched.
+             * @example /api/webhooks/{id}/test
+             */
+            route: string;
+            /** @example 200 */
+            status: number;
+            user_id: string | null;
+        };
+        RequestLogDetail: components["schemas"]["RequestLog"] & {
+            /**
+             * @description Why the bodies were not kept: a route whose bodies carry secrets, personal data (event payloads, privacy requests), or a body that is not JSON.
+             * @enum {string|null}
+             */
+            body_omitted: "secret_route" | "personal_data" | "not_json" | null;
+            links: {
+                /** @description The key the call acted on (not the caller's). */
+                api_key_id?: string;
+                audit_entries: {
+                    action: string;
+                    id: string;
+                }[];
+                delivery_id?: string;
+                /** @description The event the call posted or read. */
+                event_id?: string;
+                integration_id?: string;
+                webhook_id?: string;
+            };
+            /** @description As received (redacted, at most 8 KiB). */
+            request_body: string | null;
+            request_body_truncated?: boolean;
+            /** @description As answered (redacted, at most 8 KiB). */
+            response_body: string | null;
+            response_body_truncated?: boolean;
+        };
         RunRef: {
             run_id?: string;
             temporal_url?: string | null;
@@ -1784,6 +2129,52 @@ export interface components {
             status: string;
             temporal_url?: string | null;
             workflow_id: string;
+        };
+        UsagePoint: {
+            allowed: number;
+            denied: number;
+            /** Format: date-time */
+            start: string;
+        };
+        UsageSeries: {
+            api_key_id: string | null;
+            data: components["schemas"]["UsagePoint"][];
+            /** Format: date-time */
+            from: string;
+            /** @enum {string} */
+            granularity: "minute" | "hour" | "day";
+            /** @enum {string} */
+            group_by: "none" | "key";
+            /** @description The busiest keys, most allowed requests first. */
+            keys: {
+                allowed: number;
+                api_key_id: string;
+                /** @description With group_by=key. */
+                data?: components["schemas"]["UsagePoint"][];
+                denied: number;
+                /** @description limit_per_interval - peak_allowed. */
+                headroom: number;
+                key_prefix: string;
+                /** @description Empty when the key has been deleted. */
+                name: string;
+                /** @description Most allowed requests in one interval. */
+                peak_allowed: number;
+                /** Format: date-time */
+                peak_start: string | null;
+            }[];
+            /** @description The plan's limit for one key in one interval. */
+            limit_per_interval: number;
+            plan: {
+                /** @example free */
+                name: string;
+                /** @example 1000 */
+                per_hour: number;
+                /** @example 60 */
+                per_minute: number;
+            };
+            /** Format: date-time */
+            to: string;
+            totals: components["schemas"]["UsageTotals"];
         };
         UsageTotals: {
             allowed: number;
@@ -2065,6 +2456,7 @@ export interface components {
     parameters: {
         APIKeyId: string;
         IntegrationId: string;
+        ListenSessionId: string;
         /** @description The organization the call acts for (required with the service token). */
         OrganizationHeader: components["schemas"]["OrganizationId"];
         WebhookId: string;
@@ -3297,6 +3689,134 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    createListenSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListenSessionCreate"];
+            };
+        };
+        responses: {
+            /** @description The session */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListenSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    endListenSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    answerListenMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["ListenSessionId"];
+                message_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListenAnswer"];
+            };
+        };
+        responses: {
+            /** @description Recorded */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    streamListenSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: components["parameters"]["ListenSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A stream of server-sent events */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
     getOpenAPIDocument: {
         parameters: {
             query?: never;
@@ -3620,6 +4140,86 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    listRequestLogs: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                /** @description Only calls made with this API key. */
+                key_id?: string;
+                limit?: number;
+                method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+                /** @description Only paths starting with this prefix (`/api/webhooks`). */
+                path?: string;
+                /** @description The call with this X-Request-Id. */
+                request_id?: string;
+                /** @description Calls made at or after this time (RFC 3339). */
+                since?: string;
+                /** @description An exact status (`404`) or a class (`4xx`, `5xx`). */
+                status?: string;
+                /** @description Calls made before this time (RFC 3339). */
+                until?: string;
+                /** @description Only calls made as this user. */
+                user_id?: string;
+            };
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["RequestLog"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getRequestLog: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestLogDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
     getOrganizationUsage: {
         parameters: {
             query?: {
@@ -3647,6 +4247,44 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    getUsageSeries: {
+        parameters: {
+            query?: {
+                /** @description Only this key (data, totals and keys). */
+                api_key_id?: string;
+                from?: string;
+                granularity?: "minute" | "hour" | "day";
+                group_by?: "none" | "key";
+                to?: string;
+                /** @description How many keys in `keys`. */
+                top?: number;
+            };
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSeries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
@@ -4208,6 +4846,123 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    previewWebhookFilter: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description The sample event envelope.
+                     * @example {
+                     *       "type": "registration.confirmed",
+                     *       "data": {
+                     *         "object": {
+                     *           "event_type": "conference",
+                     *           "attendees": 120
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    event: Record<string, unknown>;
+                    /**
+                     * @example {
+                     *       "event_type": [
+                     *         "conference"
+                     *       ],
+                     *       "min_attendees": 10
+                     *     }
+                     */
+                    event_filters?: Record<string, unknown> | null;
+                    /** @example data.object.attendees >= 100 */
+                    filter_expression?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Whether the event matches, and by which part */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description null when no event_filters were given. */
+                        event_filters: {
+                            matches: boolean;
+                        } | null;
+                        /** @description null when no filter_expression was given. */
+                        filter_expression: {
+                            /** @description Why evaluation failed (counted as no match). */
+                            error: string | null;
+                            matches: boolean;
+                        } | null;
+                        /** @description Both parts given match (a part not given matches). */
+                        matches: boolean;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            default: components["responses"]["Error"];
+        };
+    };
+    whoami: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The organization the call acts for (required with the service token). */
+                "X-Aqio-Organization-Id"?: components["parameters"]["OrganizationHeader"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        auth: "service_token" | "user_jwt" | "api_key";
+                        /** @description The API key's id (api_key only). */
+                        credential_id: string | null;
+                        /**
+                         * @example [
+                         *       "webhooks:read",
+                         *       "webhooks:write",
+                         *       "webhooks:*"
+                         *     ]
+                         */
+                        grantable_scopes: string[];
+                        organization_id: string;
+                        /** @description The user token's roles (user_jwt only). */
+                        roles: string[];
+                        scopes: string[];
+                        user_id: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             default: components["responses"]["Error"];
         };
