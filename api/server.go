@@ -146,6 +146,7 @@ func New(d Deps) *Server {
 	s.registerAdminRoutes(e)
 	s.registerListenRoutes(e)
 	s.registerRequestLogRoutes(e)
+	s.registerConsoleSupportRoutes(e)
 	return s
 }
 

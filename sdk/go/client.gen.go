@@ -1076,6 +1076,27 @@ func (e RecoverWebhookJSONBodyStatuses) Valid() bool {
 	}
 }
 
+// Defines values for Whoami200JSONResponseBodyAuth.
+const (
+	Whoami200JSONResponseBodyAuthApiKey       Whoami200JSONResponseBodyAuth = "api_key"
+	Whoami200JSONResponseBodyAuthServiceToken Whoami200JSONResponseBodyAuth = "service_token"
+	Whoami200JSONResponseBodyAuthUserJwt      Whoami200JSONResponseBodyAuth = "user_jwt"
+)
+
+// Valid indicates whether the value is a known member of the Whoami200JSONResponseBodyAuth enum.
+func (e Whoami200JSONResponseBodyAuth) Valid() bool {
+	switch e {
+	case Whoami200JSONResponseBodyAuthApiKey:
+		return true
+	case Whoami200JSONResponseBodyAuthServiceToken:
+		return true
+	case Whoami200JSONResponseBodyAuthUserJwt:
+		return true
+	default:
+		return false
+	}
+}
+
 // APIKey defines model for APIKey.
 type APIKey struct {
 	// AllowedIps Example: ["203.0.113.0/24","2001:db8::/32"]
@@ -2860,6 +2881,26 @@ type CreateWebhookParams struct {
 	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
 }
 
+// PreviewWebhookFilterJSONBody defines parameters for PreviewWebhookFilter.
+type PreviewWebhookFilterJSONBody struct {
+	// Event The sample event envelope.
+	//
+	// Example: {"data":{"object":{"attendees":120,"event_type":"conference"}},"type":"registration.confirmed"}
+	Event map[string]interface{} `json:"event"`
+
+	// EventFilters Example: {"event_type":["conference"],"min_attendees":10}
+	EventFilters *map[string]interface{} `json:"event_filters,omitempty"`
+
+	// FilterExpression Example: data.object.attendees >= 100
+	FilterExpression *string `json:"filter_expression,omitempty"`
+}
+
+// PreviewWebhookFilterParams defines parameters for PreviewWebhookFilter.
+type PreviewWebhookFilterParams struct {
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
 // DeleteWebhookParams defines parameters for DeleteWebhook.
 type DeleteWebhookParams struct {
 	// XAqioOrganizationId The organization the call acts for (required with the service token).
@@ -2978,6 +3019,15 @@ type TestWebhookParams struct {
 	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
 }
 
+// WhoamiParams defines parameters for Whoami.
+type WhoamiParams struct {
+	// XAqioOrganizationId The organization the call acts for (required with the service token).
+	XAqioOrganizationId *OrganizationHeader `json:"X-Aqio-Organization-Id,omitempty"`
+}
+
+// Whoami200JSONResponseBodyAuth defines parameters for Whoami.
+type Whoami200JSONResponseBodyAuth string
+
 // GetCalendarFeedParams defines parameters for GetCalendarFeed.
 type GetCalendarFeedParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
@@ -3032,6 +3082,9 @@ type CreateExportJSONRequestBody = PrivacySubjectRequest
 
 // CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
 type CreateWebhookJSONRequestBody = WebhookCreate
+
+// PreviewWebhookFilterJSONRequestBody defines body for PreviewWebhookFilter for application/json ContentType.
+type PreviewWebhookFilterJSONRequestBody PreviewWebhookFilterJSONBody
 
 // UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
 type UpdateWebhookJSONRequestBody = WebhookPatch
@@ -3715,6 +3768,36 @@ type ClientInterface interface {
 	// Corresponds with POST /api/webhooks (the `CreateWebhook` operationId).
 	CreateWebhook(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// PreviewWebhookFilterWithBody Would this event match? Evaluate event_filters and a filter_expression against a sample event
+	//
+	// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+	// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+	// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+	// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+	// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+	// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+	// missing key) does not match and says why in `filter_expression.error`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+	PreviewWebhookFilterWithBody(ctx context.Context, params *PreviewWebhookFilterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewWebhookFilter Would this event match? Evaluate event_filters and a filter_expression against a sample event
+	//
+	// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+	// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+	// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+	// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+	// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+	// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+	// missing key) does not match and says why in `filter_expression.error`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+	PreviewWebhookFilter(ctx context.Context, params *PreviewWebhookFilterParams, body PreviewWebhookFilterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DeleteWebhook Delete a webhook and its delivery log
 	//
 	// Corresponds with DELETE /api/webhooks/{id} (the `DeleteWebhook` operationId).
@@ -3848,6 +3931,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/webhooks/{id}/test (the `TestWebhook` operationId).
 	TestWebhook(ctx context.Context, id WebhookId, params *TestWebhookParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Whoami The calling credential, its scopes and the scopes it could grant an API key
+	//
+	// `scopes` are the grants the credential holds as given (wildcards included);
+	// `grantable_scopes` lists every catalog scope, `area:*` and `*` it covers that an API key
+	// may hold (never a service-level scope): what `POST /api/api-keys` would accept from it.
+	//
+	// Corresponds with GET /api/whoami (the `Whoami` operationId).
+	Whoami(ctx context.Context, params *WhoamiParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetConsole The developer console (a web app; docs/console.md)
 	//
@@ -5189,6 +5281,56 @@ func (c *Client) CreateWebhook(ctx context.Context, params *CreateWebhookParams,
 	return c.Client.Do(req)
 }
 
+// PreviewWebhookFilterWithBody Would this event match? Evaluate event_filters and a filter_expression against a sample event
+//
+// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+// missing key) does not match and says why in `filter_expression.error`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+func (c *Client) PreviewWebhookFilterWithBody(ctx context.Context, params *PreviewWebhookFilterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewWebhookFilterRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewWebhookFilter Would this event match? Evaluate event_filters and a filter_expression against a sample event
+//
+// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+// missing key) does not match and says why in `filter_expression.error`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+func (c *Client) PreviewWebhookFilter(ctx context.Context, params *PreviewWebhookFilterParams, body PreviewWebhookFilterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewWebhookFilterRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DeleteWebhook Delete a webhook and its delivery log
 //
 // Corresponds with DELETE /api/webhooks/{id} (the `DeleteWebhook` operationId).
@@ -5473,6 +5615,25 @@ func (c *Client) TestWebhookWithGet(ctx context.Context, id WebhookId, params *T
 // Corresponds with POST /api/webhooks/{id}/test (the `TestWebhook` operationId).
 func (c *Client) TestWebhook(ctx context.Context, id WebhookId, params *TestWebhookParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTestWebhookRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Whoami The calling credential, its scopes and the scopes it could grant an API key
+//
+// `scopes` are the grants the credential holds as given (wildcards included);
+// `grantable_scopes` lists every catalog scope, `area:*` and `*` it covers that an API key
+// may hold (never a service-level scope): what `POST /api/api-keys` would accept from it.
+//
+// Corresponds with GET /api/whoami (the `Whoami` operationId).
+func (c *Client) Whoami(ctx context.Context, params *WhoamiParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewWhoamiRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -9012,6 +9173,61 @@ func NewCreateWebhookRequestWithBody(server string, params *CreateWebhookParams,
 	return req, nil
 }
 
+// NewPreviewWebhookFilterRequest calls the generic PreviewWebhookFilter builder with application/json body
+func NewPreviewWebhookFilterRequest(server string, params *PreviewWebhookFilterParams, body PreviewWebhookFilterJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewWebhookFilterRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewPreviewWebhookFilterRequestWithBody constructs an http.Request for the PreviewWebhookFilter method, with any body, and a specified content type
+func NewPreviewWebhookFilterRequestWithBody(server string, params *PreviewWebhookFilterParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/webhooks/filter-preview")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewDeleteWebhookRequest constructs an http.Request for the DeleteWebhook method
 func NewDeleteWebhookRequest(server string, id WebhookId, params *DeleteWebhookParams) (*http.Request, error) {
 	var err error
@@ -9786,6 +10002,48 @@ func NewTestWebhookRequest(server string, id WebhookId, params *TestWebhookParam
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XAqioOrganizationId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Aqio-Organization-Id", *params.XAqioOrganizationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Aqio-Organization-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewWhoamiRequest constructs an http.Request for the Whoami method
+func NewWhoamiRequest(server string, params *WhoamiParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/whoami")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -10751,6 +11009,36 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/webhooks (the `CreateWebhook` operationId).
 	CreateWebhookWithResponse(ctx context.Context, params *CreateWebhookParams, body CreateWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWebhookResponse, error)
 
+	// PreviewWebhookFilterWithBodyWithResponse Would this event match? Evaluate event_filters and a filter_expression against a sample event
+	//
+	// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+	// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+	// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+	// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+	// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+	// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+	// missing key) does not match and says why in `filter_expression.error`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+	PreviewWebhookFilterWithBodyWithResponse(ctx context.Context, params *PreviewWebhookFilterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewWebhookFilterResponse, error)
+
+	// PreviewWebhookFilterWithResponse Would this event match? Evaluate event_filters and a filter_expression against a sample event
+	//
+	// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+	// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+	// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+	// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+	// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+	// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+	// missing key) does not match and says why in `filter_expression.error`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+	PreviewWebhookFilterWithResponse(ctx context.Context, params *PreviewWebhookFilterParams, body PreviewWebhookFilterJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewWebhookFilterResponse, error)
+
 	// DeleteWebhookWithResponse Delete a webhook and its delivery log
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -10904,6 +11192,17 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/webhooks/{id}/test (the `TestWebhook` operationId).
 	TestWebhookWithResponse(ctx context.Context, id WebhookId, params *TestWebhookParams, reqEditors ...RequestEditorFn) (*TestWebhookResponse, error)
+
+	// WhoamiWithResponse The calling credential, its scopes and the scopes it could grant an API key
+	//
+	// `scopes` are the grants the credential holds as given (wildcards included);
+	// `grantable_scopes` lists every catalog scope, `area:*` and `*` it covers that an API key
+	// may hold (never a service-level scope): what `POST /api/api-keys` would accept from it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/whoami (the `Whoami` operationId).
+	WhoamiWithResponse(ctx context.Context, params *WhoamiParams, reqEditors ...RequestEditorFn) (*WhoamiResponse, error)
 
 	// GetConsoleWithResponse The developer console (a web app; docs/console.md)
 	//
@@ -15985,6 +16284,126 @@ func (r CreateWebhookResponse) ContentType() string {
 	return ""
 }
 
+// PreviewWebhookFilterResponse429Headers the declared response headers of an HTTP 429 response for PreviewWebhookFilter
+type PreviewWebhookFilterResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PreviewWebhookFilterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		// EventFilters null when no event_filters were given.
+		EventFilters *struct {
+			Matches bool `json:"matches"`
+		} `json:"event_filters"`
+
+		// FilterExpression null when no filter_expression was given.
+		FilterExpression *struct {
+			// Error Why evaluation failed (counted as no match).
+			Error   *string `json:"error"`
+			Matches bool    `json:"matches"`
+		} `json:"filter_expression"`
+
+		// Matches Both parts given match (a part not given matches).
+		Matches bool `json:"matches"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *UnprocessableEntity
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PreviewWebhookFilterResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewWebhookFilterResponse) GetJSON200() *struct {
+	// EventFilters null when no event_filters were given.
+	EventFilters *struct {
+		Matches bool `json:"matches"`
+	} `json:"event_filters"`
+
+	// FilterExpression null when no filter_expression was given.
+	FilterExpression *struct {
+		// Error Why evaluation failed (counted as no match).
+		Error   *string `json:"error"`
+		Matches bool    `json:"matches"`
+	} `json:"filter_expression"`
+
+	// Matches Both parts given match (a part not given matches).
+	Matches bool `json:"matches"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewWebhookFilterResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r PreviewWebhookFilterResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreviewWebhookFilterResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PreviewWebhookFilterResponse) GetJSON422() *UnprocessableEntity {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PreviewWebhookFilterResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r PreviewWebhookFilterResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewWebhookFilterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewWebhookFilterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewWebhookFilterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewWebhookFilterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DeleteWebhookResponse429Headers the declared response headers of an HTTP 429 response for DeleteWebhook
 type DeleteWebhookResponse429Headers struct {
 	RetryAfter *int
@@ -17298,6 +17717,117 @@ func (r TestWebhookResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r TestWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// WhoamiResponse429Headers the declared response headers of an HTTP 429 response for Whoami
+type WhoamiResponse429Headers struct {
+	RetryAfter *int
+}
+
+type WhoamiResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Auth Whoami200JSONResponseBodyAuth `json:"auth"`
+
+		// CredentialId The API key's id (api_key only).
+		CredentialId *string `json:"credential_id"`
+
+		// GrantableScopes Example: ["webhooks:read","webhooks:write","webhooks:*"]
+		GrantableScopes []string `json:"grantable_scopes"`
+		OrganizationId  string   `json:"organization_id"`
+
+		// Roles The user token's roles (user_jwt only).
+		Roles  []string `json:"roles"`
+		Scopes []string `json:"scopes"`
+		UserId *string  `json:"user_id"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *WhoamiResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r WhoamiResponse) GetJSON200() *struct {
+	Auth Whoami200JSONResponseBodyAuth `json:"auth"`
+
+	// CredentialId The API key's id (api_key only).
+	CredentialId *string `json:"credential_id"`
+
+	// GrantableScopes Example: ["webhooks:read","webhooks:write","webhooks:*"]
+	GrantableScopes []string `json:"grantable_scopes"`
+	OrganizationId  string   `json:"organization_id"`
+
+	// Roles The user token's roles (user_jwt only).
+	Roles  []string `json:"roles"`
+	Scopes []string `json:"scopes"`
+	UserId *string  `json:"user_id"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r WhoamiResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r WhoamiResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r WhoamiResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r WhoamiResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r WhoamiResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r WhoamiResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r WhoamiResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r WhoamiResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r WhoamiResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18698,6 +19228,48 @@ func (c *ClientWithResponses) CreateWebhookWithResponse(ctx context.Context, par
 	return ParseCreateWebhookResponse(rsp)
 }
 
+// PreviewWebhookFilterWithBodyWithResponse Would this event match? Evaluate event_filters and a filter_expression against a sample event
+//
+// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+// missing key) does not match and says why in `filter_expression.error`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+func (c *ClientWithResponses) PreviewWebhookFilterWithBodyWithResponse(ctx context.Context, params *PreviewWebhookFilterParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewWebhookFilterResponse, error) {
+	rsp, err := c.PreviewWebhookFilterWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewWebhookFilterResponse(rsp)
+}
+
+// PreviewWebhookFilterWithResponse Would this event match? Evaluate event_filters and a filter_expression against a sample event
+//
+// Evaluates `event_filters` and `filter_expression` (both optional, as on a webhook) against
+// the sample `event` with the same code the delivery pipeline uses, and changes nothing.
+// The sample is an event envelope (`type`, `data.object`, …); `organization_id`, `id` and
+// `created` default to the caller's organization, `evt_filter_preview` and now. A filter
+// that a webhook would refuse is refused the same way (`422 invalid_field` naming
+// `event_filters.<key>` or `filter_expression`); an expression that fails at evaluation (a
+// missing key) does not match and says why in `filter_expression.error`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/webhooks/filter-preview (the `PreviewWebhookFilter` operationId).
+func (c *ClientWithResponses) PreviewWebhookFilterWithResponse(ctx context.Context, params *PreviewWebhookFilterParams, body PreviewWebhookFilterJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewWebhookFilterResponse, error) {
+	rsp, err := c.PreviewWebhookFilter(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewWebhookFilterResponse(rsp)
+}
+
 // DeleteWebhookWithResponse Delete a webhook and its delivery log
 //
 // Returns a wrapper object for the known response body format(s).
@@ -18946,6 +19518,23 @@ func (c *ClientWithResponses) TestWebhookWithResponse(ctx context.Context, id We
 		return nil, err
 	}
 	return ParseTestWebhookResponse(rsp)
+}
+
+// WhoamiWithResponse The calling credential, its scopes and the scopes it could grant an API key
+//
+// `scopes` are the grants the credential holds as given (wildcards included);
+// `grantable_scopes` lists every catalog scope, `area:*` and `*` it covers that an API key
+// may hold (never a service-level scope): what `POST /api/api-keys` would accept from it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/whoami (the `Whoami` operationId).
+func (c *ClientWithResponses) WhoamiWithResponse(ctx context.Context, params *WhoamiParams, reqEditors ...RequestEditorFn) (*WhoamiResponse, error) {
+	rsp, err := c.Whoami(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWhoamiResponse(rsp)
 }
 
 // GetConsoleWithResponse The developer console (a web app; docs/console.md)
@@ -23498,6 +24087,102 @@ func ParseCreateWebhookResponse(rsp *http.Response) (*CreateWebhookResponse, err
 	return response, nil
 }
 
+// ParsePreviewWebhookFilterResponse parses an HTTP response from a PreviewWebhookFilterWithResponse call
+func ParsePreviewWebhookFilterResponse(rsp *http.Response) (*PreviewWebhookFilterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewWebhookFilterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			// EventFilters null when no event_filters were given.
+			EventFilters *struct {
+				Matches bool `json:"matches"`
+			} `json:"event_filters"`
+
+			// FilterExpression null when no filter_expression was given.
+			FilterExpression *struct {
+				// Error Why evaluation failed (counted as no match).
+				Error   *string `json:"error"`
+				Matches bool    `json:"matches"`
+			} `json:"filter_expression"`
+
+			// Matches Both parts given match (a part not given matches).
+			Matches bool `json:"matches"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PreviewWebhookFilterResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDeleteWebhookResponse parses an HTTP response from a DeleteWebhookWithResponse call
 func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24640,6 +25325,94 @@ func ParseTestWebhookResponse(rsp *http.Response) (*TestWebhookResponse, error) 
 	switch {
 	case rsp.StatusCode == 429:
 		var headers TestWebhookResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseWhoamiResponse parses an HTTP response from a WhoamiWithResponse call
+func ParseWhoamiResponse(rsp *http.Response) (*WhoamiResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &WhoamiResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Auth Whoami200JSONResponseBodyAuth `json:"auth"`
+
+			// CredentialId The API key's id (api_key only).
+			CredentialId *string `json:"credential_id"`
+
+			// GrantableScopes Example: ["webhooks:read","webhooks:write","webhooks:*"]
+			GrantableScopes []string `json:"grantable_scopes"`
+			OrganizationId  string   `json:"organization_id"`
+
+			// Roles The user token's roles (user_jwt only).
+			Roles  []string `json:"roles"`
+			Scopes []string `json:"scopes"`
+			UserId *string  `json:"user_id"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers WhoamiResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
