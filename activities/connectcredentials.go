@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -87,10 +88,12 @@ func (a *Integrations) ConnectCredentials(ctx context.Context, in ConnectInput) 
 			return res, err
 		}
 	}
+	var fields map[string]string
+	_ = json.Unmarshal(raw, &fields)
 	saved, created, err := a.Store.SaveConnection(ctx, st, func(rowID string) (store.Sealed, error) {
 		enc, err := a.Ring.Encrypt(raw, []byte(rowID))
 		return store.Sealed{APIKey: &enc}, err
-	}, id)
+	}, id, credentialConnectEntry(st, fields, a.now()))
 	if err != nil {
 		return ConnectCredentialsResult{}, err
 	}

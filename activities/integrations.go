@@ -157,7 +157,7 @@ func (a *Integrations) ExchangeCode(ctx context.Context, in ConnectInput) (Conne
 	}
 	integ, created, err := a.Store.SaveConnection(ctx, st, func(id string) (store.Sealed, error) {
 		return a.seal(p, id, tok, "")
-	}, newIntegrationID(st.ID))
+	}, newIntegrationID(st.ID), oauthConnectEntry(st, a.now()))
 	if err != nil {
 		return ConnectResult{}, err
 	}
@@ -409,13 +409,22 @@ func (a *Integrations) RevokeTokens(ctx context.Context, in DisconnectInput) (Di
 	if err := a.Store.WipeCredentials(ctx, in.OrganizationID, in.IntegrationID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return res, err
 	}
+	// The outcome waits on the row for the disconnect's audit entry.
+	req := readDisconnectRequest(integ)
+	req.Revocation = RevocationOutcome(res.Revoked, res.Note)
+	b, _ := json.Marshal(req)
+	if _, err := a.Store.UpdateIntegration(ctx, in.OrganizationID, in.IntegrationID, map[string]any{"disconnect_request": string(b)}); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return res, err
+	}
 	return res, nil
 }
 
 // DeleteIntegration removes the (wiped) integration row and its links,
-// milestones and sync logs.
+// milestones and sync logs, with the disconnect's audit entry (who asked,
+// from the row's disconnect request, and what the revocation did) in the
+// same transaction.
 func (a *Integrations) DeleteIntegration(ctx context.Context, in DisconnectInput) error {
-	err := a.Store.DeleteIntegration(ctx, in.OrganizationID, in.IntegrationID)
+	err := a.Store.DeleteIntegration(ctx, in.OrganizationID, in.IntegrationID, disconnectEntry(a.now()))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}

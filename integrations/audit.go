@@ -3,50 +3,46 @@ package integrations
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"reflect"
 	"slices"
-	"strings"
 
 	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/models"
 )
 
-// ActorOAuthCallback is the actor type of an OAuth connect: the entry is
-// written when the user's browser comes back from the provider's consent
-// screen, so its actor id is the user the connection is for (empty for an
-// organization-wide one) and its address and request id are the callback's.
-const ActorOAuthCallback = "oauth_callback"
+// ActorOAuthCallback is the actor type of an OAuth connect (audit.ActorOAuthCallback).
+const ActorOAuthCallback = audit.ActorOAuthCallback
+
+// entry is an integration action's audit entry with the request's actor.
+func (s *Service) entry(integ models.Integration, action string, actor audit.Actor, details map[string]any) audit.Entry {
+	return audit.Entry{OrganizationID: integ.OrganizationID, Action: action, TargetType: "integration", TargetID: integ.ID,
+		Details: details, OccurredAt: s.now()}.By(actor)
+}
+
+// setRequester keeps on a pending connection who asked for it, so the
+// activity that saves the integration writes the connect's audit entry
+// in the same transaction.
+func setRequester(st *models.IntegrationOAuthState, a audit.Actor) {
+	for dst, v := range map[**string]string{&st.ActorType: a.Type, &st.ActorID: a.ID, &st.SourceIP: a.IP, &st.RequestID: a.RequestID} {
+		if v != "" {
+			v := v
+			*dst = &v
+		}
+	}
+}
 
 // record appends an integration action to the audit log with the request's
 // actor. A failure to audit is logged, not returned: the action happened.
 // details never hold a secret (no token, credential value or setting value).
 func (s *Service) record(ctx context.Context, integ models.Integration, action string, actor audit.Actor, details map[string]any) {
-	e := audit.Entry{OrganizationID: integ.OrganizationID, Action: action, TargetType: "integration", TargetID: integ.ID,
-		Details: details, OccurredAt: s.now()}.By(actor)
-	if err := audit.Record(context.WithoutCancel(ctx), s.Store.DB(), e); err != nil && s.Logger != nil {
+	if err := audit.Record(context.WithoutCancel(ctx), s.Store.DB(), s.entry(integ, action, actor, details)); err != nil && s.Logger != nil {
 		s.Logger.Error("audit record failed", "action", action, "integration_id", integ.ID, "err", err)
 	}
 }
 
-// connectAction is integration.connected for a new row, else reconnected.
-func connectAction(created bool) string {
-	if created {
-		return audit.IntegrationConnected
-	}
-	return audit.IntegrationReconnected
-}
-
 // GrantedScopes splits the scopes the provider granted (the token
 // response's scope, space- or comma-separated) into a sorted list.
-func GrantedScopes(in models.Integration) []string {
-	if in.GrantedScopes == nil {
-		return []string{}
-	}
-	f := strings.FieldsFunc(*in.GrantedScopes, func(r rune) bool { return r == ' ' || r == ',' })
-	slices.Sort(f)
-	return slices.Compact(f)
-}
+func GrantedScopes(in models.Integration) []string { return audit.Scopes(in.GrantedScopes) }
 
 // changedSettingKeys lists the top-level settings whose value differs
 // (names only: values may be customer data).
@@ -75,23 +71,6 @@ func changedSettingKeys(before *string, after string) []string {
 	}
 	return out
 }
-
-// revocation names what a disconnect did at the provider.
-func revocation(revoked bool, note string) string {
-	switch {
-	case revoked:
-		return "revoked"
-	case note == "":
-		return "not_offered" // the provider has no revocation, or nothing was stored
-	case strings.HasPrefix(note, "provider refused"):
-		return "refused"
-	case note == "already deleted":
-		return "already_deleted"
-	}
-	return "failed"
-}
-
-func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 func deref(s *string) string {
 	if s == nil {

@@ -127,6 +127,7 @@ func (s *Service) ConnectCredentials(ctx context.Context, orgID, userID, typ str
 	if userID != "" {
 		st.UserID = &userID
 	}
+	setRequester(st, audit.ActorFrom(ctx))
 	b, _ := json.Marshal(fields)
 	enc, err := s.Ring.Encrypt(b, []byte(st.ID))
 	if err != nil {
@@ -173,8 +174,6 @@ func (s *Service) ConnectCredentials(ctx context.Context, orgID, userID, typ str
 	if err != nil {
 		return models.Integration{}, err
 	}
-	s.record(ctx, integ, connectAction(res.Created), audit.ActorFrom(ctx), map[string]any{
-		"integration_type": integ.IntegrationType, "via": "credentials", "credential_fields": sortedKeys(fields), "status": integ.Status})
 	if err := s.afterConnect(ctx, integ, false); err != nil {
 		return models.Integration{}, err
 	}

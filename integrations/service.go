@@ -198,6 +198,7 @@ func (s *Service) Authorize(ctx context.Context, orgID, userID, typ string, in A
 	if userID != "" {
 		st.UserID = &userID
 	}
+	setRequester(st, audit.ActorFrom(ctx))
 	if st.CodeVerifier, err = s.Ring.Encrypt([]byte(verifier), []byte(st.ID)); err != nil {
 		return Authorization{}, err
 	}
@@ -252,7 +253,8 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := s.Store.SetOAuthStateCode(ctx, st.ID, enc); err != nil {
+	cb := audit.ActorFrom(ctx)
+	if err := s.Store.SetOAuthStateCode(ctx, st.ID, enc, cb.IP, cb.RequestID); err != nil {
 		return "", err
 	}
 	timeout := s.CallbackTimeout
@@ -291,9 +293,6 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cb := audit.ActorFrom(ctx)
-	s.record(ctx, integ, connectAction(res.Created), audit.Actor{Type: ActorOAuthCallback, ID: deref(st.UserID), IP: cb.IP, RequestID: cb.RequestID},
-		map[string]any{"integration_type": integ.IntegrationType, "via": "oauth", "granted_scopes": GrantedScopes(integ), "status": integ.Status})
 	if err := s.afterConnect(ctx, integ, res.TokensExpire); err != nil {
 		return "", err
 	}
@@ -482,10 +481,6 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p Patch) (models
 			changed = append(changed, k)
 		}
 	}
-	integ, err = s.Store.UpdateIntegration(ctx, orgID, id, cols)
-	if err != nil {
-		return integ, err
-	}
 	details := map[string]any{"changed": changed}
 	if set, ok := cols["settings"].(string); ok {
 		details["settings_keys"] = changedSettingKeys(before.Settings, set)
@@ -493,7 +488,10 @@ func (s *Service) Update(ctx context.Context, orgID, id string, p Patch) (models
 	if v, ok := cols["sync_enabled"].(bool); ok {
 		details["sync_enabled"] = v
 	}
-	s.record(ctx, integ, audit.IntegrationSettingsChanged, audit.ActorFrom(ctx), details)
+	integ, err = s.Store.UpdateIntegrationAudited(ctx, orgID, id, cols, s.entry(before, audit.IntegrationSettingsChanged, audit.ActorFrom(ctx), details))
+	if err != nil {
+		return integ, err
+	}
 	return integ, s.ensureSchedule(ctx, integ)
 }
 
@@ -513,6 +511,12 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 	if err := s.Temporal.ScheduleClient().GetHandle(ctx, workflows.SyncScheduleID(id)).Delete(ctx); err != nil && !errors.As(err, &nf) {
 		return fmt.Errorf("delete schedule: %w", err)
 	}
+	// Who asked waits on the row: the disconnect run deletes it with its
+	// audit entry, in one transaction.
+	req, _ := json.Marshal(activities.DisconnectRequest{Actor: audit.ActorFrom(ctx)})
+	if _, err := s.Store.UpdateIntegration(ctx, orgID, id, map[string]any{"disconnect_request": string(req)}); err != nil {
+		return err
+	}
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       workflows.DisconnectWorkflowID(id),
 		TaskQueue:                workflows.IntegrationsQueue,
@@ -524,12 +528,7 @@ func (s *Service) Delete(ctx context.Context, orgID, id string) error {
 		return fmt.Errorf("start disconnect: %w", err)
 	}
 	var res workflows.DisconnectResult
-	if err := run.Get(ctx, &res); err != nil {
-		return err
-	}
-	s.record(ctx, integ, audit.IntegrationDisconnected, audit.ActorFrom(ctx), map[string]any{
-		"integration_type": integ.IntegrationType, "revocation": revocation(res.Revoked, res.Note), "granted_scopes": GrantedScopes(integ)})
-	return nil
+	return run.Get(ctx, &res)
 }
 
 // RefreshNow asks the refresh loop to refresh at once.

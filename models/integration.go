@@ -26,8 +26,12 @@ type Integration struct {
 	GrantedScopes   *string
 	TokenObtainedAt *time.Time
 	ConnectedAt     *time.Time
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// DisconnectRequest is JSON of who asked for the disconnect and what
+	// the revocation did, kept until the disconnect run deletes the row
+	// with its audit entry (no secret).
+	DisconnectRequest *string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // Integration statuses.

@@ -18,7 +18,17 @@ type IntegrationOAuthState struct {
 	Code            *string
 	ExpiresAt       time.Time
 	UsedAt          *time.Time
-	CreatedAt       time.Time
+	// ActorType, ActorID, SourceIP and RequestID are who started the
+	// connection (the authorize or connect-by-credential call);
+	// CallbackIP and CallbackRequestID are the OAuth callback's. The
+	// connect's audit entry is written from them with the integration row.
+	ActorType         *string
+	ActorID           *string
+	SourceIP          *string
+	RequestID         *string
+	CallbackIP        *string
+	CallbackRequestID *string
+	CreatedAt         time.Time
 }
 
 // TableName names the table.

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/aqio/connect/audit"
 	"github.com/aqio/connect/models"
 )
 
@@ -69,9 +70,12 @@ func (s *Store) ClaimOAuthState(ctx context.Context, stateHash string) (models.I
 	return st, nil
 }
 
-// SetOAuthStateCode stores the (encrypted) authorization code of a claimed state.
-func (s *Store) SetOAuthStateCode(ctx context.Context, id, code string) error {
-	return s.db.WithContext(ctx).Model(&models.IntegrationOAuthState{}).Where("id = ?", id).Update("code", code).Error
+// SetOAuthStateCode stores the (encrypted) authorization code of a
+// claimed state and the callback's address and request id (for the
+// connect's audit entry).
+func (s *Store) SetOAuthStateCode(ctx context.Context, id, code, callbackIP, callbackRequestID string) error {
+	return s.db.WithContext(ctx).Model(&models.IntegrationOAuthState{}).Where("id = ?", id).
+		Updates(map[string]any{"code": code, "callback_ip": nullable(callbackIP), "callback_request_id": nullable(callbackRequestID)}).Error
 }
 
 // ClearOAuthStateCode wipes a state's code (or pending credential) that
@@ -109,10 +113,20 @@ type Sealed struct {
 	GrantedScopes *string
 }
 
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 // SaveConnection creates or reconnects the integration of a claimed state
 // (unique per organization, user and type) in one transaction and wipes
-// the state's code. seal encrypts the credentials for the row id.
-func (s *Store) SaveConnection(ctx context.Context, st models.IntegrationOAuthState, seal func(integrationID string) (Sealed, error), newID string) (models.Integration, bool, error) {
+// the state's code. seal encrypts the credentials for the row id; entry
+// (may be nil) is the audit entry of the connection, written in the same
+// transaction (nothing is saved when it cannot be written).
+func (s *Store) SaveConnection(ctx context.Context, st models.IntegrationOAuthState, seal func(integrationID string) (Sealed, error), newID string,
+	entry func(integ models.Integration, created bool) (audit.Entry, error)) (models.Integration, bool, error) {
 	now := s.now()
 	var out models.Integration
 	created := false
@@ -163,6 +177,15 @@ func (s *Store) SaveConnection(ctx context.Context, st models.IntegrationOAuthSt
 		}
 		if err := tx.Model(&models.IntegrationOAuthState{}).Where("id = ?", st.ID).Update("code", nil).Error; err != nil {
 			return fmt.Errorf("wipe oauth code: %w", err)
+		}
+		if entry != nil {
+			e, err := entry(existing, created)
+			if err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, e); err != nil {
+				return err
+			}
 		}
 		out = existing
 		return nil
@@ -221,6 +244,28 @@ func (s *Store) UpdateIntegration(ctx context.Context, orgID, id string, cols ma
 	return s.GetIntegration(ctx, orgID, id)
 }
 
+// UpdateIntegrationAudited writes the given columns of one integration
+// and its audit entry in one transaction: neither is written without the
+// other.
+func (s *Store) UpdateIntegrationAudited(ctx context.Context, orgID, id string, cols map[string]any, e audit.Entry) (models.Integration, error) {
+	cols["updated_at"] = s.now()
+	var out models.Integration
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.Integration{}).Where("organization_id = ? AND id = ?", orgID, id).Updates(cols)
+		if res.Error != nil {
+			return fmt.Errorf("update integration: %w", res.Error)
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		if err := audit.Record(ctx, tx, e); err != nil {
+			return err
+		}
+		return tx.Where("organization_id = ? AND id = ?", orgID, id).Take(&out).Error
+	})
+	return out, err
+}
+
 // WipeCredentials clears every credential of an integration and disables it.
 func (s *Store) WipeCredentials(ctx context.Context, orgID, id string) error {
 	_, err := s.UpdateIntegration(ctx, orgID, id, map[string]any{
@@ -231,9 +276,26 @@ func (s *Store) WipeCredentials(ctx context.Context, orgID, id string) error {
 }
 
 // DeleteIntegration removes an integration; its sync logs, links and
-// milestones go with it.
-func (s *Store) DeleteIntegration(ctx context.Context, orgID, id string) error {
+// milestones go with it. entry (may be nil) reads the row and returns
+// the audit entry of the removal (nil: none), written in the same
+// transaction.
+func (s *Store) DeleteIntegration(ctx context.Context, orgID, id string, entry func(models.Integration) (*audit.Entry, error)) error {
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if entry != nil {
+			var row models.Integration
+			if err := tx.Where("organization_id = ? AND id = ?", orgID, id).Take(&row).Error; err != nil {
+				return notFound(err)
+			}
+			e, err := entry(row)
+			if err != nil {
+				return err
+			}
+			if e != nil {
+				if err := audit.Record(ctx, tx, *e); err != nil {
+					return err
+				}
+			}
+		}
 		for _, m := range []any{&models.IntegrationSyncLog{}, &models.IntegrationLink{}, &models.IntegrationMilestone{},
 			&models.IntegrationPush{}, &models.IntegrationTokenRefresh{}} {
 			if err := tx.Where("integration_id = ?", id).Delete(m).Error; err != nil {

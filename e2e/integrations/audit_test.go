@@ -90,6 +90,12 @@ func TestIntegrationPermissionAudit(t *testing.T) {
 		d["integration_type"] != "google_calendar" || !slices.Equal(strs(d["granted_scopes"]), granted) {
 		t.Fatalf("connect entry %v", e)
 	}
+	// Both ends of the handshake: the authorize call's caller, address and
+	// request id, beside the callback's.
+	if az, _ := d["authorize"].(map[string]any); az["ip"] != "127.0.0.1" || az["actor_type"] != "service_token" || az["actor_id"] != "user_audit" ||
+		az["request_id"] == nil || az["request_id"] == e["request_id"] {
+		t.Fatalf("connect entry's authorize %v (entry %v)", d["authorize"], e)
+	}
 
 	// Reconnect over the same row.
 	if again := connect(t, org, "google_calendar", settings, "user_audit"); again != calID {
