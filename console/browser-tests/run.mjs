@@ -65,23 +65,37 @@ function binary() {
 }
 
 // --- a webhook receiver ----------------------------------------------------
+// Set rcv.status to make it answer something else than 200 (a broken receiver).
 function receiver() {
   const got = [];
+  const rcv = { got, status: 200 };
   const srv = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      got.push({ path: req.url, headers: req.headers, body });
-      res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end('{"received":true}');
+      got.push({ path: req.url, headers: req.headers, body, status: rcv.status });
+      res.writeHead(rcv.status, { 'Content-Type': 'application/json' });
+      res.end(rcv.status === 200 ? '{"received":true}' : '{"error":"receiver broken on purpose"}');
     });
   });
   return new Promise((resolve) => {
     srv.listen(0, '127.0.0.1', () => {
       cleanups.push(() => new Promise((r) => srv.close(r)));
-      resolve({ url: `http://127.0.0.1:${srv.address().port}/hook`, got });
+      rcv.url = `http://127.0.0.1:${srv.address().port}/hook`;
+      resolve(rcv);
     });
   });
+}
+
+// api calls the API directly with the service token (setup the pages then show).
+async function api(base, token, org, method, path, body) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { Authorization: 'Bearer ' + token, 'X-Aqio-Organization-Id': org, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null, text };
 }
 
 // Standard Webhooks: base64(HMAC-SHA256(secret, "id.timestamp.body")), secret "whsec_<base64>".
@@ -105,6 +119,9 @@ async function startDev(bin, token) {
       AQIO_HTTP_ADDR: '127.0.0.1:0',
       AQIO_DEV_TEMPORAL_PORT: '0',
       AQIO_DEV_TEMPORAL_UI_PORT: '0',
+      AQIO_DEV_TEMPORAL_INTERNAL_PORT_BASE: '0',
+      // A receiver failing for longer than this disables its endpoint (the recovery steps).
+      AQIO_AUTO_DISABLE_AFTER: '1s',
       AQIO_SERVICE_TOKEN: token,
       AQIO_LOG_LEVEL: 'warn',
     },
@@ -143,6 +160,7 @@ async function main() {
   const token = 'aqio_dev_browser_' + randomBytes(12).toString('hex');
   const org = 'org_browser_test';
   const rcv = await receiver();
+  const rcv2 = await receiver();
   const dev = await startDev(bin, token);
   log('dev is up at', dev.base);
 
@@ -153,6 +171,8 @@ async function main() {
   });
   cleanups.push(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1366, height: 860 } });
+  // The copy buttons write to the clipboard; the tests read it back.
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dev.base });
   const page = await context.newPage();
   page.setDefaultTimeout(stepTimeout);
   const foreign = [];
@@ -286,6 +306,9 @@ async function main() {
         await page.getByRole('button', { name: 'Rotate secret' }).click();
         const next = (await page.getByTestId('secret').textContent()).trim();
         assert(next.startsWith('whsec_') && next !== state.secret, 'no new secret shown');
+        await page.getByRole('button', { name: 'Copy' }).click();
+        await page.getByRole('button', { name: 'Copied' }).waitFor();
+        assert((await page.evaluate(() => navigator.clipboard.readText())) === next, 'the clipboard does not hold the new secret');
         await shot('rotate-secret');
         await page.getByRole('button', { name: 'Done' }).click();
         await page.getByRole('button', { name: 'Send test event' }).click();
@@ -302,6 +325,183 @@ async function main() {
         await page.getByRole('heading', { name: 'browser receiver' }).waitFor();
         await page.getByRole('button', { name: 'Send test event' }).click();
         await page.getByTestId('test-result').filter({ hasText: 'success' }).waitFor();
+      },
+    ],
+    [
+      'edit the webhook: a filter, the preview says match / no match, payload and destination auth',
+      async () => {
+        await page.getByRole('link', { name: 'Edit' }).click();
+        await page.getByRole('heading', { name: 'Edit browser receiver' }).waitFor();
+        await page.getByLabel('Event filters (JSON)').fill('{"ticket_type": ["vip"]}');
+        await page.getByLabel('Filter expression (CEL)').fill('data.object.guests >=');
+        await page.getByLabel('Sample event type').selectOption('registration.confirmed');
+        await page.getByRole('button', { name: 'Check the sample' }).click();
+        // A bad expression is named at its field, by the API.
+        await page.locator('#wh-expr + .field-error').filter({ hasText: 'filter_expression' }).waitFor();
+        await page.getByLabel('Filter expression (CEL)').fill('data.object.guests >= 0');
+        await page.getByRole('button', { name: 'Check the sample' }).click();
+        await page.getByTestId('preview-result').filter({ hasText: 'No match' }).waitFor();
+        assert((await page.getByTestId('preview-result').textContent()).includes('event filters: no match'), 'the preview does not say which part failed');
+        const sample = await page.getByLabel('Sample event (edit it to try values)').inputValue();
+        assert(sample.includes('"ticket_type": "standard"'), `sample ${sample}`);
+        await page.getByLabel('Sample event (edit it to try values)').fill(sample.replace('"ticket_type": "standard"', '"ticket_type": "vip"'));
+        await page.getByRole('button', { name: 'Check the sample' }).click();
+        await page.getByTestId('preview-result').filter({ hasText: 'Match: this event would be delivered' }).waitFor();
+        await shot('webhook-edit-preview');
+        await page.getByLabel('everything except these paths').check();
+        await page.getByLabel('Dot-paths, one a line').fill('data.object.user_email');
+        await page.getByLabel('Custom headers, one "Name: value" a line').fill('X-Tenant: browser');
+        await page.getByLabel('Credential sent to the endpoint').selectOption('bearer');
+        await page.getByRole('button', { name: 'Save changes' }).click();
+        await page.getByText('Give the token.').waitFor(); // checked at the field before sending
+        await page.getByLabel('Token', { exact: true }).fill('dest-token-123');
+        await page.getByRole('button', { name: 'Save changes' }).click();
+        await page.getByRole('heading', { name: 'browser receiver' }).waitFor();
+        await page.getByText('{"ticket_type":["vip"]}').waitFor();
+        await page.getByText(/^bearer hmac-sha256:[0-9a-f]{8}$/).waitFor();
+        // Drop the expected refusal of the bad expression.
+        const i = refused.indexOf('POST /console/api/webhooks/filter-preview 422');
+        assert(i >= 0, `the bad expression was not refused by the API: ${refused.join(', ')}`);
+        refused.splice(i, 1);
+        // The saved filters apply: the standard registration is not sent, the VIP one is, customized.
+        const types = await api(dev.base, token, org, 'GET', '/api/event-types');
+        const example = types.body.data.find((t) => t.name === 'registration.confirmed').example;
+        const std = await api(dev.base, token, org, 'POST', '/api/events', { id: 'evt_std', type: 'registration.confirmed', data: { object: example } });
+        const vip = await api(dev.base, token, org, 'POST', '/api/events', { id: 'evt_vip', type: 'registration.confirmed', data: { object: { ...example, ticket_type: 'vip' } } });
+        assert(std.status === 202 && vip.status === 202, `post events: ${std.text} ${vip.text}`);
+        const hookId = new URL(page.url()).pathname.split('/').pop();
+        assert(!std.body.deliveries.some((d) => d.webhook_id === hookId), 'the standard registration was queued for the filtered endpoint');
+        const got = await until('the VIP registration at the receiver', () => rcv.got.find((r) => r.body.includes('"evt_vip"')));
+        const body = JSON.parse(got.body);
+        assert(body.data.object.ticket_type === 'vip' && !('user_email' in body.data.object), `payload ${got.body}`);
+        assert(got.headers.authorization === 'Bearer dest-token-123', `authorization ${got.headers.authorization}`);
+        assert(got.headers['x-tenant'] === 'browser', 'custom header missing');
+        assert(!rcv.got.some((r) => r.body.includes('"evt_std"')), 'the standard registration reached the receiver');
+      },
+    ],
+    [
+      'break the receiver: failed attempts appear live, the endpoint is disabled with its reason',
+      async () => {
+        const created = await api(dev.base, token, org, 'POST', '/api/webhooks', {
+          name: 'flaky receiver', url: rcv2.url, events: ['event.*'], retry_count: 1, retry_delay_seconds: 2,
+        });
+        assert(created.status === 201, `create: ${created.text}`);
+        state.flaky = created.body.id;
+        const types = await api(dev.base, token, org, 'GET', '/api/event-types');
+        state.eventExample = types.body.data.find((t) => t.name === 'event.created').example;
+        rcv2.status = 500;
+        await page.goto(`${dev.consoleURL}/webhooks/${state.flaky}`);
+        await page.getByRole('heading', { name: 'flaky receiver' }).waitFor();
+        const ev = await api(dev.base, token, org, 'POST', '/api/events', { id: 'evt_flaky_1', type: 'event.created', data: { object: state.eventExample } });
+        assert(ev.status === 202, `post event: ${ev.text}`);
+        // The attempts arrive without a reload (polling): the first and its retry, both failing.
+        await page.getByTestId('deliveries').getByRole('cell', { name: /HTTP 500/ }).first().waitFor();
+        await page.getByTestId('disabled').filter({ hasText: 'disabled automatically' }).waitFor();
+        assert((await page.getByTestId('state').textContent()) === 'disabled', 'state is not disabled');
+        await shot('webhook-disabled');
+        // While disabled, two more events match it and are not sent.
+        for (const id of ['evt_flaky_2', 'evt_flaky_3']) {
+          const r = await api(dev.base, token, org, 'POST', '/api/events', { id, type: 'event.created', data: { object: state.eventExample } });
+          assert(r.status === 202 && !r.body.deliveries.some((d) => d.webhook_id === state.flaky), `post ${id} while disabled: ${r.text}`);
+        }
+      },
+    ],
+    [
+      're-enable: what is owed is named, delivered by the matching recovery with live progress',
+      async () => {
+        rcv2.status = 200;
+        const before = rcv2.got.length;
+        await page.getByRole('button', { name: 'Re-enable' }).click();
+        await page.getByTestId('owed').waitFor();
+        assert((await page.getByTestId('owed-count').textContent()) === '3', `owed ${await page.getByTestId('owed-count').textContent()}`);
+        await page.getByRole('button', { name: 'Deliver them now' }).click();
+        await page.getByTestId('recovery-progress').filter({ hasText: 'Finished: 3 of 3 re-delivered (3 succeeded, 0 failed)' }).waitFor();
+        await shot('webhook-recovered');
+        const ids = rcv2.got.slice(before).map((r) => JSON.parse(r.body).id).sort();
+        assert(JSON.stringify(ids) === JSON.stringify(['evt_flaky_1', 'evt_flaky_2', 'evt_flaky_3']), `recovered ${ids}`);
+        assert(rcv2.got.slice(before).every((r) => r.status === 200), 'a recovered delivery failed');
+      },
+    ],
+    [
+      'recover since a time: the field is checked, a second recovery finds nothing owed',
+      async () => {
+        await page.getByRole('button', { name: 'Recover…' }).click();
+        const form = page.getByRole('form', { name: 'Recover since a time' });
+        await form.getByLabel('failed', { exact: true }).uncheck();
+        await form.getByRole('button', { name: 'Start recovery' }).click();
+        await form.getByText('Choose at least one kind of message.').waitFor();
+        await form.getByLabel('failed', { exact: true }).check();
+        await form.getByLabel(/not sent while disabled/).check();
+        await form.getByRole('button', { name: 'Start recovery' }).click();
+        await form.getByTestId('recovery-progress').filter({ hasText: 'Finished' }).waitFor();
+        const text = await form.getByTestId('recovery-progress').textContent();
+        assert(text.includes('nothing was owed') || text.includes('0 of 0'), `second recovery: ${text}`);
+      },
+    ],
+    [
+      'API keys: create one (checked at the field, shown once, copied), use it',
+      async () => {
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'API keys' }).click();
+        await page.getByRole('heading', { name: 'API keys' }).waitFor();
+        await page.getByRole('button', { name: 'New key' }).click();
+        const form = page.getByRole('form', { name: 'New API key' });
+        await form.getByRole('button', { name: 'Create key' }).click();
+        await form.getByText('Give the key a name.').waitFor();
+        await form.getByText('Choose at least one scope.').waitFor();
+        await form.getByLabel('Name').fill('console ci key');
+        await form.getByRole('checkbox', { name: 'webhooks:read', exact: true }).check();
+        await form.getByRole('checkbox', { name: 'events:*', exact: true }).check();
+        await form.getByRole('checkbox', { name: 'events:read (included)' }).waitFor();
+        await form.getByLabel(/Allowed IP addresses/).fill('10.0.0.x');
+        await form.getByRole('button', { name: 'Create key' }).click();
+        await form.getByText('"10.0.0.x" is not an IP address or CIDR range', { exact: false }).waitFor();
+        await form.getByLabel(/Allowed IP addresses/).fill('127.0.0.1/32, ::1');
+        const inAMonth = new Date(Date.now() + 30 * 86400_000);
+        const p = (n) => String(n).padStart(2, '0');
+        await form.getByLabel(/Expires/).fill(`${inAMonth.getFullYear()}-${p(inAMonth.getMonth() + 1)}-${p(inAMonth.getDate())}T12:00`);
+        await shot('api-key-create');
+        await form.getByRole('button', { name: 'Create key' }).click();
+        const key = (await page.getByTestId('secret').textContent()).trim();
+        assert(key.startsWith('ak_'), `key ${key}`);
+        await page.getByRole('button', { name: 'Copy' }).click();
+        await page.getByRole('button', { name: 'Copied' }).waitFor();
+        assert((await page.evaluate(() => navigator.clipboard.readText())) === key, 'the clipboard does not hold the key');
+        const row = page.getByTestId('keys').getByRole('row').filter({ hasText: 'console ci key' });
+        await row.filter({ hasText: '127.0.0.1/32' }).filter({ hasText: 'events:*' }).waitFor();
+        await shot('api-key-created');
+        await page.getByRole('button', { name: 'Done' }).click();
+        const use = await fetch(dev.base + '/api/webhooks', { headers: { Authorization: 'Bearer ' + key } });
+        assert(use.status === 200, `the new key: ${use.status}`);
+        state.key = key;
+      },
+    ],
+    [
+      'API keys: rotate with grace (both work), revoke the replacement (refused at once)',
+      async () => {
+        await page.getByRole('button', { name: 'Rotate console ci key' }).click();
+        const form = page.getByRole('form', { name: 'Rotate console ci key' });
+        await form.getByLabel('Grace period (hours)').fill('lots');
+        await form.getByRole('button', { name: 'Rotate' }).click();
+        await form.getByText('Give the grace period in hours, from 0 to 168.').waitFor();
+        await form.getByLabel('Grace period (hours)').fill('1');
+        await form.getByRole('button', { name: 'Rotate' }).click();
+        const next = (await page.getByTestId('secret').textContent()).trim();
+        assert(next.startsWith('ak_') && next !== state.key, 'no replacement shown');
+        for (const k of [state.key, next]) {
+          const r = await fetch(dev.base + '/api/webhooks', { headers: { Authorization: 'Bearer ' + k } });
+          assert(r.status === 200, `during the grace period: ${r.status}`);
+        }
+        await page.getByRole('button', { name: 'Done' }).click();
+        await page.getByTestId('keys').getByRole('row').filter({ hasText: 'console ci key' }).filter({ hasText: 'rotating' }).waitFor();
+        // The replacement is the newest row named the same, active.
+        const active = page.getByTestId('keys').getByRole('row').filter({ hasText: 'console ci key' }).filter({ hasText: 'active' });
+        await active.waitFor();
+        page.once('dialog', (d) => d.accept());
+        await active.getByRole('button', { name: 'Revoke console ci key' }).click();
+        await page.getByTestId('keys').getByRole('row').filter({ hasText: 'console ci key' }).filter({ hasText: 'revoked' }).waitFor();
+        await shot('api-keys');
+        const r = await fetch(dev.base + '/api/webhooks', { headers: { Authorization: 'Bearer ' + next } });
+        assert(r.status === 401, `the revoked key: ${r.status}`);
       },
     ],
     [
@@ -336,8 +536,10 @@ async function main() {
         await page.locator('.servers select').selectOption({ index: 1 });
         await page.locator('.auth-wrapper').getByRole('button', { name: /Authorize/ }).click();
         const dialog = page.locator('.modal-ux');
-        await dialog.locator('input[aria-label="auth-bearer-value"]').fill(token);
-        await dialog.getByRole('button', { name: 'Apply credentials' }).first().click();
+        // One form per security scheme: the service token's.
+        const svc = dialog.locator('form').filter({ hasText: 'serviceToken' });
+        await svc.locator('input[aria-label="auth-bearer-value"]').fill(token);
+        await svc.getByRole('button', { name: 'Apply credentials' }).click();
         await dialog.locator('button.btn-done').first().click();
         const op = page.locator('.opblock-get:has(.opblock-summary-path[data-path="/api/event-types"])');
         await op.locator('input[placeholder="X-Aqio-Organization-Id"]').fill(org);
@@ -396,8 +598,45 @@ async function main() {
         await page.getByRole('checkbox', { name: '*', exact: true }).check();
         await page.getByRole('button', { name: 'Create endpoint' }).click();
         await page.getByRole('alert').filter({ hasText: 'insufficient_scope' }).waitFor();
+        // A page whose calls need a scope the key lacks says which.
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'API keys' }).click();
+        await page.getByTestId('need-scope').filter({ hasText: 'api_keys:read' }).waitFor();
+        await shot('need-scope');
+        for (const r of ['POST /console/api/webhooks 403', 'GET /console/api/api-keys 403']) {
+          const i = refused.indexOf(r);
+          assert(i >= 0, `expected refusal ${r} not seen: ${refused.join(', ')}`);
+          refused.splice(i, 1);
+        }
         await page.getByRole('button', { name: 'Sign out' }).click();
         await page.getByLabel('Token or API key').waitFor();
+      },
+    ],
+    [
+      'a key holding webhooks:* and api_keys:write is offered only those scopes for a new key',
+      async () => {
+        const res = await api(dev.base, token, org, 'POST', '/api/api-keys', { name: 'key manager', scopes: ['webhooks:*', 'api_keys:write'] });
+        assert(res.status === 201, `create key: ${res.text}`);
+        await page.getByLabel('Token or API key').fill(res.body.key);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'API keys' }).click();
+        await page.getByRole('button', { name: 'New key' }).click();
+        const form = page.getByRole('form', { name: 'New API key' });
+        await form.getByRole('checkbox', { name: 'webhooks:*', exact: true }).waitFor();
+        const offered = (await form.getByRole('checkbox').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')))).sort();
+        const allowed = (s) => s === 'api_keys:write' || s.startsWith('webhooks:');
+        assert(offered.length >= 4 && offered.every(allowed), `offered ${offered}`);
+        assert(!offered.includes('*') && !offered.includes('audit_log:read'), `offered more than held: ${offered}`);
+        await form.getByLabel('Name').fill('child of the manager');
+        await form.getByRole('checkbox', { name: 'webhooks:read', exact: true }).check();
+        await form.getByRole('button', { name: 'Create key' }).click();
+        await page.getByTestId('secret').waitFor();
+        await page.getByRole('button', { name: 'Done' }).click();
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByLabel('Token or API key').waitFor();
+        // Expected: "not signed in" after each sign-out, and the API through the console once signed out.
+        const unexpected = refused.filter((r) => r !== 'GET /console/session 401' && r !== 'GET /console/api/webhooks 401');
+        assert(unexpected.length === 0, `unexpected error responses: ${unexpected.join(', ')}`);
       },
     ],
   ];

@@ -30,7 +30,21 @@ export function errorFromResponse(status: number, body: unknown): APIError {
 
 let csrfToken = '';
 export function setCSRFToken(t: string) {
+  if (t !== csrfToken) whoamiCache = null; // another session: another caller
   csrfToken = t;
+}
+
+let whoamiCache: Promise<unknown> | null = null;
+// whoami is the signed-in credential (GET /api/whoami), asked once per session.
+export function whoami<T>(): Promise<T> {
+  if (!whoamiCache) {
+    const p = get<T>('/api/whoami');
+    whoamiCache = p;
+    p.catch(() => {
+      if (whoamiCache === p) whoamiCache = null;
+    });
+  }
+  return whoamiCache as Promise<T>;
 }
 export function getCSRFToken(): string {
   return csrfToken;
@@ -72,3 +86,5 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 
 export const get = <T>(path: string) => request<T>('GET', path);
 export const post = <T>(path: string, body?: unknown) => request<T>('POST', path, body);
+export const patch = <T>(path: string, body?: unknown) => request<T>('PATCH', path, body);
+export const del = <T>(path: string) => request<T>('DELETE', path);

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { APIError } from './api';
+import { neededScope } from './logic';
 
 export function navigate(to: string) {
   if (location.pathname + location.search !== to) history.pushState(null, '', to);
@@ -27,6 +28,7 @@ export function Link(props: { href: string; children: ComponentChildren; class?:
 export function ErrorBox(props: { error: unknown }) {
   if (!props.error) return null;
   const e = props.error;
+  if (e instanceof APIError && e.code === 'insufficient_scope') return <NeedScope error={e} />;
   const msg = e instanceof APIError ? `${e.message} (${e.code}${e.field ? `, field ${e.field}` : ''})` : String(e);
   return (
     <p class="error" role="alert">
@@ -36,13 +38,13 @@ export function ErrorBox(props: { error: unknown }) {
 }
 
 // SecretReveal shows a secret once, with a copy button.
-export function SecretReveal(props: { secret: string; label: string; onDone?: () => void }) {
+export function SecretReveal(props: { secret: string; label: string; onDone?: () => void; what?: string }) {
   const [copied, setCopied] = useState(false);
   return (
     <section class="secret" aria-label={props.label}>
       <p>
-        <strong>{props.label}</strong> — shown this once. Copy it now and keep it with the receiver; it signs every
-        delivery.
+        <strong>{props.label}</strong> — shown this once. Copy it now and keep it safe; it{' '}
+        {props.what ?? 'signs every delivery (keep it with the receiver)'}.
       </p>
       <div class="row">
         <code data-testid="secret">{props.secret}</code>
@@ -80,4 +82,20 @@ export function time(s: string | null | undefined): string {
   if (!s) return '—';
   const d = new Date(s);
   return isNaN(d.getTime()) ? s : d.toLocaleString();
+}
+
+// NeedScope is what a page shows when the signed-in credential lacks the
+// scope of a call: which scope, and how to get it.
+export function NeedScope(props: { error: APIError }) {
+  const scope = neededScope(props.error.message);
+  return (
+    <div class="empty-scope" role="alert" data-testid="need-scope">
+      <strong>You need {scope ? <>the <code>{scope}</code> scope</> : 'another scope'} for this.</strong>{' '}
+      <span>
+        The signed-in credential lacks it ({props.error.message}). Sign in with a key that holds it, or with the service
+        token.
+      </span>{' '}
+      <small>(insufficient_scope)</small>
+    </div>
+  );
 }

@@ -162,3 +162,242 @@ export function explorerSpec(doc: JSONObject, origin: string): JSONObject {
 export function sessionRequest(url: string, origin: string): boolean {
   return url.startsWith(origin + '/console/api/');
 }
+
+// --- the webhook edit form ----------------------------------------------------
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+// parseJSONObject reads a JSON object typed into a textarea; empty text is
+// null (the field is cleared).
+export function parseJSONObject(text: string): Parsed<Record<string, unknown> | null> {
+  if (!text.trim()) return { ok: true, value: null };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: `Not valid JSON: ${(e as Error).message}` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return { ok: false, error: 'Must be a JSON object ({…}).' };
+  return { ok: true, value: v as Record<string, unknown> };
+}
+
+// parseLines reads one entry a line, blank lines ignored.
+export function parseLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+// parseHeaders reads "Name: value" lines.
+export function parseHeaders(text: string): Parsed<Record<string, string> | null> {
+  const out: Record<string, string> = {};
+  const lines = parseLines(text);
+  for (let i = 0; i < lines.length; i++) {
+    const at = lines[i].indexOf(':');
+    if (at <= 0) return { ok: false, error: `Line ${i + 1}: write "Name: value".` };
+    out[lines[i].slice(0, at).trim()] = lines[i].slice(at + 1).trim();
+  }
+  return { ok: true, value: lines.length ? out : null };
+}
+
+export function formatHeaders(h: Record<string, string> | null | undefined): string {
+  return Object.entries(h ?? {})
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n');
+}
+
+// changedFields returns the fields of next that differ from before (deep,
+// by JSON), so a PATCH sends only what the person changed.
+export function changedFields(before: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(next)) {
+    if (JSON.stringify(before[k] ?? null) !== JSON.stringify(v ?? null)) out[k] = v;
+  }
+  return out;
+}
+
+// sampleEvent is the envelope the filter preview starts from: the
+// catalog's example object for the type.
+export function sampleEvent(type: string, example: unknown): string {
+  return JSON.stringify({ type, data: { object: example ?? {} } }, null, 2);
+}
+
+// fieldOf maps an API error field (event_filters.min_attendees,
+// custom_headers.X-Bad, payload_include.1) to the form field showing it.
+export function fieldOf(apiField: string | undefined): string | undefined {
+  if (!apiField) return undefined;
+  return apiField.split('.')[0];
+}
+
+// localToRFC3339 turns a datetime-local value (the browser's local time)
+// into RFC 3339 UTC; '' when it cannot be read.
+export function localToRFC3339(v: string): string {
+  if (!v) return '';
+  const d = new Date(v);
+  return isNaN(d.getTime()) ? '' : d.toISOString();
+}
+
+// rfc3339ToLocal is the datetime-local value for an instant.
+export function rfc3339ToLocal(s: string): string {
+  const d = new Date(s);
+  if (isNaN(d.getTime())) return '';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+export interface RecoveryProgress {
+  found: number;
+  started: number;
+  done: number;
+  succeeded: number;
+  failed: number;
+  finished: boolean;
+}
+
+// recoverySummary is the one-line progress of a recovery.
+export function recoverySummary(p: RecoveryProgress): string {
+  if (p.finished && p.found === 0) return 'Finished: nothing was owed in that window.';
+  const head = p.finished ? 'Finished' : 'In progress';
+  return `${head}: ${p.done} of ${p.found} re-delivered (${p.succeeded} succeeded, ${p.failed} failed), ${p.started} started.`;
+}
+
+export function recoveryPercent(p: RecoveryProgress): number {
+  if (p.found === 0) return p.finished ? 100 : 0;
+  return Math.round((100 * p.done) / p.found);
+}
+
+// --- API keys -------------------------------------------------------------------
+
+export interface ScopeGroup {
+  area: string;
+  wildcard?: string; // "webhooks:*" when grantable
+  scopes: string[];
+}
+
+// groupScopes groups the scopes a caller may grant by area ("webhooks"),
+// the area wildcard apart; "*" is left to the caller.
+export function groupScopes(grantable: string[]): ScopeGroup[] {
+  const by = new Map<string, ScopeGroup>();
+  for (const s of grantable) {
+    if (s === '*') continue;
+    const area = s.slice(0, s.indexOf(':'));
+    const g = by.get(area) ?? { area, scopes: [] };
+    if (s.endsWith(':*')) g.wildcard = s;
+    else g.scopes.push(s);
+    by.set(area, g);
+  }
+  return [...by.values()].sort((a, b) => a.area.localeCompare(b.area));
+}
+
+// toggleScope adds or removes a scope; a wildcard drops what it covers.
+export function toggleScope(selected: string[], s: string): string[] {
+  if (selected.includes(s)) return selected.filter((x) => x !== s);
+  if (s === '*') return ['*'];
+  if (s.endsWith(':*')) {
+    const prefix = s.slice(0, -1);
+    return [...selected.filter((x) => !x.startsWith(prefix)), s];
+  }
+  return [...selected, s];
+}
+
+// scopeCovered reports whether a selection includes s through a wildcard.
+export function scopeCovered(selected: string[], s: string): boolean {
+  if (selected.includes('*')) return s !== '*';
+  const area = s.slice(0, s.indexOf(':'));
+  return !s.endsWith(':*') && selected.includes(area + ':*');
+}
+
+// parseIPs reads addresses or CIDR ranges separated by commas, spaces or lines.
+export function parseIPs(text: string): string[] {
+  return text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export interface KeyErrors {
+  name?: string;
+  scopes?: string;
+  allowed_ips?: string;
+  expires_at?: string;
+}
+
+const ipv4 = /^(\d{1,3})(\.\d{1,3}){3}(\/\d{1,2})?$/;
+const ipv6 = /^[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d{1,3})?$/;
+
+// validateKey checks the new-key form; the API checks again.
+export function validateKey(name: string, scopes: string[], ips: string[], expiresAt: string, now = Date.now()): KeyErrors {
+  const e: KeyErrors = {};
+  if (!name.trim()) e.name = 'Give the key a name.';
+  if (scopes.length === 0) e.scopes = 'Choose at least one scope.';
+  const bad = ips.find((ip) => !ipv4.test(ip) && !ipv6.test(ip));
+  if (bad) e.allowed_ips = `"${bad}" is not an IP address or CIDR range (203.0.113.0/24, 2001:db8::/32).`;
+  if (expiresAt) {
+    const t = new Date(expiresAt).getTime();
+    if (isNaN(t)) e.expires_at = 'Give a date and time.';
+    else if (t <= now) e.expires_at = 'Give a time in the future.';
+  }
+  return e;
+}
+
+// neededScope reads the scope named in an insufficient_scope message
+// ("this call needs the webhooks:read scope").
+export function neededScope(message: string): string | null {
+  const m = message.match(/needs the (.+?) scope/);
+  return m ? m[1] : null;
+}
+
+// --- integrations -----------------------------------------------------------------
+
+export interface Activity {
+  kind: 'push' | 'sync' | 'token_refresh';
+  id: string;
+  status: string;
+  started_at: string;
+  completed_at: string | null;
+  event_id?: string | null;
+  event_type?: string | null;
+  action?: string | null;
+  external_id?: string | null;
+  detail?: string | null;
+  attempts?: number | null;
+  trigger?: string | null;
+  rotated?: boolean | null;
+  records?: Record<string, number>;
+  error: { code?: string; message?: string } | null;
+  response: { request?: string; status?: number; excerpt?: string } | null;
+  retry_of: string | null;
+  workflow_id: string | null;
+  temporal_url?: string;
+}
+
+// activitySummary says in words what a push, sync or refresh did.
+export function activitySummary(a: Activity): string {
+  const parts: string[] = [];
+  if (a.kind === 'push') {
+    if (a.event_type) parts.push(a.event_type);
+    if (a.action) parts.push(a.action + (a.external_id ? ` ${a.external_id}` : ''));
+    if (a.detail) parts.push(a.detail);
+    if (a.attempts && a.attempts > 1) parts.push(`${a.attempts} attempts`);
+  } else if (a.kind === 'sync') {
+    if (a.trigger) parts.push(a.trigger);
+    const r = Object.entries(a.records ?? {})
+      .filter(([, n]) => n > 0)
+      .map(([k, n]) => `${n} ${k}`);
+    parts.push(r.length ? r.join(', ') : 'no records');
+  } else {
+    if (a.trigger) parts.push(a.trigger === 'expired' ? 'after the provider refused the token' : 'scheduled');
+    if (a.rotated) parts.push('refresh token rotated');
+  }
+  if (a.retry_of) parts.push('re-run');
+  return parts.join(' · ');
+}
+
+// activityError is the error a person reads: the message with its code.
+export function activityError(a: Activity): string {
+  if (!a.error) return '';
+  const { code, message } = a.error;
+  if (message && code) return `${message} (${code})`;
+  return message || code || '';
+}

@@ -6,6 +6,9 @@ import { DeliveryDetail } from './pages/DeliveryDetail';
 import { Explorer } from './pages/Explorer';
 import { SignIn } from './pages/SignIn';
 import { WebhookDetail } from './pages/WebhookDetail';
+import { WebhookEdit } from './pages/WebhookEdit';
+import { ApiKeys } from './pages/ApiKeys';
+import { Integrations } from './pages/Integrations';
 import { Webhooks } from './pages/Webhooks';
 import { href, parseRoute, type Route } from './route';
 import { currentSession, signOut } from './session';
@@ -32,6 +35,11 @@ function App() {
     const titles: Record<Route['page'], string> = {
       webhooks: 'Webhooks',
       webhook: 'Webhook',
+      'webhook-edit': 'Edit webhook',
+      'api-keys': 'API keys',
+      integrations: 'Integrations',
+      usage: 'Usage',
+      audit: 'Audit log',
       delivery: 'Attempt',
       explorer: 'API explorer',
       not_found: 'Not found',
@@ -57,8 +65,14 @@ function App() {
       <header class="top">
         <span class="brand">Aqio Connect</span>
         <nav aria-label="Console">
-          <Link href={href({ page: 'webhooks' })} class={current(['webhooks', 'webhook', 'delivery']) ? 'active' : ''}>
+          <Link href={href({ page: 'webhooks' })} class={current(['webhooks', 'webhook', 'webhook-edit', 'delivery']) ? 'active' : ''}>
             Webhooks
+          </Link>
+          <Link href={href({ page: 'integrations' })} class={current(['integrations']) ? 'active' : ''}>
+            Integrations
+          </Link>
+          <Link href={href({ page: 'api-keys' })} class={current(['api-keys']) ? 'active' : ''}>
+            API keys
           </Link>
           <Link href={href({ page: 'explorer' })} class={current(['explorer']) ? 'active' : ''}>
             API explorer
@@ -82,6 +96,9 @@ function App() {
       <div id="content">
         {route.page === 'webhooks' && <Webhooks />}
         {route.page === 'webhook' && <WebhookDetail id={route.id} />}
+        {route.page === 'webhook-edit' && <WebhookEdit id={route.id} />}
+        {route.page === 'api-keys' && <ApiKeys />}
+        {route.page === 'integrations' && <Integrations />}
         {route.page === 'delivery' && <DeliveryDetail id={route.id} deliveryId={route.deliveryId} />}
         {route.page === 'explorer' && <Explorer />}
         {route.page === 'not_found' && (

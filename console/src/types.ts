@@ -3,6 +3,7 @@ export interface EventType {
   name: string;
   description: string;
   operational?: boolean;
+  example?: Record<string, unknown>;
 }
 export interface Webhook {
   id: string;
@@ -17,6 +18,53 @@ export interface Webhook {
   created_at: string;
   last_triggered_at?: string | null;
   previous_secret_expires_at?: string | null;
+  disabled_at?: string | null;
+  event_filters?: Record<string, unknown> | null;
+  filter_expression?: string | null;
+  payload_include?: string[] | null;
+  payload_exclude?: string[] | null;
+  custom_headers?: Record<string, string> | null;
+  content_type?: string;
+  timeout_seconds?: number;
+  retry_count?: number;
+  retry_delay_seconds?: number;
+  destination_auth?: string | null;
+  signature_scheme?: 'hmac-sha256' | 'ed25519';
+  public_key?: string | null;
+}
+export interface Reenabled {
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  undelivered_while_disabled: number;
+  since: string;
+  until: string;
+  recover: { method: 'POST'; path: string; body: { since: string; until: string; statuses: string[] } };
+}
+export interface WebhookPatched extends Webhook {
+  cancelled_pending_deliveries: number;
+  reenabled?: Reenabled;
+}
+export interface RecoveryStarted {
+  recovery_id: string;
+  workflow_id: string;
+  progress_url: string;
+  temporal_url?: string | null;
+  since?: string;
+  until?: string;
+}
+export interface FilterPreview {
+  matches: boolean;
+  event_filters: { matches: boolean } | null;
+  filter_expression: { matches: boolean; error: string | null } | null;
+}
+export interface Whoami {
+  organization_id: string;
+  auth: 'service_token' | 'user_jwt' | 'api_key';
+  scopes: string[];
+  grantable_scopes: string[];
+  user_id: string | null;
+  credential_id: string | null;
+  roles: string[];
 }
 export interface Delivery {
   id: string;

@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { get, post } from '../api';
+import { get, patch, post } from '../api';
 import { ErrorBox, Link, SecretReveal, StatusBadge, time } from '../components';
+import { RecoverSince, RecoveryRun } from '../Recovery';
 import { formatDuration, mergeDeliveries, outcome } from '../logic';
 import { href } from '../route';
-import type { Delivery, TestResult, Webhook } from '../types';
+import type { Delivery, Reenabled, RecoveryStarted, TestResult, Webhook, WebhookPatched } from '../types';
 
 // The delivery log is polled this often while the page is open.
 export const pollMillis = 2000;
@@ -18,6 +19,10 @@ export function WebhookDetail(props: { id: string }) {
   const [testing, setTesting] = useState(false);
   const [secret, setSecret] = useState<string | null>(null);
   const shown = useRef<Delivery[]>([]);
+  const [reenabled, setReenabled] = useState<Reenabled | null>(null);
+  const [owedRun, setOwedRun] = useState<RecoveryStarted | null>(null);
+  const [recovering, setRecovering] = useState(false);
+  const [switching, setSwitching] = useState(false);
 
   useEffect(() => {
     get<Webhook>(`/api/webhooks/${encodeURIComponent(props.id)}`).then(setHook, setError);
@@ -26,10 +31,20 @@ export function WebhookDetail(props: { id: string }) {
   useEffect(() => {
     let stopped = false;
     let timer: number | undefined;
+    let polls = 0;
     const poll = async () => {
       try {
         const page = await get<{ data: Delivery[] }>(`/api/webhooks/${encodeURIComponent(props.id)}/deliveries?limit=50`);
         if (stopped) return;
+        // The state too (a failing endpoint may be disabled while the page
+        // is open): after new attempts, and every 5th poll, to spare the
+        // key's rate limit.
+        polls++;
+        if (polls % 5 === 0 || page.data.some((d) => !shown.current.some((s) => s.id === d.id && s.status === d.status))) {
+          const w = await get<Webhook>(`/api/webhooks/${encodeURIComponent(props.id)}`);
+          if (stopped) return;
+          setHook(w);
+        }
         const m = mergeDeliveries(shown.current, page.data);
         shown.current = m.list.slice(0, 200);
         setDeliveries(shown.current);
@@ -96,6 +111,35 @@ export function WebhookDetail(props: { id: string }) {
           >
             Rotate secret
           </button>
+          <Link href={href({ page: 'webhook-edit', id: hook.id })} class="button secondary">
+            Edit
+          </Link>
+          <button type="button" class="secondary" aria-expanded={recovering} onClick={() => setRecovering(!recovering)}>
+            Recover…
+          </button>
+          {hook.is_active && (
+            <button
+              type="button"
+              class="secondary"
+              disabled={switching}
+              onClick={async () => {
+                if (!confirm('Disable this endpoint? Pending retries are cancelled; events are not sent until it is enabled again.')) return;
+                setSwitching(true);
+                try {
+                  const r = await patch<WebhookPatched>(`/api/webhooks/${encodeURIComponent(hook.id)}`, { is_active: false });
+                  setHook(r);
+                  setReenabled(null);
+                  setOwedRun(null);
+                } catch (e) {
+                  setError(e);
+                } finally {
+                  setSwitching(false);
+                }
+              }}
+            >
+              Disable
+            </button>
+          )}
         </div>
       </div>
       <dl class="facts">
@@ -104,7 +148,7 @@ export function WebhookDetail(props: { id: string }) {
         <dt>Events</dt>
         <dd>{hook.events.join(', ')}</dd>
         <dt>State</dt>
-        <dd>{hook.is_active ? 'active' : `disabled${hook.disabled_reason ? ': ' + hook.disabled_reason : ''}`}</dd>
+        <dd data-testid="state">{hook.is_active ? 'active' : 'disabled'}</dd>
         <dt>Id</dt>
         <dd class="mono">{hook.id}</dd>
         {hook.previous_secret_expires_at && (
@@ -113,7 +157,80 @@ export function WebhookDetail(props: { id: string }) {
             <dd>still signs until {time(hook.previous_secret_expires_at)}</dd>
           </>
         )}
+        <dt>Filters</dt>
+        <dd>
+          {hook.event_filters || hook.filter_expression ? (
+            <>
+              {hook.event_filters && <code>{JSON.stringify(hook.event_filters)}</code>}
+              {hook.event_filters && hook.filter_expression && ' and '}
+              {hook.filter_expression && <code>{hook.filter_expression}</code>}
+            </>
+          ) : (
+            'none: every subscribed event'
+          )}
+        </dd>
+        {hook.destination_auth && (
+          <>
+            <dt>Destination auth</dt>
+            <dd class="mono">{hook.destination_auth}</dd>
+          </>
+        )}
       </dl>
+      {!hook.is_active && (
+        <section class="disabled-box" role="region" aria-label="Disabled" data-testid="disabled">
+          <p>
+            <strong>This endpoint is disabled</strong>
+            {hook.disabled_at ? ` since ${time(hook.disabled_at)}` : ''}: {hook.disabled_reason || 'no reason recorded'}.
+          </p>
+          <p>Events that match it now are recorded but not sent. Enabling it tells you what it is owed.</p>
+          <button
+            type="button"
+            disabled={switching}
+            onClick={async () => {
+              setSwitching(true);
+              setError(null);
+              try {
+                const r = await patch<WebhookPatched>(`/api/webhooks/${encodeURIComponent(hook.id)}`, { is_active: true });
+                setHook(r);
+                setReenabled(r.reenabled ?? null);
+              } catch (e) {
+                setError(e);
+              } finally {
+                setSwitching(false);
+              }
+            }}
+          >
+            Re-enable
+          </button>
+        </section>
+      )}
+      {reenabled && (
+        <section class="notice" aria-label="Owed messages" data-testid="owed">
+          <p>
+            Re-enabled. Disabled {reenabled.disabled_at ? `at ${time(reenabled.disabled_at)}` : ''}
+            {reenabled.disabled_reason ? ` (${reenabled.disabled_reason})` : ''}.{' '}
+            <strong data-testid="owed-count">{reenabled.undelivered_while_disabled}</strong> message
+            {reenabled.undelivered_while_disabled === 1 ? ' was' : 's were'} not delivered between {time(reenabled.since)} and{' '}
+            {time(reenabled.until)}.
+          </p>
+          {reenabled.undelivered_while_disabled > 0 && !owedRun && (
+            <button
+              type="button"
+              onClick={async () => {
+                try {
+                  setOwedRun(await post<RecoveryStarted>(reenabled.recover.path, reenabled.recover.body));
+                } catch (e) {
+                  setError(e);
+                }
+              }}
+            >
+              Deliver them now
+            </button>
+          )}
+          {owedRun && <RecoveryRun webhookId={hook.id} run={owedRun} />}
+        </section>
+      )}
+      {recovering && <RecoverSince webhookId={hook.id} />}
       {secret && <SecretReveal label="New signing secret" secret={secret} onDone={() => setSecret(null)} />}
       {test && (
         <p class="notice" role="status" data-testid="test-result">

@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, post, APIError } from '../api';
 import { ErrorBox, Link, SecretReveal, navigate } from '../components';
-import { covers, groupEventTypes, toggleEvent, validateWebhook, type FieldErrors } from '../logic';
+import { EventPicker } from '../EventPicker';
+import { validateWebhook, type FieldErrors } from '../logic';
 import { href } from '../route';
 import type { EventType, Webhook } from '../types';
 
@@ -106,19 +107,6 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
   useEffect(() => {
     get<{ data: EventType[] }>('/api/event-types').then((r) => setTypes(r.data), setError);
   }, []);
-  const families = groupEventTypes(types);
-  const check = (n: string) => (
-    <input
-      type="checkbox"
-      checked={events.includes(n)}
-      onChange={() => {
-        setEvents(toggleEvent(events, n));
-        setErrs({ ...errs, events: undefined });
-      }}
-      aria-label={n}
-    />
-  );
-
   return (
     <form
       class="card"
@@ -162,33 +150,15 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
         aria-invalid={!!errs.url}
       />
       {errs.url && <p class="field-error">{errs.url}</p>}
-      <fieldset>
-        <legend>Event types</legend>
-        <label class="check">
-          {check('*')} <span>all domain events (*)</span>
-        </label>
-        {families.map((f) => (
-          <div class="family" key={f.family}>
-            <label class="check">
-              {check(f.wildcard)} <strong>{f.wildcard}</strong>
-            </label>
-            <div class="types">
-              {f.types.map((t) => (
-                <label class="check" key={t.name} title={t.description}>
-                  {covers(events, t.name, t.operational) && !events.includes(t.name) ? (
-                    <input type="checkbox" checked disabled aria-label={`${t.name} (included)`} />
-                  ) : (
-                    check(t.name)
-                  )}{' '}
-                  <span>{t.name}</span>
-                  {t.operational && <small> operational</small>}
-                </label>
-              ))}
-            </div>
-          </div>
-        ))}
-        {errs.events && <p class="field-error">{errs.events}</p>}
-      </fieldset>
+      <EventPicker
+        types={types}
+        selected={events}
+        onChange={(next) => {
+          setEvents(next);
+          setErrs({ ...errs, events: undefined });
+        }}
+        error={errs.events}
+      />
       <ErrorBox error={error} />
       <div class="row">
         <button type="submit" disabled={busy}>

@@ -1,0 +1,318 @@
+import { useEffect, useState } from 'preact/hooks';
+import { APIError, get, post, whoami } from '../api';
+import { ErrorBox, SecretReveal, StatusBadge, time } from '../components';
+import { fieldOf, groupScopes, localToRFC3339, parseIPs, scopeCovered, toggleScope, validateKey, type KeyErrors } from '../logic';
+import type { Whoami } from '../types';
+
+export interface APIKey {
+  id: string;
+  owner: 'organization' | 'user';
+  user_id: string | null;
+  name: string;
+  description: string | null;
+  key_prefix: string;
+  scopes: string[];
+  allowed_ips: string[];
+  status: 'active' | 'rotating' | 'rotated' | 'expired' | 'revoked';
+  expires_at: string | null;
+  revoked_at: string | null;
+  rotated_at: string | null;
+  replaced_by_id: string | null;
+  last_used_at: string | null;
+  usage_count: number;
+  created_at: string;
+}
+
+export function ApiKeys() {
+  const [keys, setKeys] = useState<APIKey[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [me, setMe] = useState<Whoami | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [shown, setShown] = useState<{ label: string; key: string } | null>(null);
+  const [rotating, setRotating] = useState<APIKey | null>(null);
+
+  const load = async () => {
+    try {
+      const all: APIKey[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { data: APIKey[]; next_cursor?: string | null } = await get(
+          '/api/api-keys?limit=200' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''),
+        );
+        all.push(...page.data);
+        cursor = page.next_cursor ?? null;
+      } while (cursor);
+      setKeys(all);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  useEffect(() => {
+    load();
+    whoami<Whoami>().then(setMe, () => {});
+  }, []);
+
+  return (
+    <main>
+      <div class="title-row">
+        <h1>API keys</h1>
+        {!creating && keys && (
+          <button type="button" onClick={() => (setCreating(true), setShown(null))}>
+            New key
+          </button>
+        )}
+      </div>
+      <p class="lead">
+        Keys for this organization's integrations and scripts. A key holds only the scopes it was given, never more than
+        the credential that created it.
+      </p>
+      {shown && <SecretReveal label={shown.label} secret={shown.key} onDone={() => setShown(null)} what="authenticates as this key" />}
+      {creating && me && (
+        <CreateKey
+          me={me}
+          onCancel={() => setCreating(false)}
+          onCreated={(k) => {
+            setCreating(false);
+            setShown({ label: `API key "${k.name}"`, key: k.key });
+            load();
+          }}
+        />
+      )}
+      {rotating && (
+        <RotateKey
+          k={rotating}
+          onCancel={() => setRotating(null)}
+          onRotated={(k) => {
+            setRotating(null);
+            setShown({ label: `Replacement for "${k.name}"`, key: k.key });
+            load();
+          }}
+        />
+      )}
+      <ErrorBox error={error} />
+      {keys && keys.length === 0 && <p>No keys yet.</p>}
+      {keys && keys.length > 0 && (
+        <table data-testid="keys">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Prefix</th>
+              <th scope="col">Scopes</th>
+              <th scope="col">IP ranges</th>
+              <th scope="col">Status</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Last used (count)</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((k) => (
+              <tr key={k.id} data-key-id={k.id}>
+                <td>
+                  {k.name}
+                  {k.owner === 'user' && <small> (user key)</small>}
+                </td>
+                <td class="mono">{k.key_prefix}…</td>
+                <td>{k.scopes.join(', ')}</td>
+                <td>{k.allowed_ips.length ? k.allowed_ips.join(', ') : 'any'}</td>
+                <td>
+                  <StatusBadge status={k.status} />
+                </td>
+                <td>{time(k.expires_at)}</td>
+                <td>
+                  {time(k.last_used_at)} ({k.usage_count})
+                </td>
+                <td>
+                  {(k.status === 'active' || k.status === 'rotating') && (
+                    <div class="row">
+                      <button type="button" class="secondary" aria-label={`Rotate ${k.name}`} onClick={() => (setRotating(k), setShown(null))}>
+                        Rotate
+                      </button>
+                      <button
+                        type="button"
+                        class="secondary"
+                        aria-label={`Revoke ${k.name}`}
+                        onClick={async () => {
+                          if (!confirm(`Revoke "${k.name}"? It stops working on its next request, everywhere.`)) return;
+                          try {
+                            await post(`/api/api-keys/${encodeURIComponent(k.id)}/revoke`);
+                            load();
+                          } catch (e) {
+                            setError(e);
+                          }
+                        }}
+                      >
+                        Revoke
+                      </button>
+                    </div>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}
+
+function CreateKey(props: { me: Whoami; onCancel: () => void; onCreated: (k: APIKey & { key: string }) => void }) {
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [scopes, setScopes] = useState<string[]>([]);
+  const [ips, setIPs] = useState('');
+  const [expires, setExpires] = useState('');
+  const [errs, setErrs] = useState<KeyErrors>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const groups = groupScopes(props.me.grantable_scopes);
+  const check = (s: string) =>
+    scopeCovered(scopes, s) ? (
+      <input type="checkbox" checked disabled aria-label={`${s} (included)`} />
+    ) : (
+      <input
+        type="checkbox"
+        aria-label={s}
+        checked={scopes.includes(s)}
+        onChange={() => (setScopes(toggleScope(scopes, s)), setErrs({ ...errs, scopes: undefined }))}
+      />
+    );
+  return (
+    <form
+      class="card"
+      aria-label="New API key"
+      noValidate
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const list = parseIPs(ips);
+        const v = validateKey(name, scopes, list, expires);
+        setErrs(v);
+        if (Object.keys(v).length) return;
+        setBusy(true);
+        setError(null);
+        try {
+          const body: Record<string, unknown> = { name: name.trim(), scopes, allowed_ips: list };
+          if (description.trim()) body.description = description.trim();
+          if (expires) body.expires_at = localToRFC3339(expires);
+          props.onCreated(await post('/api/api-keys', body));
+        } catch (err) {
+          const f = err instanceof APIError ? fieldOf(err.field) : undefined;
+          if (err instanceof APIError && f && ['name', 'scopes', 'allowed_ips', 'expires_at'].includes(f)) {
+            setErrs({ [f]: `${err.message} (${err.field})` });
+          } else setError(err);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h2>New API key</h2>
+      <label for="key-name">Name</label>
+      <input id="key-name" value={name} aria-invalid={!!errs.name} onInput={(e) => (setName(e.currentTarget.value), setErrs({ ...errs, name: undefined }))} />
+      {errs.name && <p class="field-error">{errs.name}</p>}
+      <label for="key-description">Description (optional)</label>
+      <input id="key-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      <fieldset>
+        <legend>Scopes</legend>
+        <p class="small">
+          Only the scopes your credential ({props.me.auth === 'api_key' ? 'this API key' : props.me.auth.replace('_', ' ')}) may
+          grant are offered.
+        </p>
+        {props.me.grantable_scopes.includes('*') && (
+          <label class="check">
+            {check('*')} <span>everything (*)</span>
+          </label>
+        )}
+        {groups.map((g) => (
+          <div class="family" key={g.area}>
+            {g.wildcard ? (
+              <label class="check">
+                {check(g.wildcard)} <strong>{g.wildcard}</strong>
+              </label>
+            ) : (
+              <strong>{g.area}</strong>
+            )}
+            <div class="types">
+              {g.scopes.map((s) => (
+                <label class="check" key={s}>
+                  {check(s)} <span>{s}</span>
+                </label>
+              ))}
+            </div>
+          </div>
+        ))}
+        {errs.scopes && <p class="field-error">{errs.scopes}</p>}
+      </fieldset>
+      <label for="key-ips">Allowed IP addresses or ranges (optional)</label>
+      <textarea
+        id="key-ips"
+        rows={2}
+        class="mono"
+        placeholder="203.0.113.0/24, 2001:db8::/32"
+        aria-invalid={!!errs.allowed_ips}
+        aria-describedby="key-ips-help"
+        value={ips}
+        onInput={(e) => (setIPs(e.currentTarget.value), setErrs({ ...errs, allowed_ips: undefined }))}
+      />
+      <small id="key-ips-help">Empty: any address.</small>
+      {errs.allowed_ips && <p class="field-error">{errs.allowed_ips}</p>}
+      <label for="key-expires">Expires (optional, your local time)</label>
+      <input
+        id="key-expires"
+        type="datetime-local"
+        value={expires}
+        aria-invalid={!!errs.expires_at}
+        onInput={(e) => (setExpires(e.currentTarget.value), setErrs({ ...errs, expires_at: undefined }))}
+      />
+      {errs.expires_at && <p class="field-error">{errs.expires_at}</p>}
+      <ErrorBox error={error} />
+      <div class="row">
+        <button type="submit" disabled={busy}>
+          Create key
+        </button>
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function RotateKey(props: { k: APIKey; onCancel: () => void; onRotated: (k: APIKey & { key: string }) => void }) {
+  const [hours, setHours] = useState('24');
+  const [err, setErr] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <form
+      class="card"
+      aria-label={`Rotate ${props.k.name}`}
+      noValidate
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const h = Number(hours);
+        if (!hours.trim() || !isFinite(h) || h < 0 || h > 168) return setErr('Give the grace period in hours, from 0 to 168.');
+        try {
+          props.onRotated(
+            await post(`/api/api-keys/${encodeURIComponent(props.k.id)}/rotate`, { grace_seconds: Math.round(h * 3600) }),
+          );
+        } catch (x) {
+          if (x instanceof APIError && fieldOf(x.field) === 'grace_seconds') setErr(`${x.message} (${x.field})`);
+          else setError(x);
+        }
+      }}
+    >
+      <h2>Rotate {props.k.name}</h2>
+      <p class="lead">A replacement key with the same scopes is created and shown once; the old key keeps working during the grace period.</p>
+      <label for="rot-grace">Grace period (hours)</label>
+      <input id="rot-grace" inputMode="decimal" value={hours} aria-invalid={!!err} onInput={(e) => (setHours(e.currentTarget.value), setErr(''))} />
+      {err && <p class="field-error">{err}</p>}
+      <ErrorBox error={error} />
+      <div class="row">
+        <button type="submit">Rotate</button>
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

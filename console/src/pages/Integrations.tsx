@@ -1,0 +1,439 @@
+import { useEffect, useState } from 'preact/hooks';
+import { APIError, del, get, post } from '../api';
+import { ErrorBox, StatusBadge, time } from '../components';
+import { activityError, activitySummary, fieldOf, type Activity } from '../logic';
+
+interface Provider {
+  type: string;
+  display_name: string;
+  auth_mode: 'oauth2' | 'api_key' | 'webhook_url' | 'basic';
+  available: boolean;
+  configured: boolean;
+  oauth_configured?: boolean;
+  syncs?: boolean;
+  pushes?: string[];
+  credential_fields?: { name: string; description: string; required: boolean; secret: boolean }[];
+}
+interface Integration {
+  id: string;
+  integration_type: string;
+  name: string;
+  status: 'active' | 'error' | 'disabled';
+  user_id?: string | null;
+  has_credentials: boolean;
+  token_expires_at?: string | null;
+  connected_at?: string | null;
+  last_sync_at?: string | null;
+  last_error_message?: string | null;
+  sync_enabled: boolean;
+}
+interface SyncDetail {
+  id: string;
+  status: string;
+  error_details: { object_type?: string; object_id?: string; code?: string; message?: string }[];
+  temporal_url?: string;
+}
+
+// Integrations: every integration with its status and its pushes, syncs
+// and token refreshes (GET /api/integrations/{id}/activity), re-run a
+// failed one, sync now, reconnect, disconnect; each run links to Temporal.
+export function Integrations() {
+  const [list, setList] = useState<Integration[] | null>(null);
+  const [providers, setProviders] = useState<Provider[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [connecting, setConnecting] = useState<{ provider: Provider; name?: string } | null>(null);
+
+  const load = async () => {
+    try {
+      const r = await get<{ data: Integration[] }>('/api/integrations');
+      setList(r.data);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  useEffect(() => {
+    load();
+    get<{ data: Provider[] }>('/api/integrations/providers').then((r) => setProviders(r.data), () => {});
+  }, []);
+  const connectable = providers.filter((p) => p.available && p.configured);
+
+  return (
+    <main>
+      <div class="title-row">
+        <h1>Integrations</h1>
+        {connectable.length > 0 && !connecting && (
+          <div class="row">
+            <label for="connect-type" class="sr">
+              Connect
+            </label>
+            <select
+              id="connect-type"
+              aria-label="Provider to connect"
+              value=""
+              onChange={(e) => {
+                const p = providers.find((x) => x.type === e.currentTarget.value);
+                if (p) setConnecting({ provider: p });
+              }}
+            >
+              <option value="">Connect a provider…</option>
+              {connectable.map((p) => (
+                <option key={p.type} value={p.type}>
+                  {p.display_name}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+      </div>
+      <p class="lead">
+        Every connected provider, what Aqio pushed to it and synced from it. A failed run can be re-run here; each run links
+        to its workflow in the Temporal UI.
+      </p>
+      {connecting && (
+        <Connect
+          provider={connecting.provider}
+          name={connecting.name}
+          onCancel={() => setConnecting(null)}
+          onConnected={() => {
+            setConnecting(null);
+            load();
+          }}
+        />
+      )}
+      <ErrorBox error={error} />
+      {list && list.length === 0 && <p>No integrations yet.</p>}
+      {list?.map((i) => (
+        <IntegrationCard
+          key={i.id}
+          i={i}
+          provider={providers.find((p) => p.type === i.integration_type)}
+          onChanged={load}
+          onReconnect={(p) => setConnecting({ provider: p, name: i.name })}
+        />
+      ))}
+    </main>
+  );
+}
+
+function Connect(props: { provider: Provider; name?: string; onCancel: () => void; onConnected: () => void }) {
+  const p = props.provider;
+  const [name, setName] = useState(props.name ?? p.display_name);
+  const [creds, setCreds] = useState<Record<string, string>>({});
+  const [errs, setErrs] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const fields = p.credential_fields ?? [];
+  const oauth = p.auth_mode === 'oauth2';
+  return (
+    <form
+      class="card"
+      aria-label={`Connect ${p.display_name}`}
+      noValidate
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError(null);
+        if (oauth) {
+          setBusy(true);
+          try {
+            const r = await post<{ authorization_url: string }>(`/api/integrations/${encodeURIComponent(p.type)}/authorize`, {
+              name,
+              return_url: location.origin + '/console/integrations',
+            });
+            location.assign(r.authorization_url);
+          } catch (x) {
+            setError(x);
+            setBusy(false);
+          }
+          return;
+        }
+        const v: Record<string, string> = {};
+        for (const f of fields) if (f.required && !creds[f.name]?.trim()) v[`credentials.${f.name}`] = `Give the ${f.name.replace(/_/g, ' ')}.`;
+        setErrs(v);
+        if (Object.keys(v).length) return;
+        setBusy(true);
+        try {
+          await post(`/api/integrations/${encodeURIComponent(p.type)}/connect`, { name, credentials: creds });
+          props.onConnected();
+        } catch (x) {
+          if (x instanceof APIError && x.field) setErrs({ [x.field.startsWith('credentials.') ? x.field : fieldOf(x.field) ?? 'form']: x.message });
+          else setError(x);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h2>
+        {props.name ? 'Reconnect' : 'Connect'} {p.display_name}
+      </h2>
+      {props.name && <p class="lead">Connecting again replaces the stored credential of this integration.</p>}
+      <label for="in-name">Name</label>
+      <input id="in-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      {oauth ? (
+        <p>You will be sent to {p.display_name} to grant access, then back here.</p>
+      ) : (
+        fields.map((f) => (
+          <div key={f.name}>
+            <label for={`cred-${f.name}`}>{f.name.replace(/_/g, ' ')}</label>
+            <input
+              id={`cred-${f.name}`}
+              type={f.secret ? 'password' : 'text'}
+              autocomplete="off"
+              aria-invalid={!!errs[`credentials.${f.name}`]}
+              aria-describedby={`cred-${f.name}-help`}
+              value={creds[f.name] ?? ''}
+              onInput={(e) => {
+                setCreds({ ...creds, [f.name]: e.currentTarget.value });
+                setErrs({ ...errs, [`credentials.${f.name}`]: '' });
+              }}
+            />
+            <small id={`cred-${f.name}-help`}>{f.description}</small>
+            {errs[`credentials.${f.name}`] && <p class="field-error">{errs[`credentials.${f.name}`]}</p>}
+          </div>
+        ))
+      )}
+      {Object.entries(errs)
+        .filter(([k, v]) => v && !k.startsWith('credentials.'))
+        .map(([k, v]) => (
+          <p class="field-error" key={k}>
+            {v} ({k})
+          </p>
+        ))}
+      <ErrorBox error={error} />
+      <div class="row">
+        <button type="submit" disabled={busy}>
+          {oauth ? `Continue to ${p.display_name}` : 'Connect'}
+        </button>
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged: () => void; onReconnect: (p: Provider) => void }) {
+  const { i, provider } = props;
+  const base = `/api/integrations/${encodeURIComponent(i.id)}`;
+  const [activity, setActivity] = useState<Activity[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [notice, setNotice] = useState('');
+  const [open, setOpen] = useState<string | null>(null);
+  const [sync, setSync] = useState<SyncDetail | null>(null);
+
+  const load = async () => {
+    try {
+      const r = await get<{ data: Activity[] }>(`${base}/activity`);
+      setActivity(r.data);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  useEffect(() => {
+    let stopped = false;
+    let timer: number | undefined;
+    const tick = async () => {
+      await load();
+      if (!stopped) timer = window.setTimeout(tick, 3000);
+    };
+    tick();
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+    };
+  }, [i.id]);
+
+  const act = async (what: string, f: () => Promise<unknown>) => {
+    setError(null);
+    setNotice('');
+    try {
+      await f();
+      setNotice(what);
+      await load();
+      props.onChanged();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const lastRefresh = activity?.find((a) => a.kind === 'token_refresh');
+
+  return (
+    <section class="card" aria-label={`Integration ${i.name}`} data-testid="integration">
+      <div class="title-row">
+        <h2 style="margin-top:0">
+          {i.name} <small>({provider?.display_name ?? i.integration_type})</small> <StatusBadge status={i.status} />
+        </h2>
+        <div class="row">
+          {provider?.syncs && (
+            <button type="button" class="secondary" onClick={() => act('Sync started.', () => post(`${base}/sync`, {}))}>
+              Sync now
+            </button>
+          )}
+          {provider?.auth_mode === 'oauth2' && (
+            <button type="button" class="secondary" onClick={() => act('Token refresh requested.', () => post(`${base}/refresh`))}>
+              Refresh token
+            </button>
+          )}
+          {provider && (
+            <button type="button" class="secondary" onClick={() => props.onReconnect(provider)}>
+              Reconnect
+            </button>
+          )}
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              if (!confirm(`Disconnect ${i.name}? Its credential is revoked at the provider where possible and deleted here.`)) return;
+              act('Disconnected.', () => del(base));
+            }}
+          >
+            Disconnect
+          </button>
+        </div>
+      </div>
+      <dl class="kv">
+        <dt>Connected</dt>
+        <dd>{time(i.connected_at)}</dd>
+        <dt>Last refresh</dt>
+        <dd>
+          {lastRefresh ? `${time(lastRefresh.started_at)} (${lastRefresh.status})` : 'none'}
+          {i.token_expires_at ? `; token valid until ${time(i.token_expires_at)}` : provider?.auth_mode !== 'oauth2' ? '; credential does not expire' : ''}
+        </dd>
+        <dt>Last sync</dt>
+        <dd>{time(i.last_sync_at)}</dd>
+        {i.last_error_message && (
+          <>
+            <dt>Last error</dt>
+            <dd class="error-text">{i.last_error_message}</dd>
+          </>
+        )}
+      </dl>
+      {notice && (
+        <p class="notice" role="status">
+          {notice}
+        </p>
+      )}
+      <ErrorBox error={error} />
+      <h3>Pushes, syncs and token refreshes</h3>
+      {activity && activity.length === 0 && <p>Nothing yet.</p>}
+      {activity && activity.length > 0 && (
+        <table data-testid="activity">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Status</th>
+              <th scope="col">What</th>
+              <th scope="col">Error</th>
+              <th scope="col">Run</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {activity.map((a) => (
+              <>
+                <tr key={a.id} data-activity-id={a.id}>
+                  <td>{time(a.started_at)}</td>
+                  <td>{a.kind.replace('_', ' ')}</td>
+                  <td>
+                    <StatusBadge status={a.status} />
+                  </td>
+                  <td>{activitySummary(a)}</td>
+                  <td class="error-text">{activityError(a)}</td>
+                  <td>
+                    {a.temporal_url ? (
+                      <a href={a.temporal_url} aria-label={`Temporal run of ${a.kind} ${a.id}`}>
+                        Temporal
+                      </a>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
+                  <td>
+                    <div class="row">
+                      {(a.response || a.kind === 'sync') && (
+                        <button
+                          type="button"
+                          class="secondary"
+                          aria-expanded={open === a.id}
+                          onClick={async () => {
+                            if (open === a.id) return setOpen(null);
+                            setOpen(a.id);
+                            setSync(null);
+                            if (a.kind === 'sync') get<SyncDetail>(`${base}/syncs/${encodeURIComponent(a.id)}`).then(setSync, setError);
+                          }}
+                        >
+                          Details
+                        </button>
+                      )}
+                      {a.status === 'failed' && (a.kind === 'push' || a.kind === 'sync') && (
+                        <button
+                          type="button"
+                          aria-label={`Re-run ${a.kind} ${a.id}`}
+                          onClick={() =>
+                            act(
+                              `Re-run of the ${a.kind} started.`,
+                              () => post(`${base}/${a.kind === 'push' ? 'pushes' : 'syncs'}/${encodeURIComponent(a.id)}/retry`),
+                            )
+                          }
+                        >
+                          Re-run
+                        </button>
+                      )}
+                    </div>
+                  </td>
+                </tr>
+                {open === a.id && (
+                  <tr key={a.id + '-details'}>
+                    <td colSpan={7}>
+                      {a.response && (
+                        <dl class="kv">
+                          <dt>Provider request</dt>
+                          <dd class="mono">{a.response.request}</dd>
+                          <dt>Answer</dt>
+                          <dd>
+                            HTTP {a.response.status}: <code>{a.response.excerpt}</code>
+                          </dd>
+                        </dl>
+                      )}
+                      {a.retry_of && <p class="small">Re-run of {a.retry_of}.</p>}
+                      {a.kind === 'sync' && sync && (
+                        <>
+                          <h4>Per-record errors</h4>
+                          {sync.error_details.length === 0 ? (
+                            <p>None.</p>
+                          ) : (
+                            <table aria-label="Per-record errors">
+                              <thead>
+                                <tr>
+                                  <th scope="col">Record</th>
+                                  <th scope="col">Code</th>
+                                  <th scope="col">Message</th>
+                                </tr>
+                              </thead>
+                              <tbody>
+                                {sync.error_details.map((d, n) => (
+                                  <tr key={n}>
+                                    <td>
+                                      {d.object_type} <code>{d.object_id}</code>
+                                    </td>
+                                    <td>{d.code}</td>
+                                    <td>{d.message}</td>
+                                  </tr>
+                                ))}
+                              </tbody>
+                            </table>
+                          )}
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                )}
+              </>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
