@@ -29,8 +29,10 @@ func (a *App) buildAuth() error {
 	}
 	a.Usage = &apikeys.UsageRecorder{Store: a.Store, Interval: cfg.UsageFlushInterval, Logger: a.Logger}
 	a.Usage.Start()
-	a.RequestLog = &requestlog.Recorder{DB: a.Store.DB(), Interval: cfg.UsageFlushInterval, Logger: a.Logger}
-	a.RequestLog.Start()
+	if cfg.RequestLog {
+		a.RequestLog = &requestlog.Recorder{DB: a.Store.DB(), Interval: cfg.UsageFlushInterval, Logger: a.Logger}
+		a.RequestLog.Start()
+	}
 	a.APIKeys = &apikeys.Service{
 		Store:       a.Store,
 		Limiter:     &ratelimit.Limiter{DB: a.Store.DB()},

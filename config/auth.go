@@ -61,6 +61,9 @@ type AuthConfig struct {
 	// (or per source IP for unknown keys) per minute and API instance.
 	AuditFailedPerMinute int
 
+	// RequestLog (AQIO_REQUEST_LOG, default true) records API calls in the
+	// request log.
+	RequestLog bool
 	// RequestLogRetention (AQIO_REQUEST_LOG_RETENTION, default 720h; 0
 	// keeps entries) is how long API request log entries are kept.
 	RequestLogRetention time.Duration
@@ -99,6 +102,9 @@ func loadAuth(env Env) (AuthConfig, error) {
 		return c, err
 	}
 	if c.AuditFailedPerMinute, err = getInt(env, "AQIO_AUDIT_FAILED_VERIFICATIONS_PER_MINUTE", 10); err != nil {
+		return c, err
+	}
+	if c.RequestLog, err = getBool(env, "AQIO_REQUEST_LOG", true); err != nil {
 		return c, err
 	}
 	if c.RequestLogRetention, err = getDuration(env, "AQIO_REQUEST_LOG_RETENTION", 720*time.Hour); err != nil {

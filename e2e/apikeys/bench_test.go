@@ -21,6 +21,8 @@ import (
 //	  go test ./e2e/apikeys/ -run '^$' -bench . -benchtime 10s
 //
 // Each reports verifications (or requests) per second and p50/p99 latency.
+// BENCH_REQUEST_LOG=off runs them with the API request log off, to
+// compare (every call made with a key is recorded otherwise).
 
 func benchKeys(b *testing.B, n int) (*testenv.Env, []string) {
 	env := testenv.Get(b)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -46,6 +47,7 @@ func TestMain(m *testing.M) {
 		// free is tiny so a test can exhaust it; the others are roomy.
 		c.Auth.RateLimits = "free=5/1000,pro=300/10000,enterprise=100000/1000000"
 		c.Auth.UsageFlushInterval = 50 * time.Millisecond
+		c.Auth.RequestLog = os.Getenv("BENCH_REQUEST_LOG") != "off" // bench_test.go
 		// Tests speak through loopback, which is trusted, so they choose
 		// the client address with X-Forwarded-For.
 		c.Auth.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
