@@ -30,12 +30,14 @@ func bodyPolicy(method, route string) string {
 		route == "/api/webhooks/:id" && method != http.MethodGet,
 		route == "/api/webhooks/:id/secret", route == "/api/webhooks/:id/rotate-secret",
 		route == "/api/integrations/:type/connect", route == "/api/integrations/:type/authorize",
-		route == "/api/integrations/:id" && method != http.MethodGet:
+		route == "/api/integrations/:id" && method != http.MethodGet,
+		route == "/api/listen/sessions": // answers with the session webhook's secret
 		return requestlog.OmitSecret
 	case strings.HasPrefix(route, "/api/events"),
 		strings.HasPrefix(route, "/api/privacy/"),
 		strings.HasPrefix(route, "/api/webhooks/:id/deliveries"),
-		strings.HasPrefix(route, "/api/request-logs"):
+		strings.HasPrefix(route, "/api/request-logs"),
+		strings.HasPrefix(route, "/api/listen/sessions/:id"): // the stream and the answers carry deliveries
 		return requestlog.OmitPersonal
 	}
 	return ""

@@ -458,3 +458,34 @@ func TestListenUnreachableLocalReceiver(t *testing.T) {
 		t.Fatalf("the CLI did not print the failure:\n%s", l.out)
 	}
 }
+
+// TestListenSecretStaysOutOfTheRequestLog: the session's creation answer
+// carries its webhook's secret, so the request log keeps no body of it.
+func TestListenSecretStaysOutOfTheRequestLog(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	key := apiKey(t, org, "webhooks:write")
+	r := env.Do(t, "POST", "/api/listen/sessions", map[string]any{"forward_to": "http://localhost:3000/hook"}, "Authorization", "Bearer "+key)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create session: %d %s", r.Status, r.Body)
+	}
+	var s cli.Session
+	r.JSON(t, &s)
+	t.Cleanup(func() { env.Do(t, "DELETE", "/api/listen/sessions/"+s.ID, nil, "Authorization", "Bearer "+key) })
+	var logs struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	testenv.Eventually(t, 20*time.Second, "the call in the request log", func() bool {
+		org.Do(t, "GET", "/api/request-logs?method=POST&path=/api/listen/sessions", nil).JSON(t, &logs)
+		return len(logs.Data) == 1
+	})
+	entry := org.Do(t, "GET", "/api/request-logs/"+logs.Data[0].ID, nil)
+	if strings.Contains(string(entry.Body), s.Secret) {
+		t.Fatalf("the request log holds the session's secret: %s", entry.Body)
+	}
+	if m := entry.Map(t); m["body_omitted"] != "secret_route" || m["response_body"] != nil {
+		t.Fatalf("request log entry of the session's creation: %s", entry.Body)
+	}
+}
