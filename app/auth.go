@@ -70,7 +70,7 @@ func (a *App) authenticators() []api.Authenticator {
 // access tokens checked by the very verifier the API uses.
 func (a *App) consoleOptions() console.Options {
 	c := a.Config.Auth.Console
-	o := console.Options{SessionTTL: c.SessionTTL, Dev: c.Dev}
+	o := console.Options{SessionTTL: c.SessionTTL, Dev: c.Dev, Sessions: consoleSessions{a}}
 	if c.OIDCClientID == "" || a.JWT == nil {
 		return o
 	}

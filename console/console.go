@@ -9,6 +9,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -54,6 +55,25 @@ type Options struct {
 	// Dev allows the OIDC cookies over plain HTTP (`dev`); otherwise they
 	// are Secure.
 	Dev bool
+	// Sessions keeps sessions outside the process (the database), so they
+	// survive a restart and every replica sees them; nil keeps them in
+	// this process's memory.
+	Sessions SessionStore
+}
+
+// SessionStore keeps sessions by the SHA-256 of their cookie value.
+type SessionStore interface {
+	Load(ctx context.Context, idHash string) (*StoredSession, error) // nil, nil: none (or expired)
+	Save(ctx context.Context, s StoredSession) error
+	Delete(ctx context.Context, idHash string) error
+}
+
+// StoredSession is a session as a SessionStore keeps it.
+type StoredSession struct {
+	IDHash, Auth, Login, OrganizationID, UserID, CSRF string
+	Organizations                                     []string
+	Token, Refresh                                    string // credentials: the store must encrypt them
+	TokenExpiry, Expires                              time.Time
 }
 
 // Handler serves everything under /console.
@@ -65,12 +85,15 @@ type Handler struct {
 	now    func() time.Time
 	oidc   *oidcClient
 	dev    bool
+	saved  SessionStore
 
-	mu       sync.Mutex
-	sessions map[string]*session
+	mu        sync.Mutex
+	sessions  map[string]*session
+	refreshMu sync.Mutex // one OIDC token refresh at a time
 }
 
 type session struct {
+	id             string // SHA-256 of the cookie value
 	token          string
 	organizationID string
 	auth           string // service_token, api_key or user_jwt
@@ -87,7 +110,7 @@ type session struct {
 
 // New builds the handler.
 func New(o Options) *Handler {
-	h := &Handler{api: o.API, log: o.Logger, assets: o.Assets, ttl: o.SessionTTL, now: o.Now, sessions: map[string]*session{}, dev: o.Dev}
+	h := &Handler{api: o.API, log: o.Logger, assets: o.Assets, ttl: o.SessionTTL, now: o.Now, sessions: map[string]*session{}, dev: o.Dev, saved: o.Sessions}
 	if o.OIDC != nil && o.OIDC.Verify != nil {
 		h.oidc = &oidcClient{cfg: o.OIDC}
 	}
@@ -233,7 +256,7 @@ func (h *Handler) serveSession(w http.ResponseWriter, r *http.Request) {
 			if !checkCSRF(w, r, s) {
 				return
 			}
-			h.drop(s)
+			h.drop(r.Context(), s)
 		}
 		http.SetCookie(w, h.cookie(r, "", -1))
 		w.WriteHeader(http.StatusNoContent)
@@ -290,8 +313,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 	s := &session{token: in.Token, organizationID: in.OrganizationID, auth: auth, login: "token", csrf: randomToken(),
 		expires: h.now().Add(h.ttl)}
-	h.store(r, w, s)
-	writeJSON(w, http.StatusCreated, s.info())
+	if h.store(r, w, s) {
+		writeJSON(w, http.StatusCreated, s.info())
+	}
 }
 
 // probe makes one API request (GET /api/event-types) with a credential, as
@@ -320,21 +344,34 @@ func (h *Handler) probe(r *http.Request, token, org string) *recorder {
 }
 
 // store keeps a new session (replacing the browser's previous one) and
-// sets its cookie.
-func (h *Handler) store(r *http.Request, w http.ResponseWriter, s *session) {
+// sets its cookie; false when it could not be kept (answered already).
+func (h *Handler) store(r *http.Request, w http.ResponseWriter, s *session) bool {
 	id := randomToken()
-	h.mu.Lock()
-	now := h.now()
-	for k, v := range h.sessions {
-		if !now.Before(v.expires) {
-			delete(h.sessions, k)
+	s.id = hash(id)
+	old, _ := r.Cookie(CookieName)
+	if h.saved != nil {
+		if old != nil {
+			_ = h.saved.Delete(r.Context(), hash(old.Value)) // signing in again replaces the session
 		}
+		if err := h.saved.Save(r.Context(), s.stored()); err != nil {
+			h.log.Error("console: save session", "err", err)
+			writeError(w, http.StatusServiceUnavailable, "session_store_unavailable", "", "the session could not be saved; try again")
+			return false
+		}
+	} else {
+		h.mu.Lock()
+		now := h.now()
+		for k, v := range h.sessions {
+			if !now.Before(v.expires) {
+				delete(h.sessions, k)
+			}
+		}
+		if old != nil {
+			delete(h.sessions, hash(old.Value)) // signing in again replaces the session
+		}
+		h.sessions[s.id] = s
+		h.mu.Unlock()
 	}
-	if old, err := r.Cookie(CookieName); err == nil {
-		delete(h.sessions, old.Value) // signing in again replaces the session
-	}
-	h.sessions[id] = s
-	h.mu.Unlock()
 	c := h.cookie(r, id, int(h.ttl/time.Second))
 	if s.login == "oidc" {
 		// Lax: the cookie is set on the redirect back from the provider,
@@ -342,17 +379,39 @@ func (h *Handler) store(r *http.Request, w http.ResponseWriter, s *session) {
 		c.SameSite, c.Secure = http.SameSiteLaxMode, h.secureCookies(r)
 	}
 	http.SetCookie(w, c)
+	return true
 }
 
 // drop ends a session.
-func (h *Handler) drop(s *session) {
+func (h *Handler) drop(ctx context.Context, s *session) {
+	if h.saved != nil {
+		if err := h.saved.Delete(ctx, s.id); err != nil {
+			h.log.Error("console: delete session", "err", err)
+		}
+		return
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for id, v := range h.sessions {
-		if v == s {
-			delete(h.sessions, id)
-		}
+	delete(h.sessions, s.id)
+}
+
+// save writes back a changed session (refreshed tokens, organization).
+func (h *Handler) save(ctx context.Context, s *session) {
+	if h.saved == nil {
+		return // the map holds the very session
 	}
+	h.mu.Lock()
+	st := s.stored()
+	h.mu.Unlock()
+	if err := h.saved.Save(ctx, st); err != nil {
+		h.log.Error("console: save session", "err", err)
+	}
+}
+
+func (s *session) stored() StoredSession {
+	return StoredSession{IDHash: s.id, Auth: s.auth, Login: s.login, OrganizationID: s.organizationID, UserID: s.userID,
+		Organizations: s.organizations, CSRF: s.csrf, Token: s.token, Refresh: s.refresh, TokenExpiry: s.tokenExpiry,
+		Expires: s.expires}
 }
 
 // refusedKey reports whether a 403 is a refusal of the key itself (an IP
@@ -380,7 +439,7 @@ func (h *Handler) proxy(w http.ResponseWriter, r *http.Request) {
 	}
 	token, ok := h.fresh(r.Context(), s)
 	if !ok {
-		h.drop(s)
+		h.drop(r.Context(), s)
 		http.SetCookie(w, h.cookie(r, "", -1))
 		writeError(w, http.StatusUnauthorized, "session_expired", "", "the sign-in has expired and could not be renewed; sign in again at "+LoginPath)
 		return
@@ -410,14 +469,27 @@ func (h *Handler) current(r *http.Request) *session {
 	if err != nil || c.Value == "" {
 		return nil
 	}
+	id := hash(c.Value)
+	if h.saved != nil {
+		st, err := h.saved.Load(r.Context(), id)
+		if err != nil {
+			h.log.Error("console: load session", "err", err)
+		}
+		if st == nil || !h.now().Before(st.Expires) {
+			return nil
+		}
+		return &session{id: id, token: st.Token, organizationID: st.OrganizationID, auth: st.Auth, login: st.Login,
+			csrf: st.CSRF, expires: st.Expires, userID: st.UserID, organizations: st.Organizations, refresh: st.Refresh,
+			tokenExpiry: st.TokenExpiry}
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := h.sessions[c.Value]
+	s := h.sessions[id]
 	if s == nil {
 		return nil
 	}
 	if !h.now().Before(s.expires) {
-		delete(h.sessions, c.Value)
+		delete(h.sessions, id)
 		return nil
 	}
 	return s

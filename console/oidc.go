@@ -233,8 +233,9 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) {
 	s := &session{token: tok.AccessToken, refresh: tok.RefreshToken, tokenExpiry: id.Expiry, organizationID: org,
 		auth: "user_jwt", login: "oidc", userID: id.UserID, organizations: id.Organizations, csrf: randomToken(),
 		expires: h.now().Add(h.ttl)}
-	h.store(r, w, s)
-	http.Redirect(w, r, Prefix+"/", http.StatusFound)
+	if h.store(r, w, s) {
+		http.Redirect(w, r, Prefix+"/", http.StatusFound)
+	}
 }
 
 // fresh returns the session's access token, refreshed first when it
@@ -249,6 +250,26 @@ func (h *Handler) fresh(ctx context.Context, s *session) (string, bool) {
 	}
 	if refresh == "" || h.oidc == nil {
 		return "", false
+	}
+	// One refresh at a time in this process: a second request that waited
+	// uses the tokens the first one got (providers that rotate refresh
+	// tokens refuse the old one).
+	h.refreshMu.Lock()
+	defer h.refreshMu.Unlock()
+	if h.saved != nil {
+		if st, err := h.saved.Load(ctx, s.id); err == nil && st != nil {
+			refresh = st.Refresh
+			if h.now().Add(refreshBefore).Before(st.TokenExpiry) {
+				return st.Token, true
+			}
+		}
+	} else {
+		h.mu.Lock()
+		token, refresh, expiry = s.token, s.refresh, s.tokenExpiry
+		h.mu.Unlock()
+		if h.now().Add(refreshBefore).Before(expiry) {
+			return token, true
+		}
 	}
 	p, err := h.oidc.discover(ctx)
 	if err != nil {
@@ -270,6 +291,7 @@ func (h *Handler) fresh(ctx context.Context, s *session) (string, bool) {
 		s.refresh = tok.RefreshToken
 	}
 	h.mu.Unlock()
+	h.save(ctx, s)
 	return tok.AccessToken, true
 }
 
@@ -289,7 +311,7 @@ func (h *Handler) switchOrganization(w http.ResponseWriter, r *http.Request, s *
 	}
 	token, ok := h.fresh(r.Context(), s)
 	if !ok {
-		h.drop(s)
+		h.drop(r.Context(), s)
 		writeError(w, http.StatusUnauthorized, "session_expired", "", "the sign-in has expired; sign in again at "+LoginPath)
 		return
 	}
@@ -303,6 +325,7 @@ func (h *Handler) switchOrganization(w http.ResponseWriter, r *http.Request, s *
 	h.mu.Lock()
 	s.organizationID = org
 	h.mu.Unlock()
+	h.save(r.Context(), s)
 	writeJSON(w, http.StatusOK, s.info())
 }
 

@@ -280,3 +280,46 @@ func TestConsoleOIDCExpiredToken(t *testing.T) {
 		t.Fatalf("after signing in again: %d %s", p.status, p.body)
 	}
 }
+
+// Sessions live in the database (credentials key-ring encrypted): they
+// survive a restart of the API, and every replica sees them.
+func TestConsoleSessionSurvivesRestart(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	idp.SetAccessTTL(5 * time.Minute)
+	idp.SetUser(oidc.User{Sub: "remy", Roles: []string{"organizer"}, Organizations: []string{org.ID}})
+	b := newBrowser(t, env)
+	b.login(t)
+	_, before := b.session()
+
+	// A pasted-token session too.
+	pasted := newBrowser(t, env)
+	if p := pasted.do("POST", "/console/session", map[string]any{"token": env.Token, "organization_id": org.ID}); p.status != http.StatusCreated {
+		t.Fatalf("pasted sign-in: %d %s", p.status, p.body)
+	}
+
+	env.Restart(t)
+
+	status, after := b.session()
+	if status != 200 || after.UserID != "remy" || after.CSRFToken != before.CSRFToken || after.OrganizationID != org.ID {
+		t.Fatalf("OIDC session after restart: %d %+v", status, after)
+	}
+	if p := b.do("POST", "/console/api/webhooks", map[string]any{"name": "after restart", "url": "https://example.com/h", "events": []string{"*"}},
+		"X-CSRF-Token", after.CSRFToken); p.status != http.StatusCreated {
+		t.Fatalf("state change after restart: %d %s", p.status, p.body)
+	}
+	if p := pasted.do("GET", "/console/api/webhooks", nil); p.status != 200 {
+		t.Fatalf("pasted session after restart: %d %s", p.status, p.body)
+	}
+	// The database holds no credential in the clear.
+	var creds []string
+	env.App.Store.DB().Table("console_sessions").Pluck("credential", &creds)
+	for _, c := range creds {
+		if strings.Contains(c, env.Token) || strings.Contains(c, "eyJ") {
+			t.Fatalf("a console credential is stored in the clear")
+		}
+	}
+	if len(creds) < 2 {
+		t.Fatalf("%d sessions stored", len(creds))
+	}
+}
