@@ -36,7 +36,7 @@ var (
 	adminScopes     = []string{"*"}
 	organizerScopes = []string{
 		"events:*", "registrations:*", "webhooks:*", "integrations:*",
-		"api_keys:read", "api_keys:write", "api_keys:own", "usage:read", "organizations:read",
+		"api_keys:read", "api_keys:write", "api_keys:own", "usage:read", "organizations:read", "request_logs:read",
 	}
 	memberScopes = []string{
 		"events:read", "registrations:read", "webhooks:read", "integrations:read",

@@ -226,6 +226,14 @@ func linksFrom(c Call) map[string]string {
 	if d := c.Params["delivery_id"]; d != "" {
 		out["delivery_id"] = d
 	}
+	if c.Route == "/api/events" && c.Method == "POST" && c.Status < 300 {
+		var ev struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(c.ResponseBody, &ev) == nil && ev.ID != "" {
+			out["event_id"] = truncate(ev.ID, 200)
+		}
+	}
 	return out
 }
 

@@ -53,6 +53,14 @@ func TestRowRedactsCapsAndLinks(t *testing.T) {
 					t.Errorf("row: %+v", row)
 				}
 			}},
+		{"the event a post created, its body not kept", Call{Method: "POST", Route: "/api/events", Status: 202, Omit: OmitPersonal,
+			RequestBody: []byte(`{"id":"evt_9","data":{"email":"a@example.com"}}`), ResponseBody: []byte(`{"id":"evt_9","type":"event.created"}`)},
+			func(t *testing.T, c Call) {
+				row := Row(c)
+				if row.Links == nil || *row.Links != `{"event_id":"evt_9"}` || row.RequestBody != nil || row.ResponseBody != nil {
+					t.Errorf("row: %+v links %v", row, row.Links)
+				}
+			}},
 		{"links from path parameters", Call{Method: "POST", Route: "/api/webhooks/:id/deliveries/:delivery_id/redeliver", Status: 202,
 			Params: map[string]string{"id": "wh_1", "delivery_id": "dlv_2"}},
 			func(t *testing.T, c Call) {

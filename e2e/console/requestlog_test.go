@@ -36,6 +36,7 @@ type logEntry struct {
 		AuditEntries []struct{ ID, Action string } `json:"audit_entries"`
 		WebhookID    string                        `json:"webhook_id"`
 		APIKeyID     string                        `json:"api_key_id"`
+		EventID      string                        `json:"event_id"`
 	} `json:"links"`
 }
 
@@ -86,7 +87,7 @@ func TestRequestLogRecordsCallsWithoutSecrets(t *testing.T) {
 	org := env.NewOrg(t)
 	setPlan(t, org, "enterprise")
 	rcv := testenv.NewReceiver(t)
-	admin := createKey(t, org, "webhooks:*", "api_keys:read", "api_keys:write", "request_logs:read")
+	admin := createKey(t, org, "webhooks:*", "api_keys:read", "api_keys:write", "request_logs:read", "events:write")
 
 	// Calls made with the key: secret routes, a kept body, refusals.
 	r := withKey(t, env, admin.Key, "POST", "/api/webhooks", map[string]any{"name": "log", "url": rcv.URL, "events": []string{"*"}})
@@ -123,14 +124,23 @@ func TestRequestLogRecordsCallsWithoutSecrets(t *testing.T) {
 	testenv.Eventually(t, 5*time.Second, "the old key refused", func() bool {
 		return withKey(t, env, child.Key, "GET", "/api/webhooks", nil).Status == http.StatusUnauthorized
 	})
+	// An event with personal data: linked, its bodies not kept.
+	if r := withKey(t, env, admin.Key, "POST", "/api/events", map[string]any{"id": "evt_logged", "type": "registration.created",
+		"data": map[string]any{"object": map[string]any{"id": "reg_1", "event_id": "evt_1", "email": "ada@example.com"}}}); r.Status != http.StatusAccepted {
+		t.Fatalf("post event: %d %s", r.Status, r.Body)
+	}
 	// The service token's calls are not recorded (AQIO_REQUEST_LOG_SERVICE_TOKEN is off).
 	org.Do(t, "GET", "/api/webhooks", nil)
 
 	var all []logEntry
 	testenv.Eventually(t, 10*time.Second, "the calls in the request log", func() bool {
 		all = listLogs(t, env, admin.Key, "limit=200&key_id="+admin.ID).Data
-		return len(all) >= 7
+		return len(all) >= 8
 	})
+	ev := getLog(t, env, admin.Key, find(t, all, "POST", "/api/events").ID)
+	if ev.Links.EventID != "evt_logged" || ev.RequestBody != nil || ev.ResponseBody != nil || ev.BodyOmitted == nil || *ev.BodyOmitted != requestlog.OmitPersonal {
+		t.Errorf("event entry: %+v", ev)
+	}
 
 	created := find(t, all, "POST", "/api/api-keys")
 	rot := find(t, all, "POST", "/api/api-keys/{id}/rotate")
@@ -181,6 +191,9 @@ func TestRequestLogRecordsCallsWithoutSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	dump := fmt.Sprintf("%+v", rows)
+	if strings.Contains(dump, "ada@example.com") {
+		t.Error("an event's personal data is stored in the request log")
+	}
 	for name, secret := range map[string]string{"admin key": admin.Key, "child key": child.Key, "rotated key": rotated, "webhook secret": whSecret} {
 		if strings.Contains(dump, secret) {
 			t.Errorf("the %s is stored in the request log", name)
