@@ -292,6 +292,17 @@ func TestErasureAtConnectors(t *testing.T) {
 		}
 	}
 
+	// The objects held for the providers' step are gone from the sealed
+	// subject once the run finished.
+	var sealed string
+	if err := env.App.Store.DB().Raw(`SELECT subject FROM privacy_erasures WHERE id = ?`, id).Scan(&sealed).Error; err != nil {
+		t.Fatal(err)
+	}
+	plain, err := env.App.Ring.Decrypt(sealed, []byte(id))
+	if err != nil || strings.Contains(string(plain), `"held"`) || strings.Contains(string(plain), "pcra_") {
+		t.Fatalf("sealed subject after the erasure: %s %v", plain, err)
+	}
+
 	// Nothing of them is left in any table.
 	if l := leaks(t, env, email, name, "Marrowgate"); len(l) > 0 {
 		t.Fatalf("personal data left after the erasure:\n%s", strings.Join(l, "\n"))
