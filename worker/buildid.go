@@ -2,6 +2,7 @@ package worker
 
 import (
 	"runtime/debug"
+	"strings"
 	"sync"
 )
 
@@ -36,7 +37,8 @@ func readBuildID() string {
 		}
 	}
 	if rev == "" {
-		return "aqio-connect-" + info.Main.Version
+		// "(devel)" for go run and builds outside a checkout.
+		return "aqio-connect-" + strings.Trim(info.Main.Version, "()")
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
