@@ -21,6 +21,12 @@ type BatchInput struct {
 	OrganizationID string
 	WebhookID      string
 	EventIDs       []string
+	// InEndpoint: the webhook's Endpoint workflow runs the batch (it takes
+	// the parked retries itself; nothing to wake).
+	InEndpoint bool
+	// PerSecond paces the requests (a throttled webhook): their starts are
+	// 1/PerSecond apart, and the batch lasts at least len(EventIDs)/PerSecond.
+	PerSecond int
 }
 
 // BatchResult is what the first attempts of a batch came to. Retries
@@ -30,8 +36,10 @@ type BatchResult struct {
 	Delivered, Failed, Cancelled int
 	Retries                      []BatchRetry
 	// Parked counts the retrying messages handed to the webhook's
-	// endpoint workflow (then Retries is empty).
+	// endpoint workflow (then Retries is empty); CircuitOpen is set when
+	// no message got through and the circuit opened.
 	Parked            int
+	CircuitOpen       bool
 	TimeoutSeconds    int
 	RetryCount        int
 	RetryDelaySeconds int
@@ -69,7 +77,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("load events: %w", err)
 	}
-	earlier, err := d.Store.BatchAttempts(ctx, wf.RunID)
+	earlier, err := d.Store.RunAttempts(ctx, wf.RunID, in.EventIDs)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("load earlier attempts: %w", err)
 	}
@@ -139,8 +147,12 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 	if err := d.Store.BeginAttempts(ctx, wf.RunID, interrupted, sending); err != nil {
 		return BatchResult{}, fmt.Errorf("record attempt starts: %w", err)
 	}
+	pace := newPacer(in.PerSecond)
 	for i, row := range sending {
 		m := msgs[i]
+		if err := pace.wait(ctx, i); err != nil {
+			break // cancelled: unsent rows stay pending, marked interrupted by the next try
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -175,6 +187,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		}()
 	}
 	wg.Wait()
+	_ = pace.wait(ctx, len(sending))
 	if gone != nil {
 		if err := d.deactivateGone(ctx, wh, *gone); err != nil {
 			return BatchResult{}, err
@@ -189,7 +202,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		}
 	}
 	if d.Endpoints != nil && len(res.Retries) > 0 {
-		if err := d.parkRetries(ctx, wh, &res, retrying, len(earlier) > 0); err != nil {
+		if err := d.parkRetries(ctx, in, wh, &res, retrying, len(earlier) > 0); err != nil {
 			return BatchResult{}, err
 		}
 	}
@@ -201,7 +214,7 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 // retry time), the circuit opens when no message of the batch got
 // through, and the workflow is woken. guard: an earlier try of this run
 // may have parked them already, and the workflow may have settled them.
-func (d *Deliveries) parkRetries(ctx context.Context, wh models.Webhook, res *BatchResult, retrying []models.WebhookDelivery, guard bool) error {
+func (d *Deliveries) parkRetries(ctx context.Context, in BatchInput, wh models.Webhook, res *BatchResult, retrying []models.WebhookDelivery, guard bool) error {
 	msgs := make([]models.ParkedMessage, 0, len(retrying))
 	for _, r := range retrying {
 		next := r.AttemptedAt
@@ -231,10 +244,12 @@ func (d *Deliveries) parkRetries(ctx context.Context, wh models.Webhook, res *Ba
 	if err := d.Store.ParkRetries(ctx, wh.ID, msgs, open, guard); err != nil {
 		return fmt.Errorf("park retries: %w", err)
 	}
-	if err := d.Endpoints.WakeEndpoint(ctx, wh.OrganizationID, wh.ID); err != nil {
-		return fmt.Errorf("wake endpoint workflow: %w", err)
+	if !in.InEndpoint {
+		if err := d.Endpoints.WakeEndpoint(ctx, wh.OrganizationID, wh.ID); err != nil {
+			return fmt.Errorf("wake endpoint workflow: %w", err)
+		}
 	}
-	res.Parked, res.Retries = len(msgs), nil
+	res.Parked, res.Retries, res.CircuitOpen = len(msgs), nil, open != nil
 	return nil
 }
 

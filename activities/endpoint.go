@@ -36,6 +36,65 @@ type EndpointWaker interface {
 type EndpointStepInput struct {
 	OrganizationID string
 	WebhookID      string
+	// Limit bounds the messages the step sends (0: EndpointStepLimit): a
+	// throttled endpoint's second's worth, 1 for an ordered one (its head).
+	Limit int
+	// PerSecond paces the requests (see BatchInput.PerSecond).
+	PerSecond int
+}
+
+// pacer spaces request starts 1/perSecond apart (no pacing at 0).
+type pacer struct {
+	start     time.Time
+	perSecond int
+}
+
+func newPacer(perSecond int) pacer { return pacer{start: time.Now(), perSecond: perSecond} }
+
+// wait blocks until request i may start (i = n: until n requests' share
+// of a second has passed since the start).
+func (p pacer) wait(ctx context.Context, i int) error {
+	if p.perSecond <= 0 || i == 0 {
+		return nil
+	}
+	d := time.Until(p.start.Add(time.Duration(i) * time.Second / time.Duration(p.perSecond)))
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// ParkPendingInput names messages an endpoint workflow holds while the
+// endpoint's circuit is open.
+type ParkPendingInput struct {
+	OrganizationID string
+	WebhookID      string
+	EventIDs       []string
+}
+
+// ParkPending parks messages without an attempt: an endpoint workflow
+// received them while the circuit is open (they wait for the recovery,
+// spending no attempt, like the ones the dispatcher parks).
+func (d *Deliveries) ParkPending(ctx context.Context, in ParkPendingInput) (int, error) {
+	events, err := d.Store.GetEvents(ctx, in.OrganizationID, in.EventIDs)
+	if err != nil {
+		return 0, fmt.Errorf("load events: %w", err)
+	}
+	types := make(map[string]string, len(events))
+	for id, ev := range events {
+		types[id] = ev.Type
+	}
+	if err := d.Store.ParkNew(ctx, in.OrganizationID, in.WebhookID, types); err != nil {
+		return 0, fmt.Errorf("park messages: %w", err)
+	}
+	return len(types), nil
 }
 
 // EndpointStepResult is what one step did and what the endpoint waits
@@ -113,14 +172,18 @@ func (d *Deliveries) EndpointStep(ctx context.Context, in EndpointStepInput) (En
 	cutoff := now.Add(-schedule) // parked at or before: deadline passed
 	interval := ProbeInterval(wh.RetryDelaySeconds)
 
+	limit := EndpointStepLimit
+	if in.Limit > 0 {
+		limit = min(in.Limit, limit)
+	}
 	var due []models.ParkedMessage
 	probing := false
 	if circuit == nil {
-		if due, err = d.Store.DueParked(ctx, wh.ID, now, EndpointStepLimit); err != nil {
+		if due, err = d.Store.DueParked(ctx, wh.ID, now, limit); err != nil {
 			return EndpointStepResult{}, fmt.Errorf("read due messages: %w", err)
 		}
 	} else {
-		if due, err = d.Store.ExpiredParked(ctx, wh.ID, cutoff, EndpointStepLimit); err != nil {
+		if due, err = d.Store.ExpiredParked(ctx, wh.ID, cutoff, limit); err != nil {
 			return EndpointStepResult{}, fmt.Errorf("read expired messages: %w", err)
 		}
 		if !now.Before(circuit.NextProbeAt) {
@@ -129,17 +192,17 @@ func (d *Deliveries) EndpointStep(ctx context.Context, in EndpointStepInput) (En
 			if err != nil {
 				return EndpointStepResult{}, fmt.Errorf("choose probe: %w", err)
 			}
-			if p != nil {
+			if p != nil && len(due) < limit {
 				due = append(due, *p)
 			}
 		}
 	}
 
-	res := EndpointStepResult{More: len(due) >= EndpointStepLimit}
+	res := EndpointStepResult{More: len(due) >= limit}
 	step := store.EndpointStep{}
 	var tally stepTally
 	if len(due) > 0 {
-		if tally, err = d.sendParked(ctx, wh, due, cutoff, &res, &step); err != nil {
+		if tally, err = d.sendParked(ctx, wh, due, cutoff, in.PerSecond, &res, &step); err != nil {
 			return EndpointStepResult{}, err
 		}
 	}
@@ -224,7 +287,7 @@ type stepTally struct {
 
 // sendParked sends the given parked messages (EndpointConcurrency at a
 // time) and fills in the step: rows, settled and waiting messages.
-func (d *Deliveries) sendParked(ctx context.Context, wh models.Webhook, due []models.ParkedMessage, cutoff time.Time,
+func (d *Deliveries) sendParked(ctx context.Context, wh models.Webhook, due []models.ParkedMessage, cutoff time.Time, perSecond int,
 	res *EndpointStepResult, step *store.EndpointStep) (stepTally, error) {
 	wf := activityWorkflow(ctx)
 	ids := make([]string, len(due))
@@ -277,8 +340,12 @@ func (d *Deliveries) sendParked(ctx context.Context, wh models.Webhook, due []mo
 		sem   = make(chan struct{}, EndpointConcurrency)
 		tally stepTally
 	)
+	pace := newPacer(perSecond)
 	for i, row := range sending {
 		m, p := msgs[i], parked[i]
+		if err := pace.wait(ctx, i); err != nil {
+			break // cancelled: unsent rows stay pending, marked interrupted by the next step
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -331,6 +398,7 @@ func (d *Deliveries) sendParked(ctx context.Context, wh models.Webhook, due []mo
 		}()
 	}
 	wg.Wait()
+	_ = pace.wait(ctx, len(sending))
 	return tally, nil
 }
 

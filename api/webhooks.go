@@ -31,15 +31,18 @@ type webhookView struct {
 	TimeoutSeconds    int             `json:"timeout_seconds"`
 	RetryCount        int             `json:"retry_count"`
 	RetryDelaySeconds int             `json:"retry_delay_seconds"`
-	IsActive          bool            `json:"is_active"`
-	DisabledReason    *string         `json:"disabled_reason"`
-	DisabledAt        *time.Time      `json:"disabled_at"`
-	LastTriggeredAt   *time.Time      `json:"last_triggered_at"`
-	TotalDeliveries   int64           `json:"total_deliveries"`
-	FailedDeliveries  int64           `json:"failed_deliveries"`
-	CreatedAt         time.Time       `json:"created_at"`
-	UpdatedAt         time.Time       `json:"updated_at"`
-	Secret            string          `json:"secret,omitempty"`
+	// Ordered and MaxDeliveriesPerSecond (nil: no throttle) pace the endpoint.
+	Ordered                bool       `json:"ordered"`
+	MaxDeliveriesPerSecond *int       `json:"max_deliveries_per_second"`
+	IsActive               bool       `json:"is_active"`
+	DisabledReason         *string    `json:"disabled_reason"`
+	DisabledAt             *time.Time `json:"disabled_at"`
+	LastTriggeredAt        *time.Time `json:"last_triggered_at"`
+	TotalDeliveries        int64      `json:"total_deliveries"`
+	FailedDeliveries       int64      `json:"failed_deliveries"`
+	CreatedAt              time.Time  `json:"created_at"`
+	UpdatedAt              time.Time  `json:"updated_at"`
+	Secret                 string     `json:"secret,omitempty"`
 	// DestinationAuth is the type and a keyed fingerprint of the credential
 	// sent to the endpoint (never any part of it).
 	DestinationAuth         *string    `json:"destination_auth"`
@@ -57,6 +60,7 @@ func viewWebhook(w models.Webhook) webhookView {
 		ID: w.ID, OrganizationID: w.OrganizationID, Name: w.Name, URL: w.URL,
 		Events: webhooks.Events(w), EventFilters: json.RawMessage("null"), ContentType: w.ContentType,
 		TimeoutSeconds: w.TimeoutSeconds, RetryCount: w.RetryCount, RetryDelaySeconds: w.RetryDelaySeconds,
+		Ordered: w.Ordered, MaxDeliveriesPerSecond: w.MaxDeliveriesPerSecond,
 		IsActive: w.IsActive, DisabledReason: w.DisabledReason, DisabledAt: w.DisabledAt,
 		LastTriggeredAt: w.LastTriggeredAt, TotalDeliveries: w.TotalDeliveries, FailedDeliveries: w.FailedDeliveries,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,

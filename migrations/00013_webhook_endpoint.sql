@@ -28,6 +28,13 @@ CREATE TABLE webhook_circuits (
     next_probe_at TIMESTAMP NOT NULL
 );
 
+-- Pacing, enforced by the Endpoint workflow (the one sender of a paced
+-- webhook's messages): ordered delivery and a throttle (NULL: none).
+ALTER TABLE webhooks ADD COLUMN ordered BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE webhooks ADD COLUMN max_deliveries_per_second INTEGER;
+
 -- +goose Down
+ALTER TABLE webhooks DROP COLUMN max_deliveries_per_second;
+ALTER TABLE webhooks DROP COLUMN ordered;
 DROP TABLE webhook_circuits;
 DROP TABLE webhook_parked;

@@ -39,6 +39,11 @@ type Webhook struct {
 	DestinationAuth     *string
 	DestinationAuthHint *string
 	DisabledAt          *time.Time
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// Ordered: message n+1 is not sent before message n is delivered or
+	// failed for good. MaxDeliveriesPerSecond throttles the endpoint (nil:
+	// no throttle). Both are enforced by the webhook's Endpoint workflow.
+	Ordered                bool
+	MaxDeliveriesPerSecond *int
+	CreatedAt              time.Time
+	UpdatedAt              time.Time
 }

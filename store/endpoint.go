@@ -311,3 +311,56 @@ func (s *Store) ParkedWebhooks(ctx context.Context, limit int) ([]ParkedWebhook,
 	}
 	return out, nil
 }
+
+// RunAttempts returns the first attempts (retry number 0) a run recorded
+// for the given messages: a batch tried again (or an endpoint run handed
+// the same messages twice) finds what was already sent.
+func (s *Store) RunAttempts(ctx context.Context, runID string, messageIDs []string) ([]models.WebhookDelivery, error) {
+	var rows []models.WebhookDelivery
+	if len(messageIDs) == 0 {
+		return nil, nil
+	}
+	err := s.db.WithContext(ctx).Where("run_id = ? AND message_id IN ? AND retry_number = ?", runID, messageIDs, 0).
+		Order("attempted_at, id").Find(&rows).Error
+	return rows, err
+}
+
+// Pacing is a webhook's delivery pacing: ordered delivery and a throttle.
+type Pacing struct {
+	Ordered      bool
+	MaxPerSecond int
+}
+
+// PacedWebhooks returns the webhooks with ordered delivery or a throttle:
+// their messages all go through their endpoint workflow.
+func (s *Store) PacedWebhooks(ctx context.Context) (map[string]Pacing, error) {
+	var rows []models.Webhook
+	err := s.db.WithContext(ctx).Select("id, ordered, max_deliveries_per_second").
+		Where("ordered = ? OR max_deliveries_per_second IS NOT NULL", true).Find(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("read paced webhooks: %w", err)
+	}
+	out := make(map[string]Pacing, len(rows))
+	for _, w := range rows {
+		p := Pacing{Ordered: w.Ordered}
+		if w.MaxDeliveriesPerSecond != nil {
+			p.MaxPerSecond = *w.MaxDeliveriesPerSecond
+		}
+		out[w.ID] = p
+	}
+	return out, nil
+}
+
+// ParkNew parks messages without an attempt (due at once): an endpoint
+// workflow holding messages while its circuit is open.
+func (s *Store) ParkNew(ctx context.Context, orgID, webhookID string, events map[string]string) error {
+	if len(events) == 0 {
+		return nil
+	}
+	now := s.now()
+	rows := make([]models.ParkedMessage, 0, len(events))
+	for id, typ := range events {
+		rows = append(rows, models.ParkedMessage{WebhookID: webhookID, EventID: id, OrganizationID: orgID, EventType: typ, Since: now, NextAttemptAt: now})
+	}
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 200).Error
+}

@@ -21,6 +21,9 @@ type OutboxBatch struct {
 	WebhookID      string
 	EventType      string
 	EventIDs       []string
+	// Created is when each event's outbox row was written (EventIDs'
+	// order): an ordered webhook's batches are merged back into it.
+	Created []time.Time
 }
 
 // Recorder does an observer's database work for a new event inside the
@@ -243,6 +246,7 @@ func groupOutbox(rows []models.OutboxEntry, maxBatch int, newID func() string) [
 			open[key] = i
 		}
 		out[i].EventIDs = append(out[i].EventIDs, r.EventID)
+		out[i].Created = append(out[i].Created, r.CreatedAt)
 	}
 	return out
 }

@@ -47,6 +47,10 @@ type Fields struct {
 	DestinationAuth   json.RawMessage `json:"destination_auth"`  // {type: basic|bearer|header, ...} or null
 	// SignatureScheme is hmac-sha256 (default) or ed25519; create only.
 	SignatureScheme *string `json:"signature_scheme"`
+	// Ordered and MaxDeliveriesPerSecond (an integer or null) pace the
+	// endpoint (docs/WEBHOOKS.md, "Ordered delivery and throttling").
+	Ordered                *bool           `json:"ordered"`
+	MaxDeliveriesPerSecond json.RawMessage `json:"max_deliveries_per_second"`
 }
 
 // Bounds on delivery settings.
@@ -54,6 +58,8 @@ const (
 	MaxTimeoutSeconds    = 60
 	MaxRetryCount        = 20
 	MaxRetryDelaySeconds = 86400
+	// MaxDeliveriesPerSecond bounds a webhook's throttle.
+	MaxDeliveriesPerSecond = 1000
 )
 
 // validate checks every given field and returns the columns to write.
@@ -128,6 +134,20 @@ func (s *Service) validate(ctx context.Context, f Fields) (map[string]any, error
 			return nil, invalid("retry_delay_seconds", "must be between 1 and %d", MaxRetryDelaySeconds)
 		}
 		cols["retry_delay_seconds"] = *f.RetryDelaySeconds
+	}
+	if f.Ordered != nil {
+		cols["ordered"] = *f.Ordered
+	}
+	if f.MaxDeliveriesPerSecond != nil {
+		if string(f.MaxDeliveriesPerSecond) == "null" {
+			cols["max_deliveries_per_second"] = nil
+		} else {
+			var n int
+			if err := json.Unmarshal(f.MaxDeliveriesPerSecond, &n); err != nil || n < 1 || n > MaxDeliveriesPerSecond {
+				return nil, invalid("max_deliveries_per_second", "must be an integer between 1 and %d, or null (no throttle)", MaxDeliveriesPerSecond)
+			}
+			cols["max_deliveries_per_second"] = n
+		}
 	}
 	if f.IsActive != nil {
 		cols["is_active"] = *f.IsActive
@@ -216,6 +236,12 @@ func (s *Service) Create(ctx context.Context, orgID string, f Fields) (Created, 
 	}
 	if v, ok := cols["retry_delay_seconds"].(int); ok {
 		w.RetryDelaySeconds = v
+	}
+	if v, ok := cols["ordered"].(bool); ok {
+		w.Ordered = v
+	}
+	if v, ok := cols["max_deliveries_per_second"].(int); ok {
+		w.MaxDeliveriesPerSecond = &v
 	}
 	if v, ok := cols["is_active"].(bool); ok {
 		w.IsActive = v

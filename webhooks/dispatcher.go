@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -147,22 +148,100 @@ func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
 // and those of webhooks whose circuit is open, which are parked for their
 // endpoint workflow: a failing endpoint gets no request per new message
 // and costs no new execution per batch.
-func (s *Service) routeBatches(ctx context.Context, batches []store.OutboxBatch) (start, park []store.OutboxBatch, err error) {
+// A paced webhook's batches (ordered, throttled) go to its endpoint
+// workflow as messages: it is the one sender of that webhook.
+func (s *Service) routeBatches(ctx context.Context, batches []store.OutboxBatch) (start, park, paced []store.OutboxBatch, pacing map[string]store.Pacing, err error) {
 	if len(batches) == 0 {
-		return nil, nil, nil
+		return nil, nil, nil, nil, nil
+	}
+	if pacing, err = s.Store.PacedWebhooks(ctx); err != nil {
+		return nil, nil, nil, nil, err
 	}
 	open, err := s.Store.OpenCircuits(ctx)
-	if err != nil || len(open) == 0 {
-		return batches, nil, err
+	if err != nil {
+		return nil, nil, nil, nil, err
 	}
 	for _, b := range batches {
-		if open[b.WebhookID] {
+		switch _, ok := pacing[b.WebhookID]; {
+		case ok:
+			paced = append(paced, b)
+		case open[b.WebhookID]:
 			park = append(park, b)
-		} else {
+		default:
 			start = append(start, b)
 		}
 	}
-	return start, park, nil
+	return start, park, paced, pacing, nil
+}
+
+// signalBatches hands a paced webhook's messages to its endpoint
+// workflow, all of one webhook in one signal in the order they were
+// accepted (outbox created_at, then id), and deletes their outbox rows
+// once Temporal holds the signal. Rows whose hand-off failed stay claimed
+// and are handed over again as stale (the workflow skips a message it
+// already sent).
+func (s *Service) signalBatches(ctx context.Context, batches []store.OutboxBatch, pacing map[string]store.Pacing) error {
+	type msg struct {
+		id      string
+		created time.Time
+	}
+	byHook := map[string][]store.OutboxBatch{}
+	var order []string
+	for _, b := range batches {
+		if _, ok := byHook[b.WebhookID]; !ok {
+			order = append(order, b.WebhookID)
+		}
+		byHook[b.WebhookID] = append(byHook[b.WebhookID], b)
+	}
+	var errs []error
+	for _, hook := range order {
+		bs := byHook[hook]
+		var msgs []msg
+		var batchIDs []string
+		for _, b := range bs {
+			batchIDs = append(batchIDs, b.BatchID)
+			for i, id := range b.EventIDs {
+				m := msg{id: id}
+				if i < len(b.Created) {
+					m.created = b.Created[i]
+				}
+				msgs = append(msgs, m)
+			}
+		}
+		sort.SliceStable(msgs, func(i, j int) bool {
+			if !msgs[i].created.Equal(msgs[j].created) {
+				return msgs[i].created.Before(msgs[j].created)
+			}
+			return msgs[i].id < msgs[j].id
+		})
+		ids := make([]string, len(msgs))
+		for i, m := range msgs {
+			ids[i] = m.id
+		}
+		p := pacing[hook]
+		if err := s.sendMessages(ctx, bs[0].OrganizationID, hook, workflows.EndpointMessages{EventIDs: ids, Ordered: p.Ordered, MaxPerSecond: p.MaxPerSecond}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := s.Store.DeleteOutboxBatches(context.WithoutCancel(ctx), batchIDs); err != nil {
+			errs = append(errs, fmt.Errorf("delete handed-over outbox rows: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) sendMessages(ctx context.Context, orgID, webhookID string, m workflows.EndpointMessages) error {
+	id := workflows.EndpointWorkflowID(webhookID)
+	_, err := s.Temporal.SignalWithStartWorkflow(ctx, id, workflows.EndpointMessagesSignal, m, client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             workflows.WebhooksQueue,
+		WorkflowIDReusePolicy: enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		TypedSearchAttributes: workflows.EndpointAttributes(orgID, webhookID),
+	}, workflows.Endpoint, workflows.EndpointInput{OrganizationID: orgID, WebhookID: webhookID, Ordered: m.Ordered, MaxPerSecond: m.MaxPerSecond})
+	if err != nil {
+		return fmt.Errorf("signal %s: %w", id, err)
+	}
+	return nil
 }
 
 // parkBatches hands batches to their endpoint workflows: the workflow is
@@ -262,13 +341,16 @@ func (d *dispatcher) restartStale(ctx context.Context) error {
 // startBatches starts the workflow of each batch and deletes the rows of
 // those that started.
 func (s *Service) startBatches(ctx context.Context, batches []store.OutboxBatch) error {
-	batches, parked, err := s.routeBatches(ctx, batches)
+	batches, parked, paced, pacing, err := s.routeBatches(ctx, batches)
 	if err != nil {
 		return err
 	}
 	var parkErr error
 	if len(parked) > 0 {
 		parkErr = s.parkBatches(ctx, parked)
+	}
+	if len(paced) > 0 {
+		parkErr = errors.Join(parkErr, s.signalBatches(ctx, paced, pacing))
 	}
 	var (
 		mu      sync.Mutex

@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -113,7 +114,78 @@ func TestEndpointContinuesAsNewBeforeHistoryGrows(t *testing.T) {
 	if err := env.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	if steps != endpointStepsPerRun {
-		t.Fatalf("continued after %d steps, want %d", steps, endpointStepsPerRun)
+	if steps != endpointActivitiesPerRun {
+		t.Fatalf("continued after %d steps", steps)
+	}
+}
+
+func TestEndpointSendsAnOrderedWebhooksMessagesOneAtATime(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	var a *activities.Deliveries
+	env.RegisterActivity(a)
+	parked := false
+	var sent [][]string
+	env.OnActivity(a.EndpointStep, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.EndpointStepInput) (activities.EndpointStepResult, error) {
+		if in.Limit != 1 && len(sent) > 0 {
+			return activities.EndpointStepResult{}, errors.New("an ordered webhook's step must send its head only")
+		}
+		if parked { // the head's retry succeeds
+			parked = false
+			return activities.EndpointStepResult{Sent: 1, Delivered: 1, Idle: true}, nil
+		}
+		return activities.EndpointStepResult{Idle: true}, nil
+	})
+	env.OnActivity(a.DeliverBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BatchInput) (activities.BatchResult, error) {
+		if parked {
+			return activities.BatchResult{}, errors.New("sent while the previous message waits for its retry")
+		}
+		sent = append(sent, in.EventIDs)
+		if in.EventIDs[0] == "evt_2" { // fails retryably: parked
+			parked = true
+			return activities.BatchResult{Parked: 1, CircuitOpen: true}, nil
+		}
+		return activities.BatchResult{Delivered: 1}, nil
+	})
+	// As signal-with-start delivers it: the signal is there when the run starts.
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(EndpointMessagesSignal, EndpointMessages{EventIDs: []string{"evt_2", "evt_3"}, Ordered: true})
+	}, 0)
+	env.ExecuteWorkflow(Endpoint, EndpointInput{OrganizationID: "org_1", WebhookID: "wh_1", Pending: []string{"evt_1"}, Ordered: true})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent) != 3 || sent[0][0] != "evt_1" || sent[1][0] != "evt_2" || sent[2][0] != "evt_3" || len(sent[2]) != 1 {
+		t.Fatalf("sent %v", sent)
+	}
+}
+
+func TestEndpointThrottlesAPacedWebhook(t *testing.T) {
+	var ts testsuite.WorkflowTestSuite
+	env := ts.NewTestWorkflowEnvironment()
+	var a *activities.Deliveries
+	env.RegisterActivity(a)
+	env.OnActivity(a.EndpointStep, mock.Anything, mock.Anything).Return(activities.EndpointStepResult{Idle: true}, nil)
+	total, calls := 0, 0
+	env.OnActivity(a.DeliverBatch, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.BatchInput) (activities.BatchResult, error) {
+		if len(in.EventIDs) > 50 || in.PerSecond != 50 {
+			return activities.BatchResult{}, errors.New("more than a second's worth at once, or unpaced")
+		}
+		total += len(in.EventIDs)
+		calls++
+		return activities.BatchResult{Delivered: len(in.EventIDs)}, nil
+	})
+	ids := make([]string, 500)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("evt_%d", i)
+	}
+	env.ExecuteWorkflow(Endpoint, EndpointInput{OrganizationID: "org_1", WebhookID: "wh_1", Pending: ids, MaxPerSecond: 50})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	// 500 messages at 50/s: ten activities of a second's worth each (the
+	// activity spaces the requests).
+	if total != 500 || calls != 10 {
+		t.Fatalf("%d sent in %d activities", total, calls)
 	}
 }

@@ -258,3 +258,189 @@ func TestParkedMessageFailsAfterItsBudget(t *testing.T) {
 	}
 	recordHistories(t, env, map[string]string{"endpoint_budget_exhausted.json": workflows.EndpointWorkflowID(wh.ID)})
 }
+
+// orderReceiver logs every request's webhook-id in arrival order; it can
+// fail one message's first request (503) and hold another's until
+// released.
+type orderReceiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	log     []string
+	ok      map[string]bool
+	failID  string
+	holdID  string
+	held    chan struct{}
+	release chan struct{}
+}
+
+func newOrderReceiver(t *testing.T, failID, holdID string) *orderReceiver {
+	r := &orderReceiver{ok: map[string]bool{}, failID: failID, holdID: holdID, held: make(chan struct{}), release: make(chan struct{})}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		id := req.Header.Get("webhook-id")
+		r.mu.Lock()
+		first := true
+		for _, seen := range r.log {
+			first = first && seen != id
+		}
+		r.log = append(r.log, id)
+		r.mu.Unlock()
+		if first && id == r.failID {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if first && id == r.holdID {
+			close(r.held)
+			<-r.release // the worker is restarted meanwhile: this answer is lost
+		}
+		r.mu.Lock()
+		r.ok[id] = true
+		r.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(func() {
+		select {
+		case <-r.release:
+		default:
+			close(r.release)
+		}
+		r.Close()
+	})
+	return r
+}
+
+// An ordered webhook's message n+1 is not sent before message n was
+// delivered: not across a retry (message 5 fails once), nor across a
+// worker restart while message 10's request is in flight (its outcome is
+// lost; it is sent again, same webhook-id, before message 11).
+func TestOrderedDeliveryKeepsOrderAcrossARetryAndARestart(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	const n = 20
+	id := func(i int) string { return fmt.Sprintf("ord_%02d", i) }
+	rcv := newOrderReceiver(t, id(5), id(10))
+	wh := createWebhook(t, org, map[string]any{"name": "fifo", "url": rcv.URL, "events": []string{"registration.*"},
+		"retry_count": 5, "retry_delay_seconds": 1, "ordered": true})
+	if got := getWebhookMap(t, org, wh.ID); got["ordered"] != true || got["max_deliveries_per_second"] != nil {
+		t.Fatalf("webhook %v", got)
+	}
+	for i := range n {
+		if resp := postEvent(t, org, registration(id(i))); resp.Status != http.StatusAccepted {
+			t.Fatalf("post %d: %d %s", i, resp.Status, resp.Body)
+		}
+	}
+	select {
+	case <-rcv.held:
+	case <-time.After(60 * time.Second):
+		t.Fatal("message 10 was never sent")
+	}
+	env.Restart(t)
+	close(rcv.release)
+
+	testenv.Eventually(t, 90*time.Second, "every message delivered", func() bool {
+		rcv.mu.Lock()
+		defer rcv.mu.Unlock()
+		return len(rcv.ok) == n
+	})
+	rcv.mu.Lock()
+	log := append([]string(nil), rcv.log...)
+	rcv.mu.Unlock()
+	firstAt, lastAt := map[string]int{}, map[string]int{}
+	for i, m := range log {
+		if _, ok := firstAt[m]; !ok {
+			firstAt[m] = i
+		}
+		lastAt[m] = i
+	}
+	for i := 1; i < n; i++ {
+		if firstAt[id(i)] < lastAt[id(i-1)] {
+			t.Fatalf("%s sent before %s was done: %v", id(i), id(i-1), log)
+		}
+	}
+	if firstAt[id(5)] == lastAt[id(5)] || firstAt[id(10)] == lastAt[id(10)] {
+		t.Fatalf("the retry and the resend after the restart are missing: %v", log)
+	}
+	ds := listDeliveries(t, org, wh.ID, "?event_id="+id(10))
+	if len(ds) < 2 || ds[0].Status != "success" || ds[0].WorkflowID != workflows.EndpointWorkflowID(wh.ID) {
+		t.Fatalf("message 10's attempts %+v", ds)
+	}
+	recordHistories(t, env, map[string]string{"endpoint_ordered_restart.json": workflows.EndpointWorkflowID(wh.ID)})
+}
+
+// A throttled webhook gets at most max_deliveries_per_second requests in
+// any second (plus the tenth of a second's worth the endpoint workflow
+// sends at once), whatever the backlog.
+func TestThrottledWebhookIsPaced(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	var mu sync.Mutex
+	var arrivals []time.Time
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, time.Now())
+		mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	const rate, n = 20, 100
+	wh := createWebhook(t, org, map[string]any{"name": "slow", "url": srv.URL, "events": []string{"registration.*"},
+		"max_deliveries_per_second": rate})
+	resume := pauseDispatcher(t, env)
+	for i := range n {
+		if resp := postEvent(t, org, registration(fmt.Sprintf("thr_%03d", i))); resp.Status != http.StatusAccepted {
+			t.Fatalf("post %d: %d %s", i, resp.Status, resp.Body)
+		}
+	}
+	resume()
+	testenv.Eventually(t, 60*time.Second, "every message delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(arrivals) >= n
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(arrivals) != n {
+		t.Fatalf("%d requests for %d messages", len(arrivals), n)
+	}
+	limit := rate + rate/10
+	for i := range arrivals {
+		j := i
+		for j < len(arrivals) && arrivals[j].Sub(arrivals[i]) < time.Second {
+			j++
+		}
+		if j-i > limit {
+			t.Fatalf("%d requests within one second (from request %d), throttle %d/s", j-i, i, rate)
+		}
+	}
+	w := getWebhookMap(t, org, wh.ID)
+	if w["max_deliveries_per_second"] != float64(rate) {
+		t.Fatalf("webhook %v", w)
+	}
+}
+
+func getWebhookMap(t *testing.T, org *testenv.Org, id string) map[string]any {
+	t.Helper()
+	return org.Do(t, "GET", "/api/webhooks/"+id, nil).Map(t)
+}
+
+func TestPacingFieldsAreValidated(t *testing.T) {
+	org := testenv.Get(t).NewOrg(t)
+	for _, v := range []any{0, 1001, -5} {
+		resp := org.Do(t, "POST", "/api/webhooks", map[string]any{"name": "x", "url": "https://example.com/h", "events": []string{"*"},
+			"max_deliveries_per_second": v})
+		if resp.Status < 400 || resp.Status >= 500 || !strings.Contains(string(resp.Body), "max_deliveries_per_second") {
+			t.Fatalf("max_deliveries_per_second %v: %d %s", v, resp.Status, resp.Body)
+		}
+	}
+	resp := org.Do(t, "POST", "/api/webhooks", map[string]any{"name": "x", "url": "https://example.com/h", "events": []string{"*"}, "ordered": "yes"})
+	if resp.Status < 400 || resp.Status >= 500 || !strings.Contains(string(resp.Body), "ordered") {
+		t.Fatalf("ordered \"yes\": %d %s", resp.Status, resp.Body)
+	}
+	wh := createWebhook(t, org, map[string]any{"name": "x", "url": "https://example.com/h", "events": []string{"*"}, "max_deliveries_per_second": 5})
+	resp = org.Do(t, "PATCH", "/api/webhooks/"+wh.ID, map[string]any{"max_deliveries_per_second": nil, "ordered": true})
+	if resp.Status != http.StatusOK {
+		t.Fatalf("patch: %d %s", resp.Status, resp.Body)
+	}
+	if got := getWebhookMap(t, org, wh.ID); got["max_deliveries_per_second"] != nil || got["ordered"] != true {
+		t.Fatalf("after patch %v", got)
+	}
+}

@@ -1269,7 +1269,7 @@ type APIKeyWithSecretStatus string
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	// Action api_key.*, webhook.secret_rotated / redelivered / recovery_started, integration.connected / reconnected / settings_changed / disconnected / push_retried / sync_retried; docs/AUTH.md lists each with its details
+	// Action api_key.*, webhook.secret_rotated, integration.connected / reconnected / settings_changed / disconnected / push_retried / sync_retried; docs/AUTH.md lists each with its details
 	//
 	// Example: api_key.rotated
 	Action  string  `json:"action"`
@@ -2067,10 +2067,16 @@ type Webhook struct {
 	Id               string                  `json:"id"`
 	IsActive         bool                    `json:"is_active"`
 	LastTriggeredAt  *time.Time              `json:"last_triggered_at,omitempty"`
-	Name             string                  `json:"name"`
-	OrganizationId   string                  `json:"organization_id"`
-	PayloadExclude   *[]string               `json:"payload_exclude,omitempty"`
-	PayloadInclude   *[]string               `json:"payload_include,omitempty"`
+
+	// MaxDeliveriesPerSecond Throttle; null: none.
+	MaxDeliveriesPerSecond *int   `json:"max_deliveries_per_second,omitempty"`
+	Name                   string `json:"name"`
+
+	// Ordered Ordered delivery (see WebhookFields).
+	Ordered        *bool     `json:"ordered,omitempty"`
+	OrganizationId string    `json:"organization_id"`
+	PayloadExclude *[]string `json:"payload_exclude,omitempty"`
+	PayloadInclude *[]string `json:"payload_include,omitempty"`
 
 	// PreviousPublicKey ed25519 only: after a rotation with grace, the previous public key; its `v1a` signatures are sent too until `previous_secret_expires_at`.
 	PreviousPublicKey *string `json:"previous_public_key,omitempty"`
@@ -2126,7 +2132,16 @@ type WebhookCreate struct {
 	// Example: data.object.location_type == "virtual" && data.object.max_attendees >= 50
 	FilterExpression *string `json:"filter_expression,omitempty"`
 	IsActive         *bool   `json:"is_active,omitempty"`
-	Name             string  `json:"name"`
+
+	// MaxDeliveriesPerSecond Throttle, across all workers (the webhook's endpoint workflow makes every send). null or absent is no throttle.
+	//
+	// Example: 100
+	MaxDeliveriesPerSecond *int   `json:"max_deliveries_per_second,omitempty"`
+	Name                   string `json:"name"`
+
+	// Ordered Ordered delivery: message n+1 is not sent before message n was delivered or failed for
+	// good (in the order the events were accepted). Costs throughput: one request in flight.
+	Ordered *bool `json:"ordered,omitempty"`
 
 	// PayloadExclude Remove these dot-paths under data. Setting it clears payload_include.
 	//
@@ -2190,7 +2205,16 @@ type WebhookFields struct {
 	// Example: data.object.location_type == "virtual" && data.object.max_attendees >= 50
 	FilterExpression *string `json:"filter_expression,omitempty"`
 	IsActive         *bool   `json:"is_active,omitempty"`
-	Name             *string `json:"name,omitempty"`
+
+	// MaxDeliveriesPerSecond Throttle, across all workers (the webhook's endpoint workflow makes every send). null or absent is no throttle.
+	//
+	// Example: 100
+	MaxDeliveriesPerSecond *int    `json:"max_deliveries_per_second,omitempty"`
+	Name                   *string `json:"name,omitempty"`
+
+	// Ordered Ordered delivery: message n+1 is not sent before message n was delivered or failed for
+	// good (in the order the events were accepted). Costs throughput: one request in flight.
+	Ordered *bool `json:"ordered,omitempty"`
 
 	// PayloadExclude Remove these dot-paths under data. Setting it clears payload_include.
 	//
@@ -2242,7 +2266,16 @@ type WebhookPatch struct {
 	// Example: data.object.location_type == "virtual" && data.object.max_attendees >= 50
 	FilterExpression *string `json:"filter_expression,omitempty"`
 	IsActive         *bool   `json:"is_active,omitempty"`
-	Name             *string `json:"name,omitempty"`
+
+	// MaxDeliveriesPerSecond Throttle, across all workers (the webhook's endpoint workflow makes every send). null or absent is no throttle.
+	//
+	// Example: 100
+	MaxDeliveriesPerSecond *int    `json:"max_deliveries_per_second,omitempty"`
+	Name                   *string `json:"name,omitempty"`
+
+	// Ordered Ordered delivery: message n+1 is not sent before message n was delivered or failed for
+	// good (in the order the events were accepted). Costs throughput: one request in flight.
+	Ordered *bool `json:"ordered,omitempty"`
 
 	// PayloadExclude Remove these dot-paths under data. Setting it clears payload_include.
 	//
@@ -2284,10 +2317,16 @@ type WebhookPatched struct {
 	Id               string                  `json:"id"`
 	IsActive         bool                    `json:"is_active"`
 	LastTriggeredAt  *time.Time              `json:"last_triggered_at,omitempty"`
-	Name             string                  `json:"name"`
-	OrganizationId   string                  `json:"organization_id"`
-	PayloadExclude   *[]string               `json:"payload_exclude,omitempty"`
-	PayloadInclude   *[]string               `json:"payload_include,omitempty"`
+
+	// MaxDeliveriesPerSecond Throttle; null: none.
+	MaxDeliveriesPerSecond *int   `json:"max_deliveries_per_second,omitempty"`
+	Name                   string `json:"name"`
+
+	// Ordered Ordered delivery (see WebhookFields).
+	Ordered        *bool     `json:"ordered,omitempty"`
+	OrganizationId string    `json:"organization_id"`
+	PayloadExclude *[]string `json:"payload_exclude,omitempty"`
+	PayloadInclude *[]string `json:"payload_include,omitempty"`
 
 	// PreviousPublicKey ed25519 only: after a rotation with grace, the previous public key; its `v1a` signatures are sent too until `previous_secret_expires_at`.
 	PreviousPublicKey *string `json:"previous_public_key,omitempty"`
@@ -2357,10 +2396,16 @@ type WebhookWithSecret struct {
 	Id               string                  `json:"id"`
 	IsActive         bool                    `json:"is_active"`
 	LastTriggeredAt  *time.Time              `json:"last_triggered_at,omitempty"`
-	Name             string                  `json:"name"`
-	OrganizationId   string                  `json:"organization_id"`
-	PayloadExclude   *[]string               `json:"payload_exclude,omitempty"`
-	PayloadInclude   *[]string               `json:"payload_include,omitempty"`
+
+	// MaxDeliveriesPerSecond Throttle; null: none.
+	MaxDeliveriesPerSecond *int   `json:"max_deliveries_per_second,omitempty"`
+	Name                   string `json:"name"`
+
+	// Ordered Ordered delivery (see WebhookFields).
+	Ordered        *bool     `json:"ordered,omitempty"`
+	OrganizationId string    `json:"organization_id"`
+	PayloadExclude *[]string `json:"payload_exclude,omitempty"`
+	PayloadInclude *[]string `json:"payload_include,omitempty"`
 
 	// PreviousPublicKey ed25519 only: after a rotation with grace, the previous public key; its `v1a` signatures are sent too until `previous_secret_expires_at`.
 	PreviousPublicKey *string `json:"previous_public_key,omitempty"`

@@ -2203,7 +2203,11 @@ export interface components {
             is_active: boolean;
             /** Format: date-time */
             last_triggered_at?: string | null;
+            /** @description Throttle; null: none. */
+            max_deliveries_per_second?: number | null;
             name: string;
+            /** @description Ordered delivery (see WebhookFields). */
+            ordered?: boolean;
             organization_id: string;
             payload_exclude?: string[] | null;
             payload_include?: string[] | null;
@@ -2282,7 +2286,17 @@ export interface components {
              */
             filter_expression?: string | null;
             is_active?: boolean;
+            /**
+             * @description Throttle, across all workers (the webhook's endpoint workflow makes every send). null or absent is no throttle.
+             * @example 100
+             */
+            max_deliveries_per_second?: number | null;
             name?: string;
+            /**
+             * @description Ordered delivery: message n+1 is not sent before message n was delivered or failed for
+             *     good (in the order the events were accepted). Costs throughput: one request in flight.
+             */
+            ordered?: boolean;
             /**
              * @description Remove these dot-paths under data. Setting it clears payload_include.
              * @example [
