@@ -4,6 +4,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+
+	sdkworker "go.temporal.io/sdk/worker"
 )
 
 // BuildID names this build of the worker code to Temporal. Without one
@@ -12,8 +14,15 @@ import (
 // The VCS revision Go stamps into the binary names the same code for
 // free ("+dirty" when built from a modified tree); a build without VCS
 // information (go run, a source tarball) falls back to the module version.
+//
+// BuildID also sets the SDK's process-wide binary checksum to the same
+// id: AggregatedWorker.Start computes the MD5 unless one is set, whatever
+// the worker options say.
 func BuildID() string {
-	buildIDOnce.Do(func() { buildID = readBuildID() })
+	buildIDOnce.Do(func() {
+		buildID = readBuildID()
+		sdkworker.SetBinaryChecksum(buildID)
+	})
 	return buildID
 }
 
