@@ -401,3 +401,51 @@ export function activityError(a: Activity): string {
   if (message && code) return `${message} (${code})`;
   return message || code || '';
 }
+
+// --- usage, request log, audit -------------------------------------------------------
+
+export type Granularity = 'minute' | 'hour' | 'day';
+// usageRange is the window a granularity is charted over: the last hour
+// per minute, the last day per hour, the last 30 days per day.
+export function usageRange(g: Granularity, now = Date.now()): { from: string; to: string } {
+  const span = g === 'minute' ? 3600_000 : g === 'hour' ? 86400_000 : 30 * 86400_000;
+  const step = g === 'minute' ? 60_000 : g === 'hour' ? 3600_000 : 86400_000;
+  const to = Math.ceil(now / step) * step;
+  return { from: new Date(to - span).toISOString(), to: new Date(to).toISOString() };
+}
+
+export interface UsagePoint {
+  start: string;
+  allowed: number;
+  denied: number;
+}
+// chartData turns points into uPlot's columns: seconds, allowed, denied.
+export function chartData(points: UsagePoint[]): [number[], number[], number[]] {
+  return [points.map((p) => Date.parse(p.start) / 1000), points.map((p) => p.allowed), points.map((p) => p.denied)];
+}
+
+// headroomShare is how much of the limit a peak used, 0–100.
+export function headroomShare(peak: number, limit: number): number {
+  if (limit <= 0) return 0;
+  return Math.min(100, Math.round((100 * peak) / limit));
+}
+
+// statusClass names the class of an HTTP status for the request log.
+export function statusClass(s: number): 'ok' | 'client' | 'server' {
+  return s >= 500 ? 'server' : s >= 400 ? 'client' : 'ok';
+}
+
+// queryString builds ?a=b&… from the non-empty values.
+export function queryString(params: Record<string, string | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+  const s = q.toString();
+  return s ? '?' + s : '';
+}
+
+// detailText renders an audit entry's details as "key: value" pairs.
+export function detailText(d: Record<string, unknown> | null | undefined): string {
+  return Object.entries(d ?? {})
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('; ');
+}

@@ -9,9 +9,11 @@ import { WebhookDetail } from './pages/WebhookDetail';
 import { WebhookEdit } from './pages/WebhookEdit';
 import { ApiKeys } from './pages/ApiKeys';
 import { Integrations } from './pages/Integrations';
+import { Usage } from './pages/Usage';
+import { Audit } from './pages/Audit';
 import { Webhooks } from './pages/Webhooks';
 import { href, parseRoute, type Route } from './route';
-import { currentSession, signOut } from './session';
+import { currentSession, signOut, switchOrganization } from './session';
 import type { Session } from './types';
 import './style.css';
 
@@ -52,7 +54,7 @@ function App() {
     return (
       <>
         <ErrorBox error={error} />
-        <SignIn onSignedIn={setSession} />
+        <SignIn onSignedIn={(s) => (setError(null), setSession(s))} />
       </>
     );
   }
@@ -74,13 +76,47 @@ function App() {
           <Link href={href({ page: 'api-keys' })} class={current(['api-keys']) ? 'active' : ''}>
             API keys
           </Link>
+          <Link href={href({ page: 'usage' })} class={current(['usage']) ? 'active' : ''}>
+            Usage
+          </Link>
+          <Link href={href({ page: 'audit' })} class={current(['audit']) ? 'active' : ''}>
+            Audit log
+          </Link>
           <Link href={href({ page: 'explorer' })} class={current(['explorer']) ? 'active' : ''}>
             API explorer
           </Link>
         </nav>
-        <span class="who" data-testid="who">
-          {session.organization_id || 'organization of the key'} · {session.auth === 'api_key' ? 'API key' : 'service token'}
-        </span>
+        {session.login === 'oidc' && (session.organizations?.length ?? 0) > 1 ? (
+          <span class="who" data-testid="who">
+            <label for="org-switch" class="sr">
+              Organization
+            </label>
+            <select
+              id="org-switch"
+              value={session.organization_id}
+              onChange={async (e) => {
+                try {
+                  setSession(await switchOrganization(e.currentTarget.value, session.csrf_token));
+                  setError(null);
+                } catch (x) {
+                  setError(x);
+                }
+              }}
+            >
+              {session.organizations!.map((o) => (
+                <option key={o} value={o}>
+                  {o}
+                </option>
+              ))}
+            </select>{' '}
+            · {session.user_id ?? 'Keycloak user'}
+          </span>
+        ) : (
+          <span class="who" data-testid="who">
+            {session.organization_id || 'organization of the key'} ·{' '}
+            {session.auth === 'api_key' ? 'API key' : session.auth === 'user_jwt' ? session.user_id ?? 'Keycloak user' : 'service token'}
+          </span>
+        )}
         <button
           type="button"
           class="secondary"
@@ -93,12 +129,20 @@ function App() {
           Sign out
         </button>
       </header>
-      <div id="content">
+      {/* Keyed by organization: switching remounts every page with the new one's data. */}
+      <div id="content" key={session.organization_id}>
+        {error ? (
+          <main>
+            <ErrorBox error={error} />
+          </main>
+        ) : null}
         {route.page === 'webhooks' && <Webhooks />}
         {route.page === 'webhook' && <WebhookDetail id={route.id} />}
         {route.page === 'webhook-edit' && <WebhookEdit id={route.id} />}
         {route.page === 'api-keys' && <ApiKeys />}
         {route.page === 'integrations' && <Integrations />}
+        {route.page === 'usage' && <Usage />}
+        {route.page === 'audit' && <Audit />}
         {route.page === 'delivery' && <DeliveryDetail id={route.id} deliveryId={route.deliveryId} />}
         {route.page === 'explorer' && <Explorer />}
         {route.page === 'not_found' && (

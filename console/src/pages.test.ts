@@ -132,3 +132,52 @@ describe('routes of the new pages', () => {
     expect(parseRoute('/console/webhooks/wh_1/edit/')).toEqual({ page: 'webhook-edit', id: 'wh_1' });
   });
 });
+
+import { activityError, activitySummary, chartData, detailText, headroomShare, queryString, statusClass, usageRange, type Activity } from './logic';
+
+describe('integrations activity', () => {
+  const base: Activity = {
+    kind: 'push', id: 'p1', status: 'failed', started_at: '2026-01-01T00:00:00Z', completed_at: null,
+    error: null, response: null, retry_of: null, workflow_id: 'wf',
+  };
+  it('says what a run did in words', () => {
+    expect(activitySummary({ ...base, event_type: 'registration.confirmed', action: 'created', external_id: '42', attempts: 3 })).toBe(
+      'registration.confirmed · created 42 · 3 attempts',
+    );
+    expect(activitySummary({ ...base, kind: 'sync', trigger: 'manual', records: { created: 2, failed: 1, updated: 0 } })).toBe('manual · 2 created, 1 failed');
+    expect(activitySummary({ ...base, kind: 'sync', records: {}, retry_of: 's0' })).toBe('no records · re-run');
+    expect(activitySummary({ ...base, kind: 'token_refresh', trigger: 'expired', rotated: true })).toBe(
+      'after the provider refused the token · refresh token rotated',
+    );
+  });
+  it('shows the error message with its code, never raw JSON', () => {
+    expect(activityError({ ...base, error: { code: 'unprocessable_entity', message: 'Email address is invalid' } })).toBe(
+      'Email address is invalid (unprocessable_entity)',
+    );
+    expect(activityError({ ...base, error: { code: 'timeout' } })).toBe('timeout');
+    expect(activityError(base)).toBe('');
+  });
+});
+
+describe('usage and logs', () => {
+  it('charts the right window per granularity, aligned to the interval', () => {
+    const now = Date.parse('2026-01-01T10:30:20Z');
+    expect(usageRange('minute', now)).toEqual({ from: '2026-01-01T09:31:00.000Z', to: '2026-01-01T10:31:00.000Z' });
+    expect(usageRange('hour', now)).toEqual({ from: '2025-12-31T11:00:00.000Z', to: '2026-01-01T11:00:00.000Z' });
+    expect(usageRange('day', now).to).toBe('2026-01-02T00:00:00.000Z');
+  });
+  it('turns points into chart columns', () => {
+    expect(chartData([{ start: '1970-01-01T00:01:00Z', allowed: 3, denied: 1 }])).toEqual([[60], [3], [1]]);
+  });
+  it('computes the share of the limit and the status class', () => {
+    expect(headroomShare(30, 60)).toBe(50);
+    expect(headroomShare(90, 60)).toBe(100);
+    expect(headroomShare(1, 0)).toBe(0);
+    expect([200, 404, 429, 503].map(statusClass)).toEqual(['ok', 'client', 'client', 'server']);
+  });
+  it('builds query strings from the non-empty values, and detail text', () => {
+    expect(queryString({ a: 'x y', b: '', c: undefined, d: null })).toBe('?a=x+y');
+    expect(queryString({})).toBe('');
+    expect(detailText({ name: 'ci', scopes: ['a', 'b'] })).toBe('name: ci; scopes: ["a","b"]');
+  });
+});

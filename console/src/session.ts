@@ -41,3 +41,25 @@ export async function signOut(csrf: string): Promise<void> {
   if (!res.ok && res.status !== 204) throw new APIError(res.status, 'sign_out_failed', 'signing out failed');
   setCSRFToken('');
 }
+
+export interface SignInOptions {
+  token: boolean;
+  oidc: boolean;
+  login_url?: string;
+}
+
+export async function signInOptions(): Promise<SignInOptions> {
+  const res = await fetch('/console/sign-in-options', { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  if (!res.ok) return { token: true, oidc: false };
+  return (await res.json()) as SignInOptions;
+}
+
+// switchOrganization moves an OIDC session to another of the user's organizations.
+export async function switchOrganization(organizationId: string, csrf: string): Promise<Session> {
+  const res = await call('PATCH', { organization_id: organizationId }, csrf);
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw errorFromResponse(res.status, body);
+  const s = body as Session;
+  setCSRFToken(s.csrf_token);
+  return s;
+}

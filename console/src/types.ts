@@ -111,7 +111,12 @@ export interface RunRef {
 }
 export interface Session {
   organization_id: string;
-  auth: 'service_token' | 'api_key';
+  auth: 'service_token' | 'api_key' | 'user_jwt';
   csrf_token: string;
   expires_at: string;
+  // "token" (a pasted credential) or "oidc" (Keycloak); an OIDC session
+  // names the user and the organizations they may switch to.
+  login?: 'token' | 'oidc';
+  user_id?: string;
+  organizations?: string[];
 }

@@ -124,7 +124,9 @@ function Connect(props: { provider: Provider; name?: string; onCancel: () => voi
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const fields = p.credential_fields ?? [];
-  const oauth = p.auth_mode === 'oauth2';
+  // OAuth providers that also take a credential (Kit's API key) offer both.
+  const canOAuth = p.auth_mode === 'oauth2' && !!p.oauth_configured;
+  const [oauth, setOAuth] = useState(fields.length === 0);
   return (
     <form
       class="card"
@@ -204,6 +206,11 @@ function Connect(props: { provider: Provider; name?: string; onCancel: () => voi
         <button type="submit" disabled={busy}>
           {oauth ? `Continue to ${p.display_name}` : 'Connect'}
         </button>
+        {fields.length > 0 && canOAuth && (
+          <button type="button" class="secondary" onClick={() => setOAuth(!oauth)}>
+            {oauth ? 'Use a credential instead' : `Sign in with ${p.display_name} instead`}
+          </button>
+        )}
         <button type="button" class="secondary" onClick={props.onCancel}>
           Cancel
         </button>

@@ -1,6 +1,6 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ErrorBox } from '../components';
-import { signIn } from '../session';
+import { signIn, signInOptions, type SignInOptions } from '../session';
 import type { Session } from '../types';
 
 // Organizations used before in this browser (not a credential), offered in the picker.
@@ -23,6 +23,12 @@ export function SignIn(props: { onSignedIn: (s: Session) => void }) {
   const [org, setOrg] = useState(recentOrganizations()[0] ?? 'org_demo');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [options, setOptions] = useState<SignInOptions | null>(null);
+  useEffect(() => {
+    signInOptions().then(setOptions, () => {});
+  }, []);
+  // A failed Keycloak sign-in comes back with ?error= (GET /console/callback).
+  const back = new URLSearchParams(location.search);
   const isKey = token.trim().startsWith('ak_');
   const orgs = [...new Set([...recentOrganizations(), 'org_demo'])];
 
@@ -33,6 +39,20 @@ export function SignIn(props: { onSignedIn: (s: Session) => void }) {
         Sign in with the service token <code>dev</code> printed (also in <code>data/service-token</code>) and the
         organization to act for, or with an API key (<code>ak_…</code>, which names its organization).
       </p>
+      {options?.oidc && options.login_url && (
+        <section class="card" aria-label="Sign in with Keycloak">
+          <a class="button" href={options.login_url} data-testid="oidc-login">
+            Sign in with Keycloak
+          </a>{' '}
+          <small>Your Aqio account; you choose among your organizations afterwards.</small>
+          {back.get('error') && (
+            <p class="error" role="alert">
+              Keycloak sign-in failed: {back.get('error_description') || back.get('error')}
+            </p>
+          )}
+        </section>
+      )}
+      {options?.oidc && <p class="small">Or, for development and automation, paste a credential:</p>}
       <form
         onSubmit={async (e) => {
           e.preventDefault();
