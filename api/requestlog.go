@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -116,17 +115,26 @@ func (s *Server) recordRequests(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // capped keeps the first MaxBodyBytes+1 bytes written to it (one more
-// than is kept, so a longer body is seen as truncated).
-type capped struct{ bytes.Buffer }
+// than is kept, so a longer body is seen as truncated), in one allocation
+// when the body comes in one write (as the API's JSON answers do).
+type capped struct{ b []byte }
 
 func (c *capped) keep(p []byte) {
-	if room := requestlog.MaxBodyBytes + 1 - c.Len(); room > 0 {
-		if len(p) > room {
-			p = p[:room]
-		}
-		c.Write(p)
+	room := requestlog.MaxBodyBytes + 1 - len(c.b)
+	if room <= 0 {
+		return
 	}
+	if len(p) > room {
+		p = p[:room]
+	}
+	if c.b == nil {
+		c.b = make([]byte, 0, len(p))
+	}
+	c.b = append(c.b, p...)
 }
+
+// Bytes is what was kept.
+func (c *capped) Bytes() []byte { return c.b }
 
 type teeBody struct {
 	io.ReadCloser
