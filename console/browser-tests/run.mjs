@@ -107,8 +107,33 @@ function signatureValid(secret, headers, body) {
     .some((s) => s === 'v1,' + want);
 }
 
+// --- provider fakes (console/browser-tests/fakes, Go) --------------------------
+async function startFakes() {
+  let bin = process.env.AQIO_FAKES_BIN;
+  if (!bin) {
+    bin = join(work, 'fakes');
+    execFileSync('go', ['build', '-o', bin, './console/browser-tests/fakes'], { cwd: repo, stdio: 'inherit' });
+  }
+  const proc = spawn(bin, [], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (c) => (out += c));
+  proc.stderr.on('data', (c) => (out += c));
+  cleanups.push(async () => proc.kill('SIGTERM'));
+  const url = await until('the fakes to listen', () => (out.match(/^fakes (http:\/\/\S+)$/m) || [])[1], 60_000);
+  const issuer = await until('the OIDC provider', () => (out.match(/^oidc (http:\/\/\S+)$/m) || [])[1], 60_000);
+  return {
+    url,
+    issuer,
+    async control(method, path, body) {
+      const r = await fetch(url + path, { method, body });
+      if (method === 'POST' && r.status !== 204) throw new Error(`fakes ${method} ${path}: ${r.status} ${await r.text()}`);
+      return r;
+    },
+  };
+}
+
 // --- dev ---------------------------------------------------------------------
-async function startDev(bin, token) {
+async function startDev(bin, token, fakes) {
   const data = join(work, 'data');
   const proc = spawn(bin, ['dev'], {
     cwd: work,
@@ -122,6 +147,13 @@ async function startDev(bin, token) {
       AQIO_DEV_TEMPORAL_INTERNAL_PORT_BASE: '0',
       // A receiver failing for longer than this disables its endpoint (the recovery steps).
       AQIO_AUTO_DISABLE_AFTER: '1s',
+      // Kit's API is the fake (the integrations steps).
+      AQIO_KIT_API_URL: fakes.url + '/kit/v4',
+      // Sign-in with "Keycloak": the local OIDC provider of the fakes.
+      AQIO_JWT_ISSUER: fakes.issuer,
+      AQIO_JWT_AUDIENCE: 'aqio-connect',
+      AQIO_CONSOLE_OIDC_CLIENT_ID: 'aqio-console',
+      AQIO_CONSOLE_OIDC_CLIENT_SECRET: 'console-secret',
       AQIO_SERVICE_TOKEN: token,
       AQIO_LOG_LEVEL: 'warn',
     },
@@ -161,7 +193,8 @@ async function main() {
   const org = 'org_browser_test';
   const rcv = await receiver();
   const rcv2 = await receiver();
-  const dev = await startDev(bin, token);
+  const fakes = await startFakes();
+  const dev = await startDev(bin, token, fakes);
   log('dev is up at', dev.base);
 
   const browser = await chromium.launch({
@@ -505,6 +538,160 @@ async function main() {
       },
     ],
     [
+      'Integrations: connect Kit (a refused key named at its field), a push Kit refuses is readable and re-run',
+      async () => {
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Integrations' }).click();
+        await page.getByRole('heading', { name: 'Integrations' }).waitFor();
+        await page.getByLabel('Provider to connect').selectOption('kit');
+        const form = page.getByRole('form', { name: 'Connect Kit' });
+        await form.getByRole('button', { name: 'Connect', exact: true }).click();
+        await form.getByText('Give the api key.').waitFor();
+        const kitKey = 'kit_browser_' + randomBytes(8).toString('hex');
+        await form.getByLabel('api key').fill(kitKey);
+        await form.getByRole('button', { name: 'Connect', exact: true }).click();
+        // Kit does not know the key yet: the API names the field.
+        await form.locator('#cred-api_key ~ .field-error').waitFor();
+        const i = refused.findIndex((r) => r === 'POST /console/api/integrations/kit/connect 422');
+        assert(i >= 0, `the refused key: ${refused.join(', ')}`);
+        refused.splice(i, 1);
+        await fakes.control('POST', '/control/kit/api-keys?key=' + kitKey);
+        await form.getByRole('button', { name: 'Connect', exact: true }).click();
+        const card = page.getByTestId('integration').filter({ hasText: 'Kit' });
+        await card.getByText('active').first().waitFor();
+        // Kit refuses the next subscriber upsert.
+        await fakes.control('POST', '/control/kit/fail?method=POST&path=/v4/subscribers&n=1&status=422', '{"errors":["Email address is invalid"]}');
+        const types = await api(dev.base, token, org, 'GET', '/api/event-types');
+        const example = types.body.data.find((t) => t.name === 'registration.confirmed').example;
+        const email = 'kit.browser@example.com';
+        const ev = await api(dev.base, token, org, 'POST', '/api/events', {
+          id: 'evt_kit_1', type: 'registration.confirmed',
+          data: { object: { ...example, id: 'reg_kit_1', user_email: email, marketing_consent: true } },
+        });
+        assert(ev.status === 202, `post event: ${ev.text}`);
+        // The dashboard polls: the failed push shows up with Kit's message, not raw JSON.
+        const failed = card.getByTestId('activity').getByRole('row').filter({ hasText: 'Email address is invalid' });
+        await failed.filter({ hasText: 'failed' }).waitFor();
+        await failed.getByRole('button', { name: 'Details' }).click();
+        await card.getByText('/v4/subscribers').first().waitFor();
+        const temporal = await failed.getByRole('link', { name: /Temporal run of push/ }).getAttribute('href');
+        assert(temporal && temporal.includes('/namespaces/default/workflows/'), `temporal_url ${temporal}`);
+        await shot('integrations-failed-push');
+        await failed.getByRole('button', { name: /^Re-run push/ }).click();
+        await card.getByTestId('activity').getByRole('row').filter({ hasText: 're-run' }).filter({ hasText: 'succeeded' }).waitFor();
+        const held = await fakes.control('GET', '/control/kit/subscribers?email=' + encodeURIComponent(email));
+        assert(held.status === 200, `Kit does not hold the subscriber after the re-run: ${held.status}`);
+        await shot('integrations');
+      },
+    ],
+    [
+      "Usage: a key's requests, allowed and denied, in the chart, top keys with headroom",
+      async () => {
+        const k = await api(dev.base, token, org, 'POST', '/api/api-keys', { name: 'usage key', scopes: ['webhooks:read'] });
+        assert(k.status === 201, `create key: ${k.text}`);
+        // 65 calls in a minute on the free plan (60 a minute): some refused with 429.
+        // Start early in a minute so the calls share one rate-limit window.
+        const sec = new Date().getSeconds();
+        if (sec > 40) await new Promise((r) => setTimeout(r, (61 - sec) * 1000));
+        const codes = [];
+        for (let n = 0; n < 65; n++) {
+          const r = await fetch(dev.base + '/api/webhooks?limit=1', { headers: { Authorization: 'Bearer ' + k.body.key } });
+          codes.push(r.status);
+          await r.arrayBuffer();
+        }
+        assert(codes.every((c) => c === 200 || c === 429) && codes.includes(429), `statuses ${codes.join(',')}`);
+        // A write with a read key: refused by the rate limit (429) or the scope (403).
+        const forbidden = await fetch(dev.base + '/api/webhooks', {
+          method: 'POST', headers: { Authorization: 'Bearer ' + k.body.key, 'Content-Type': 'application/json' }, body: '{}',
+        });
+        assert([403, 429].includes(forbidden.status), `write with a read key: ${forbidden.status}`);
+        codes.push(forbidden.status);
+        const allowed = codes.filter((c) => c === 200 || c === 403).length;
+        const denied = codes.filter((c) => c === 429).length;
+        state.usageKey = k.body;
+        state.usageAllowed = allowed;
+        state.usageDenied = denied;
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Usage' }).click();
+        await page.getByRole('heading', { name: 'Usage', exact: true }).waitFor();
+        await page.getByLabel('Key', { exact: true }).selectOption(k.body.id);
+        // Usage is written about once a second: refresh until the counts are in.
+        await until('the key\'s counts', async () => {
+          const t = await page.getByTestId('usage-totals').textContent();
+          if (t.includes(`${allowed} allowed, ${denied} denied`)) return true;
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          await new Promise((r) => setTimeout(r, 500));
+          return false;
+        });
+        await page.getByTestId('usage-chart').locator('canvas').waitFor();
+        const legend = await page.getByTestId('usage-chart').textContent();
+        assert(legend.includes('allowed') && legend.includes('denied') && legend.includes('limit per key'), `legend ${legend}`);
+        const row = page.getByTestId('top-keys').getByRole('row').filter({ hasText: 'usage key' });
+        await row.filter({ hasText: / of 60 left/ }).waitFor();
+        await shot('usage', false);
+      },
+    ],
+    [
+      'Request log: filtered by status at the field, an error entry opened, a key creation linked to its audit entry',
+      async () => {
+        const log = page.getByRole('region', { name: 'API request log' });
+        await log.getByLabel('Status').fill('abc');
+        await log.getByRole('button', { name: 'Filter' }).click();
+        await log.getByText('An exact status (404) or a class (4xx).').waitFor();
+        await log.getByLabel('Status').fill('4xx');
+        // Entries are written in batches about once a second.
+        await until('the refused calls in the request log', async () => {
+          await log.getByRole('button', { name: 'Filter' }).click();
+          await new Promise((r) => setTimeout(r, 500));
+          return (await log.getByTestId('request-log').getByRole('row').filter({ hasText: '429' }).count()) >= state.usageDenied;
+        });
+        const statuses = await log.getByTestId('request-log').locator('tbody tr td:nth-child(3)').allTextContents();
+        assert(statuses.every((s) => s.startsWith('4')), `4xx filter shows ${statuses}`);
+        await log.getByTestId('request-log').getByRole('row').filter({ hasText: 'rate_limited' }).first().getByRole('link').click();
+        await log.getByTestId('request-detail').filter({ hasText: 'rate_limited' }).waitFor();
+        await shot('request-log');
+        // The whole organization, the console's own calls: the key creation links to its audit entry.
+        await page.getByLabel('Key', { exact: true }).selectOption('');
+        await log.getByLabel('Status').fill('201');
+        await log.getByLabel('Path starts with').fill('/api/api-keys');
+        await log.getByLabel('Method').selectOption('POST');
+        await until('the key creation in the request log', async () => {
+          await log.getByRole('button', { name: 'Filter' }).click();
+          await new Promise((r) => setTimeout(r, 500));
+          return (await log.getByTestId('request-log').getByRole('row').count()) > 1;
+        });
+        await log.getByTestId('request-log').getByRole('row').nth(1).getByRole('link').click();
+        await log.getByTestId('request-links').getByRole('link', { name: 'api_key.created' }).click();
+        await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+        await page.locator('tr.highlight').filter({ hasText: 'api_key.created' }).waitFor();
+      },
+    ],
+    [
+      'Audit log: filter by action and outcome, bad dates named at the field',
+      async () => {
+        const form = page.getByRole('form', { name: 'Audit filters' });
+        await form.getByLabel('Action').fill('api_key.revoked');
+        await form.getByLabel('Outcome').selectOption('success');
+        await form.getByRole('button', { name: 'Filter' }).click();
+        await until('only revocations', async () => {
+          const actions = await page.getByTestId('audit').locator('tbody tr td:nth-child(2)').allTextContents();
+          return actions.length > 0 && actions.every((a) => a === 'api_key.revoked');
+        });
+        assert(new URL(page.url()).searchParams.get('action') === 'api_key.revoked', 'the filter is not in the URL');
+        await shot('audit');
+        await form.getByLabel('From', { exact: true }).fill('2026-06-02T10:00');
+        await form.getByLabel('To', { exact: true }).fill('2026-06-01T10:00');
+        await form.getByRole('button', { name: 'Filter' }).click();
+        await form.getByText('Must be after "from".').waitFor();
+        await form.getByLabel('From', { exact: true }).fill('');
+        await form.getByLabel('To', { exact: true }).fill('');
+        await form.getByLabel('Action').fill('webhook.secret_rotated');
+        await form.getByRole('button', { name: 'Filter' }).click();
+        await until('the rotation', async () => {
+          const actions = await page.getByTestId('audit').locator('tbody tr td:nth-child(2)').allTextContents();
+          return actions.length === 1 && actions[0] === 'webhook.secret_rotated';
+        });
+      },
+    ],
+    [
       'the API explorer (from /api/docs) tries a call through the session',
       async () => {
         await page.goto(dev.base + '/api/docs');
@@ -637,6 +824,31 @@ async function main() {
         // Expected: "not signed in" after each sign-out, and the API through the console once signed out.
         const unexpected = refused.filter((r) => r !== 'GET /console/session 401' && r !== 'GET /console/api/webhooks 401');
         assert(unexpected.length === 0, `unexpected error responses: ${unexpected.join(', ')}`);
+      },
+    ],
+    [
+      "Sign in with Keycloak (the local OIDC provider): the user's organizations in the header, switching reloads the pages",
+      async () => {
+        const r = await fetch(fakes.url + '/control/oidc/user', {
+          method: 'POST',
+          body: JSON.stringify({ sub: 'olga', roles: ['admin'], organizations: [org, 'org_browser_second'] }),
+        });
+        assert(r.status === 204, `set the user: ${r.status}`);
+        await page.getByTestId('oidc-login').click();
+        await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+        await page.getByRole('link', { name: 'browser receiver' }).waitFor();
+        const who = page.getByTestId('who');
+        await who.getByText('olga').waitFor();
+        assert((await page.getByLabel('Organization').inputValue()) === org, 'the first organization is not the one acted for');
+        await shot('signed-in-keycloak', false);
+        await page.getByLabel('Organization').selectOption('org_browser_second');
+        await page.getByText('No endpoints yet.').waitFor();
+        const s = await page.evaluate(async () => (await fetch('/console/session')).json());
+        assert(s.login === 'oidc' && s.organization_id === 'org_browser_second', `session ${JSON.stringify(s)}`);
+        const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }));
+        assert(!/eyJ[\w-]+\.[\w-]+\./.test(stored), 'a token is in web storage');
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByTestId('oidc-login').waitFor();
       },
     ],
   ];
