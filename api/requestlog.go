@@ -30,13 +30,17 @@ func bodyPolicy(method, route string) string {
 		route == "/api/webhooks/:id/secret", route == "/api/webhooks/:id/rotate-secret",
 		route == "/api/integrations/:type/connect", route == "/api/integrations/:type/authorize",
 		route == "/api/integrations/:id" && method != http.MethodGet,
-		route == "/api/listen/sessions": // answers with the session webhook's secret
+		strings.HasPrefix(route, "/api/integrations/:id/feed"), // the feed URL's token
+		route == "/api/listen/sessions":                        // answers with the session webhook's secret
 		return requestlog.OmitSecret
 	case strings.HasPrefix(route, "/api/events"),
 		strings.HasPrefix(route, "/api/privacy/"),
 		strings.HasPrefix(route, "/api/webhooks/:id/deliveries"),
 		strings.HasPrefix(route, "/api/request-logs"),
-		strings.HasPrefix(route, "/api/listen/sessions/:id"): // the stream and the answers carry deliveries
+		route == "/api/webhooks/filter-preview", // a sample event
+		strings.HasPrefix(route, "/api/integrations/:id/syncs"), strings.HasPrefix(route, "/api/integrations/:id/activity"),
+		strings.HasPrefix(route, "/api/integrations/:id/links"), // per-record errors and mapped records
+		strings.HasPrefix(route, "/api/listen/sessions/:id"):    // the stream and the answers carry deliveries
 		return requestlog.OmitPersonal
 	}
 	return ""
