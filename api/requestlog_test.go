@@ -37,6 +37,8 @@ func TestBodyPolicy(t *testing.T) {
 		{"GET", "/api/webhooks", ""},
 		{"GET", "/api/webhooks/:id", ""},
 		{"POST", "/api/webhooks/:id/recover", ""},
+		{"POST", "/api/some-new-route", requestlog.OmitSecret},
+		{"PUT", "/api/organizations/:id", requestlog.OmitSecret},
 	}
 	for _, tc := range cases {
 		if got := bodyPolicy(tc.method, tc.route); got != tc.want {
