@@ -1584,7 +1584,7 @@ export interface components {
         };
         AuditEntry: {
             /**
-             * @description api_key.*, webhook.secret_rotated, integration.connected / reconnected / settings_changed / disconnected / push_retried / sync_retried; docs/AUTH.md lists each with its details
+             * @description api_key.*, webhook.secret_rotated / redelivered / recovery_started, integration.connected / reconnected / settings_changed / disconnected / push_retried / sync_retried; docs/AUTH.md lists each with its details
              * @example api_key.rotated
              */
             action: string;
