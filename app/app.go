@@ -106,6 +106,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		Resolver:     net.DefaultResolver,
 		UIURL:        cfg.TemporalUIURL,
 		Namespace:    cfg.TemporalNamespace,
+		// Quiet traffic through the Endpoint runs (0: off).
+		SignalBatchMax: cfg.WebhookSignalBatchMax,
 	}
 	a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "aqio_webhook_outbox_depth",

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -122,6 +123,10 @@ func startDev(ctx context.Context, opts Options, dir string) (*stack, error) {
 		if env["DATABASE_URL"], err = freshPostgres(ctx, opts.AppPostgres, "aqio_bench_app"); err != nil {
 			return nil, err
 		}
+	}
+	// A delivery-engine setting to compare (docs/WEBHOOKS.md), passed on as given.
+	if v := os.Getenv("AQIO_WEBHOOK_SIGNAL_BATCH_MAX"); v != "" {
+		env["AQIO_WEBHOOK_SIGNAL_BATCH_MAX"] = v
 	}
 	c, err := startProc(dir, "dev", opts.Binary, env, "dev")
 	if err != nil {

@@ -41,6 +41,10 @@ type Config struct {
 	IntegrationObjectRetention time.Duration
 	// AutoDisableAfter disables a webhook whose deliveries all failed for longer.
 	AutoDisableAfter time.Duration
+	// WebhookSignalBatchMax: outbox batches of at most this many messages
+	// go to the webhook's Endpoint run as a signal instead of a new
+	// DeliveryBatch run (0: off; docs/WEBHOOKS.md).
+	WebhookSignalBatchMax int
 	// Integrations are the OAuth providers' settings (config/integrations.go).
 	Integrations IntegrationsConfig
 	// Auth is user tokens, API keys, rate limits and audit (config/auth.go).
@@ -98,6 +102,9 @@ func Load(env Env) (Config, error) {
 		return c, err
 	}
 	if c.AutoDisableAfter, err = getDuration(env, "AQIO_AUTO_DISABLE_AFTER", 5*24*time.Hour); err != nil {
+		return c, err
+	}
+	if c.WebhookSignalBatchMax, err = getInt(env, "AQIO_WEBHOOK_SIGNAL_BATCH_MAX", 0); err != nil {
 		return c, err
 	}
 	if c.Integrations, err = loadIntegrations(env, c.PublicURL); err != nil {

@@ -167,6 +167,8 @@ func (s *Service) routeBatches(ctx context.Context, batches []store.OutboxBatch)
 			paced = append(paced, b)
 		case open[b.WebhookID]:
 			park = append(park, b)
+		case len(b.EventIDs) <= s.SignalBatchMax:
+			paced = append(paced, b) // quiet traffic: no new execution per batch
 		default:
 			start = append(start, b)
 		}

@@ -55,6 +55,10 @@ type Service struct {
 	// for their workflow before another dispatcher starts it
 	// (0: DefaultStaleClaim).
 	StaleClaim time.Duration
+	// SignalBatchMax: an outbox batch of at most this many messages, of a
+	// webhook whose circuit is closed, is handed to the webhook's Endpoint
+	// run (signal) instead of starting a DeliveryBatch run (0: never).
+	SignalBatchMax int
 
 	dispatcherMu sync.Mutex
 	dispatcher   *dispatcher

@@ -444,3 +444,48 @@ func TestPacingFieldsAreValidated(t *testing.T) {
 		t.Fatalf("after patch %v", got)
 	}
 }
+
+// With AQIO_WEBHOOK_SIGNAL_BATCH_MAX set, quiet traffic costs no new
+// execution per message: small batches are handed to the webhook's
+// running Endpoint run, which makes the first attempts.
+func TestQuietTrafficGoesThroughTheEndpointRun(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := testenv.NewReceiver(t)
+	wh := createWebhook(t, org, map[string]any{"name": "quiet", "url": rcv.URL, "events": []string{"registration.*"}})
+	resume := pauseDispatcher(t, env)
+	env.App.Webhooks.SignalBatchMax = 8
+	t.Cleanup(func() {
+		env.App.Webhooks.StopDispatcher()
+		env.App.Webhooks.SignalBatchMax = 0
+		env.App.Webhooks.StartDispatcher(env.App.Logger)
+	})
+	resume()
+	const n = 5
+	for i := range n {
+		if resp := postEvent(t, org, registration(fmt.Sprintf("quiet_%d", i))); resp.Status != http.StatusAccepted {
+			t.Fatalf("post %d: %d %s", i, resp.Status, resp.Body)
+		}
+		testenv.Eventually(t, 30*time.Second, "the delivery", func() bool { return len(rcv.Got()) == i+1 })
+	}
+	ds := listDeliveries(t, org, wh.ID, "")
+	if len(ds) != n {
+		t.Fatalf("%d attempts", len(ds))
+	}
+	for _, d := range ds {
+		if d.Status != "success" || d.WorkflowID != workflows.EndpointWorkflowID(wh.ID) || d.RetryNumber != 0 || d.IsRetry {
+			t.Fatalf("attempt %+v", d)
+		}
+	}
+	var runs map[string]int
+	testenv.Eventually(t, 30*time.Second, "the run in visibility", func() bool {
+		runs = runsOf(t, wh.ID)
+		return runs["Endpoint"] >= 1
+	})
+	if runs["Endpoint"] != 1 || runs["DeliveryBatch"] != 0 {
+		t.Fatalf("runs %v: want one Endpoint run for %d messages", runs, n)
+	}
+	if w := getWebhook(t, org, wh.ID); w.TotalDeliveries != n {
+		t.Fatalf("counters %+v", w)
+	}
+}
