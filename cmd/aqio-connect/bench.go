@@ -91,14 +91,14 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if t := res.Throttle; t != nil {
 		if t.Supported {
-			fmt.Printf("throttle (%d/s, %d events at once): %.1f /s achieved (%+.1f %%), at most %d in one second, %d duplicates\n", t.Limit, t.Events, t.Achieved, t.Deviation, t.MaxWindow, t.Duplicates)
+			fmt.Printf("throttle (%d/s, %d events at once): %.1f /s achieved (%+.1f %%), at most %d in one second, %d duplicates %s\n", t.Limit, t.Events, t.Achieved, t.Deviation, t.MaxWindow, t.Duplicates, t.Note)
 		} else {
 			fmt.Printf("throttle: %s\n", t.Note)
 		}
 	}
 	if od := res.Ordered; od != nil {
 		if od.Supported {
-			fmt.Printf("ordered (%s, %d events, %d first tries refused): %d order violations, %d duplicates, %.1f s\n", od.Field, od.Events, od.Refused, od.Violations, od.Duplicates, od.Seconds)
+			fmt.Printf("ordered (%s, %d events, %d first tries refused): %d order violations, %d duplicates, %.1f s %s\n", od.Field, od.Events, od.Refused, od.Violations, od.Duplicates, od.Seconds, od.Note)
 		} else {
 			fmt.Printf("ordered: %s\n", od.Note)
 		}
