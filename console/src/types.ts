@@ -28,6 +28,8 @@ export interface Webhook {
   timeout_seconds?: number;
   retry_count?: number;
   retry_delay_seconds?: number;
+  ordered?: boolean;
+  max_deliveries_per_second?: number | null;
   destination_auth?: string | null;
   signature_scheme?: 'hmac-sha256' | 'ed25519';
   public_key?: string | null;

@@ -40,6 +40,8 @@ export function WebhookEdit(props: { id: string }) {
   const [timeout, setTimeout_] = useState('30');
   const [retries, setRetries] = useState('5');
   const [retryDelay, setRetryDelay] = useState('60');
+  const [ordered, setOrdered] = useState(false);
+  const [rate, setRate] = useState('');
   const [authType, setAuthType] = useState<'keep' | 'none' | 'basic' | 'bearer' | 'header'>('keep');
   const [auth, setAuth] = useState({ username: '', password: '', token: '', header: '', value: '' });
 
@@ -63,6 +65,8 @@ export function WebhookEdit(props: { id: string }) {
       setTimeout_(String(w.timeout_seconds ?? 30));
       setRetries(String(w.retry_count ?? 5));
       setRetryDelay(String(w.retry_delay_seconds ?? 60));
+      setOrdered(!!w.ordered);
+      setRate(w.max_deliveries_per_second ? String(w.max_deliveries_per_second) : '');
       setAuthType(w.destination_auth ? 'keep' : 'none');
     }, setError);
     get<{ data: EventType[] }>('/api/event-types').then((r) => setTypes(r.data), setError);
@@ -98,6 +102,9 @@ export function WebhookEdit(props: { id: string }) {
       retry_count: num(retries, 'retry_count', 0, 20),
       retry_delay_seconds: num(retryDelay, 'retry_delay_seconds', 1, 86400),
     };
+    // Sent only when the server knows them (older servers omit the fields).
+    if (hook && 'ordered' in hook) out.ordered = ordered;
+    if (hook && 'max_deliveries_per_second' in hook) out.max_deliveries_per_second = rate.trim() ? num(rate, 'max_deliveries_per_second', 1, 1000) : null;
     if (payloadMode !== 'all' && parseLines(paths).length === 0) e.payload = 'List at least one dot-path, or send the whole payload.';
     if (authType === 'none') out.destination_auth = null;
     if (authType === 'basic') {
@@ -131,6 +138,8 @@ export function WebhookEdit(props: { id: string }) {
     timeout_seconds: hook.timeout_seconds,
     retry_count: hook.retry_count,
     retry_delay_seconds: hook.retry_delay_seconds,
+    ordered: hook.ordered ?? false,
+    max_deliveries_per_second: hook.max_deliveries_per_second ?? null,
     destination_auth: hook.destination_auth ? 'keep' : null,
   };
 
@@ -261,7 +270,16 @@ export function WebhookEdit(props: { id: string }) {
           <Num id="timeout_seconds" label="Timeout (s)" value={timeout} set={setTimeout_} errs={errs} clear={clear} />
           <Num id="retry_count" label="Retries" value={retries} set={setRetries} errs={errs} clear={clear} />
           <Num id="retry_delay_seconds" label="First retry after (s)" value={retryDelay} set={setRetryDelay} errs={errs} clear={clear} />
+          {'max_deliveries_per_second' in hook && (
+            <Num id="max_deliveries_per_second" label="At most per second (empty: no limit)" value={rate} set={setRate} errs={errs} clear={clear} />
+          )}
         </div>
+        {'ordered' in hook && (
+          <label class="check">
+            <input type="checkbox" checked={ordered} onChange={() => setOrdered(!ordered)} /> Ordered delivery (one request in flight;
+            the next message waits until the previous one is delivered or failed for good)
+          </label>
+        )}
 
         <h2>Destination authentication</h2>
         <label for="wh-auth">Credential sent to the endpoint</label>
