@@ -28,6 +28,18 @@ after(async () => {
   await dev?.stop();
 });
 
+// devTest is test() that prints the end of dev's log when the test fails.
+function devTest(name: string, fn: () => Promise<void>) {
+  test(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      console.error(`--- dev log (end)\n${dev.log().slice(-8000)}`);
+      throw err;
+    }
+  });
+}
+
 const service = (org: string) => createAqioClient(dev.url, { serviceToken, organization: org });
 
 function event(id: string | undefined, type = 'registration.confirmed'): EventIn {
@@ -40,7 +52,7 @@ function event(id: string | undefined, type = 'registration.confirmed'): EventIn
 
 describe('against dev', () => {
   for (const scheme of ['hmac-sha256', 'ed25519'] as const) {
-    test(`webhook delivered and verified (${scheme})`, async () => {
+    devTest(`webhook delivered and verified (${scheme})`, async () => {
       const aqio = service(`org_ts_verify_${scheme.replace('-', '_')}${runID}`);
       const rcv = await startReceiver();
       try {
@@ -87,7 +99,7 @@ describe('against dev', () => {
     });
   }
 
-  test('page through deliveries', async () => {
+  devTest('page through deliveries', async () => {
     const aqio = service('org_ts_pages' + runID);
     const rcv = await startReceiver();
     try {
@@ -127,7 +139,7 @@ describe('against dev', () => {
     }
   });
 
-  test('bad input is an AqioAPIError naming the field', async () => {
+  devTest('bad input is an AqioAPIError naming the field', async () => {
     const aqio = service('org_ts_errors' + runID);
     const res = await aqio.POST('/api/webhooks', { body: { name: 'bad', url: 'not a url', events: ['registration.confirmed'] } });
     assert.throws(
@@ -136,7 +148,7 @@ describe('against dev', () => {
     );
   });
 
-  test('rate limit: typed 429 with Retry-After, then back off and succeed', async () => {
+  devTest('rate limit: typed 429 with Retry-After, then back off and succeed', async () => {
     const org = 'org_ts_ratelimit' + runID;
     const svc = service(org);
     unwrap(await svc.PUT('/api/organizations/{id}', { params: { path: { id: org } }, body: { name: 'TS rate limit', plan: 'free' } }));
