@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/aqio/connect/models"
 )
@@ -114,7 +115,14 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	for i, c := range batch {
 		rows[i] = Row(c)
 	}
-	if err := r.DB.WithContext(ctx).CreateInBatches(rows, 200).Error; err != nil {
+	// One short statement per 100 rows, each its own commit: on SQLite the
+	// write lock, which every request's rate-limit upsert needs too, is
+	// held for one small insert at a time, not for the whole batch.
+	// A batch put back after a failure may be partly written: rows already
+	// there are skipped (ids are unique), so retrying writes each once.
+	db := r.DB.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true}).
+		Clauses(clause.OnConflict{DoNothing: true})
+	if err := db.CreateInBatches(rows, 100).Error; err != nil {
 		r.mu.Lock()
 		r.pending = append(batch, r.pending...)
 		if limit := r.MaxPending; limit > 0 && len(r.pending) > limit {
