@@ -115,6 +115,25 @@ func TestSupportRoleRerunsButCannotChange(t *testing.T) {
 		}
 	}
 
+	// Integration re-runs pass the scope gate for support (nothing to
+	// re-run here: 404), not for a member; changing an integration does not.
+	member := idp.AccessToken(oidc.User{Sub: "max", Roles: []string{"member"}, Organizations: []string{a.ID}}, time.Now().Add(5*time.Minute))
+	for _, path := range []string{"/api/integrations/int_none/syncs/sync_none/retry", "/api/integrations/int_none/pushes/push_none/retry"} {
+		if r := as(a.ID, "POST", path, nil); r.Status != http.StatusNotFound {
+			t.Errorf("support POST %s: %d %s, want 404 (past the scope gate)", path, r.Status, r.Body)
+		}
+		r := env.Do(t, "POST", path, nil, "Authorization", "Bearer "+member)
+		if code, _ := errorOf(t, r); r.Status != http.StatusForbidden || code != "insufficient_scope" {
+			t.Errorf("member POST %s: %d %s, want 403", path, r.Status, r.Body)
+		}
+	}
+	if r := as(a.ID, "PATCH", "/api/integrations/int_none", map[string]any{"name": "x"}); r.Status != http.StatusForbidden {
+		t.Errorf("support PATCH an integration: %d %s", r.Status, r.Body)
+	}
+	if r := as(a.ID, "POST", "/api/integrations/kit/connect", map[string]any{"credentials": map[string]any{"api_key": "x"}}); r.Status != http.StatusForbidden {
+		t.Errorf("support connects an integration: %d %s", r.Status, r.Body)
+	}
+
 	// An organization not granted, and no organization named.
 	if r := as(c.ID, "GET", "/api/webhooks", nil); r.Status != http.StatusForbidden {
 		t.Errorf("support in an organization not granted: %d %s", r.Status, r.Body)
@@ -129,10 +148,10 @@ func TestSupportRoleRerunsButCannotChange(t *testing.T) {
 	if r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer "+everywhere, "X-Aqio-Organization-Id", c.ID); r.Status != http.StatusOK {
 		t.Errorf("support with *: %d %s", r.Status, r.Body)
 	}
-	// A member without the support role stays in their own organization.
-	member := idp.AccessToken(oidc.User{Sub: "mia", Roles: []string{"organizer"}, Organizations: []string{c.ID},
+	// A user without the support role stays in their own organization.
+	organizer := idp.AccessToken(oidc.User{Sub: "mia", Roles: []string{"organizer"}, Organizations: []string{c.ID},
 		Extra: map[string]any{"support_organizations": "*"}}, time.Now().Add(5*time.Minute))
-	if r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer "+member, "X-Aqio-Organization-Id", a.ID); r.Status != http.StatusForbidden {
+	if r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer "+organizer, "X-Aqio-Organization-Id", a.ID); r.Status != http.StatusForbidden {
 		t.Errorf("non-support user with the claim in another organization: %d %s", r.Status, r.Body)
 	}
 }
