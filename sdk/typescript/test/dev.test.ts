@@ -93,6 +93,21 @@ describe('against dev', () => {
         // Exactly one delivery: the duplicate post queued nothing.
         const list = unwrap(await aqio.GET('/api/webhooks/{id}/deliveries', { params: { path: { id: wh.id } } }));
         assert.equal(new Set(list.data.map((d) => d.event_id)).size, 1);
+
+        // Rotate with a grace period: the next delivery carries the new and
+        // the old signature, and a receiver holding either key verifies it.
+        const rotated = unwrap(await aqio.POST('/api/webhooks/{id}/rotate-secret', { params: { path: { id: wh.id } }, body: { grace_seconds: 3600 } }));
+        const newKey = scheme === 'hmac-sha256' ? rotated.secret : rotated.public_key;
+        assert.ok(newKey && newKey !== key, 'rotation returns a new key');
+        const both = new Verifier(newKey, key);
+        rcv.setCheck((body, headers) => both.verify(body, headers));
+        unwrap(await aqio.POST('/api/events', { body: event(`evt_ts_rotated_${scheme.replace('-', '_')}${runID}`) }));
+        await eventually(60_000, 'the delivery after the rotation', () => rcv.got.length > 1);
+        const after = rcv.got[1]!;
+        assert.equal(after.error, undefined, `delivery after the rotation did not verify: ${after.error}`);
+        assert.equal(String(after.headers['webhook-signature']).split(' ').length, 2, 'two signatures during the grace period');
+        new Verifier(newKey).verify(after.body, after.headers);
+        new Verifier(key).verify(after.body, after.headers);
       } finally {
         await rcv.close();
       }
