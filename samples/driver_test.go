@@ -500,6 +500,47 @@ func exerciseReceiver(t *testing.T, tc receiverCase) {
 		}
 	}
 	t.Logf("%s: %d accepted, %d duplicate, %d rejected", tc.name, rcv.count(t, "accepted", ""), rcv.count(t, "duplicate", ""), rcv.count(t, "rejected", ""))
+
+	// A rotation with a grace period: the receiver is redeployed with the
+	// new and the old key (AQIO_WEBHOOK_SECRET=new,old) and accepts the next
+	// delivery, which carries both signatures.
+	grace := 3600
+	rot, err := c.RotateWebhookSecretWithResponse(ctx, wh.Id, nil, aqio.RotateWebhookSecretJSONRequestBody{GraceSeconds: &grace})
+	if err := aqio.Check(rot, err); err != nil {
+		t.Fatal(err)
+	}
+	newKey := ""
+	if rot.JSON200.Secret != nil {
+		newKey = *rot.JSON200.Secret
+	} else if rot.JSON200.PublicKey != nil {
+		newKey = *rot.JSON200.PublicKey
+	}
+	if newKey == "" || newKey == key {
+		t.Fatalf("rotation returned no new key: %s", rot.Body)
+	}
+	_ = rcv.cmd.Process.Signal(syscall.SIGTERM)
+	<-rcv.done
+	env, name, args = tc.command(port, newKey+","+key)
+	rotated := start(t, env, name, args...)
+	eventually(t, 30*time.Second, tc.name+" listening again", func() bool {
+		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			conn.Close()
+		}
+		return err == nil
+	})
+	after := "evt_samples_rotated_" + tc.name + runID
+	ev := aqio.EventIn{Id: &after, Type: "registration.confirmed"}
+	ev.Data.Object = map[string]any{"id": "reg_" + after, "event_id": "evt_1"}
+	if err := aqio.Check(c.PostEventWithResponse(ctx, nil, ev)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, tc.name+" accepting the delivery after the rotation", func() bool {
+		return rotated.count(t, "accepted", after) == 1
+	})
+	if n := rotated.count(t, "rejected", ""); n != 0 {
+		t.Fatalf("%s rejected %d deliveries after the rotation: %+v", tc.name, n, rotated.records(t))
+	}
 }
 
 // example is one example program run against dev.
