@@ -81,6 +81,7 @@ func (s *Server) recordRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		start := time.Now()
 		req := c.Request()
+		path := req.URL.RequestURI() // as called: the validator adds query defaults later
 		omit := bodyPolicy(req.Method, route)
 		var reqBody *capped
 		if omit == "" && req.Body != nil && req.Body != http.NoBody {
@@ -114,7 +115,7 @@ func (s *Server) recordRequests(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		call.ID = ids.New("rql")
 		call.At, call.Duration = start, time.Since(start)
-		call.Method, call.Route, call.Path, call.Status = req.Method, route, req.URL.RequestURI(), resp.Status
+		call.Method, call.Route, call.Path, call.Status = req.Method, route, path, resp.Status
 		call.RequestID = resp.Header().Get(echo.HeaderXRequestID)
 		if ip := clientIP(req, s.deps.TrustedProxies); ip.IsValid() {
 			call.ClientIP = ip.String()

@@ -249,6 +249,11 @@ func TestRequestLogFiltersAndPagination(t *testing.T) {
 	if len(all) != 9 {
 		t.Fatalf("%d entries, want 9", len(all))
 	}
+	for _, e := range all {
+		if e.Method == "GET" && e.Route == "/api/webhooks" && e.Path != "/api/webhooks" {
+			t.Fatalf("path as called is /api/webhooks, logged %q (query defaults added)", e.Path)
+		}
+	}
 	for i := 1; i < len(all); i++ {
 		if all[i-1].ID <= all[i].ID {
 			t.Fatalf("not newest first: %s before %s", all[i-1].ID, all[i].ID)
