@@ -581,6 +581,22 @@ async function main() {
         const held = await fakes.control('GET', '/control/kit/subscribers?email=' + encodeURIComponent(email));
         assert(held.status === 200, `Kit does not hold the subscriber after the re-run: ${held.status}`);
         await shot('integrations');
+        // A sync with a record Kit refuses: failed, its per-record error readable, re-run.
+        await fakes.control('POST', '/control/kit/fail?method=POST&path=/v4/subscribers&n=1&status=422', '{"errors":["Email address is invalid"]}');
+        await card.getByRole('button', { name: 'Sync now' }).click();
+        const sync = card.getByTestId('activity').getByRole('row').filter({ hasText: 'sync' }).filter({ hasText: '1 failed' });
+        await sync.filter({ hasText: 'failed' }).first().waitFor();
+        await sync.first().getByRole('button', { name: 'Details' }).click();
+        await card.getByRole('table', { name: 'Per-record errors' }).getByText('Email address is invalid', { exact: false }).waitFor();
+        await shot('integrations-failed-sync');
+        await sync.first().getByRole('button', { name: /^Re-run sync/ }).click();
+        await card
+          .getByTestId('activity')
+          .getByRole('row')
+          .filter({ hasText: 'sync' })
+          .filter({ hasText: 're-run' })
+          .filter({ hasText: 'completed' })
+          .waitFor();
       },
     ],
     [

@@ -397,8 +397,13 @@ export function activitySummary(a: Activity): string {
 // activityError is the error a person reads: the message with its code.
 export function activityError(a: Activity): string {
   if (!a.error) return '';
+  // A sync whose records were refused: the per-record errors are under Details.
+  if (a.kind === 'sync' && a.error.code === 'sync_failed' && (a.records?.failed ?? 0) > 0) {
+    const n = a.records!.failed;
+    return `${n} record${n === 1 ? ' was' : 's were'} refused (Details lists each with its error)`;
+  }
   const { code, message } = a.error;
-  if (message && code) return `${message} (${code})`;
+  if (message && code) return message.includes(code) ? message : `${message} (${code})`;
   return message || code || '';
 }
 

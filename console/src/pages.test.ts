@@ -155,7 +155,14 @@ describe('integrations activity', () => {
       'Email address is invalid (unprocessable_entity)',
     );
     expect(activityError({ ...base, error: { code: 'timeout' } })).toBe('timeout');
+    // A message that already names its code is not repeated.
+    expect(activityError({ ...base, error: { code: 'unprocessable_entity', message: 'kit: unprocessable_entity (HTTP 422): bad' } })).toBe(
+      'kit: unprocessable_entity (HTTP 422): bad',
+    );
     expect(activityError(base)).toBe('');
+    expect(activityError({ ...base, kind: 'sync', records: { failed: 2 }, error: { code: 'sync_failed', message: 'see GET …' } })).toBe(
+      '2 records were refused (Details lists each with its error)',
+    );
   });
 });
 

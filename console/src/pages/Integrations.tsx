@@ -268,7 +268,8 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
     <section class="card" aria-label={`Integration ${i.name}`} data-testid="integration">
       <div class="title-row">
         <h2 style="margin-top:0">
-          {i.name} <small>({provider?.display_name ?? i.integration_type})</small> <StatusBadge status={i.status} />
+          {i.name} {i.name !== (provider?.display_name ?? i.integration_type) && <small>({provider?.display_name ?? i.integration_type})</small>}{' '}
+          <StatusBadge status={i.status} />
         </h2>
         <div class="row">
           {provider?.syncs && (
@@ -276,7 +277,7 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
               Sync now
             </button>
           )}
-          {provider?.auth_mode === 'oauth2' && (
+          {provider?.auth_mode === 'oauth2' && i.token_expires_at && (
             <button type="button" class="secondary" onClick={() => act('Token refresh requested.', () => post(`${base}/refresh`))}>
               Refresh token
             </button>
@@ -393,7 +394,7 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
                 {open === a.id && (
                   <tr key={a.id + '-details'}>
                     <td colSpan={7}>
-                      {a.response && (
+                      {a.response && a.kind !== 'sync' && (
                         <dl class="kv">
                           <dt>Provider request</dt>
                           <dd class="mono">{a.response.request}</dd>
