@@ -720,6 +720,8 @@ async function main() {
         await op.locator('.live-responses-table').getByText('registration.confirmed').first().waitFor();
         await op.scrollIntoViewIfNeeded();
         await page.mouse.wheel(0, -260);
+        // Let the scrolled page paint before the screenshot (two frames).
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
         await shot('explorer', false);
         // A state change from the explorer carries the CSRF token: create a webhook.
         const create = page.locator('.opblock-post:has(.opblock-summary-path[data-path="/api/webhooks"])');
