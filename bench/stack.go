@@ -15,6 +15,7 @@ import (
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/devtemporal"
 	"github.com/aqio/connect/keyring"
+	"github.com/aqio/connect/worker"
 	"github.com/aqio/connect/workflows"
 )
 
@@ -48,6 +49,7 @@ const benchToken = "bench-token"
 // startInProcess runs API, worker and the embedded Temporal server in
 // this process, as `bench` always did before the separate-process shapes.
 func startInProcess(ctx context.Context, opts Options, dir string) (*stack, error) {
+	_ = worker.BuildID() // before the server's system workers hash the executable
 	ts, err := devtemporal.Start(ctx, devtemporal.Options{
 		DatabaseFile: filepath.Join(dir, "temporal.db"), Namespace: "default",
 		SearchAttributes: workflows.SearchAttributes(), UIPort: -1, SyncWrites: opts.TemporalSync,

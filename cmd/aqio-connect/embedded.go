@@ -10,6 +10,7 @@ import (
 
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/devtemporal"
+	"github.com/aqio/connect/worker"
 	"github.com/aqio/connect/workflows"
 )
 
@@ -33,6 +34,9 @@ var portVariable = map[string]string{
 // startEmbeddedTemporal starts dev's Temporal server and UI in this
 // process and points cfg at them; stop shuts them down.
 func startEmbeddedTemporal(ctx context.Context, cfg *config.Config) (stop func(), err error) {
+	// The server's own system workers use the same SDK: with the build id
+	// set first they skip hashing the executable too.
+	_ = worker.BuildID()
 	tsrv, err := devtemporal.Start(ctx, devtemporal.Options{
 		DatabaseFile:     filepath.Join(cfg.DataDir, "temporal.db"),
 		Namespace:        cfg.TemporalNamespace,

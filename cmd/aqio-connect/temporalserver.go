@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/aqio/connect/devtemporal"
+	"github.com/aqio/connect/worker"
 	"github.com/aqio/connect/workflows"
 )
 
@@ -59,6 +60,7 @@ func runTemporalServer(ctx context.Context, args []string) error {
 	default:
 		return errors.New("temporal-server: -postgres host:port or -sqlite file is required")
 	}
+	_ = worker.BuildID() // the server's system workers then skip hashing the executable
 	srv, err := devtemporal.Start(ctx, opts)
 	if pe := (*devtemporal.PortInUseError)(nil); errors.As(err, &pe) {
 		return fmt.Errorf("port %d is in use (temporal %s): %w", pe.Port, pe.Name, pe.Err)
