@@ -594,12 +594,7 @@ func (r *runner) throttle() (*ThrottleResult, error) {
 		out.Achieved = round2(float64(len(times)-1) / times[len(times)-1].Sub(times[0]).Seconds())
 		out.Deviation = round2((out.Achieved/float64(out.Limit) - 1) * 100)
 	}
-	for i, j := 0, 0; i < len(times); i++ {
-		for times[i].Sub(times[j]) >= time.Second {
-			j++
-		}
-		out.MaxWindow = max(out.MaxWindow, i-j+1)
-	}
+	out.MaxWindow = maxInSecond(times)
 	fmt.Fprintf(r.progress, "throttle: %.1f/s achieved (%+.1f %%), at most %d in one second\n", out.Achieved, out.Deviation, out.MaxWindow)
 	return out, nil
 }
@@ -684,18 +679,28 @@ func (r *runner) ordered() (*OrderedResult, error) {
 	out.Seconds = round2(time.Since(start).Seconds())
 	rcv.mu.Lock()
 	defer rcv.mu.Unlock()
+	out.Violations, out.Refused = orderViolations(rcv.arrivals, seq, skip)
+	out.Duplicates = rcv.dups
+	fmt.Fprintf(r.progress, "ordered: %d order violations, %d refused first tries, %d duplicates\n", out.Violations, out.Refused, out.Duplicates)
+	return out, nil
+}
+
+// orderViolations counts the requests for a message n that arrived while
+// some message m < n (not in skip) was not yet delivered (2xx), and the
+// refused (non-2xx) requests.
+func orderViolations(arrivals []arrival, seq func(id string) int, skip map[int]bool) (violations, refused int) {
 	delivered := map[int]bool{}
 	lowestMissing := 0
 	for skip[lowestMissing] {
 		lowestMissing++
 	}
-	for _, a := range rcv.arrivals {
+	for _, a := range arrivals {
 		n := seq(a.id)
 		if n > lowestMissing {
-			out.Violations++
+			violations++
 		}
 		if a.status >= 300 {
-			out.Refused++
+			refused++
 			continue
 		}
 		delivered[n] = true
@@ -703,7 +708,18 @@ func (r *runner) ordered() (*OrderedResult, error) {
 			lowestMissing++
 		}
 	}
-	out.Duplicates = rcv.dups
-	fmt.Fprintf(r.progress, "ordered: %d order violations, %d refused first tries, %d duplicates\n", out.Violations, out.Refused, out.Duplicates)
-	return out, nil
+	return violations, refused
+}
+
+// maxInSecond is the most of the sorted times that fall in any window of
+// one second.
+func maxInSecond(times []time.Time) int {
+	best := 0
+	for i, j := 0, 0; i < len(times); i++ {
+		for times[i].Sub(times[j]) >= time.Second {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
 }
