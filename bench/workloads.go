@@ -446,7 +446,7 @@ func (r *runner) outage() (*OutageResult, error) {
 		return exampleEvent("payment.completed", fmt.Sprintf("outage_%d", i))
 	})
 	out.Accepted = accepted
-	rcv.expect(accepted)
+	rcv.expectTotal(accepted)
 	time.Sleep(time.Until(t0.Add(r.opts.OutageFor)))
 	down.Store(false)
 	recovered := time.Now()

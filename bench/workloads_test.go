@@ -116,6 +116,10 @@ func TestReceiverCountsFirstDeliveriesAndRepeats(t *testing.T) {
 	if rcv.requests != 4 || rcv.dups != 1 || len(rcv.first) != 2 {
 		t.Fatalf("requests %d, dups %d, first %d; want 4, 1, 2", rcv.requests, rcv.dups, len(rcv.first))
 	}
+	rcv.expectTotal(2) // both arrived before: done at once
+	if err := rcv.wait(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	rcv.expect(1)
 	if err := rcv.wait(context.Background(), 50*time.Millisecond); err == nil {
 		t.Fatal("wait for a delivery that never comes returned nil")
