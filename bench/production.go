@@ -119,6 +119,7 @@ func (p *Production) env(extra map[string]string) map[string]string {
 		"AQIO_SERVICE_TOKEN": benchToken, "AQIO_ENCRYPTION_KEYS": p.keys, "AQIO_ALLOW_PRIVATE_TARGETS": "true",
 		"AQIO_LOG_LEVEL": p.o.LogLevel,
 	}
+	passDatabaseSettings(m)
 	for k, v := range extra {
 		m[k] = v
 	}

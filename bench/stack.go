@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aqio/connect/app"
@@ -130,6 +131,7 @@ func startDev(ctx context.Context, opts Options, dir string) (*stack, error) {
 	if v := os.Getenv("AQIO_WEBHOOK_SIGNAL_BATCH_MAX"); v != "" {
 		env["AQIO_WEBHOOK_SIGNAL_BATCH_MAX"] = v
 	}
+	passDatabaseSettings(env)
 	c, err := startProc(dir, "dev", opts.Binary, env, "dev")
 	if err != nil {
 		return nil, err
@@ -166,4 +168,14 @@ func startProduction(ctx context.Context, opts Options, dir string) (*stack, err
 	return &stack{base: p.BaseURL, temporal: p.TemporalAddress, namespace: "default",
 		procs:    []*Proc{p.Temporal, p.API, p.Worker},
 		cpuScope: "the api, worker and temporal-server processes (Postgres reported separately)", stop: p.Stop}, nil
+}
+
+// passDatabaseSettings hands the bench's AQIO_DB_* variables (pool sizes,
+// docs/OPERATIONS.md) on to the service processes, to compare settings.
+func passDatabaseSettings(env map[string]string) {
+	for _, kv := range os.Environ() {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AQIO_DB_") {
+			env[k] = v
+		}
+	}
 }
