@@ -1269,7 +1269,7 @@ type APIKeyWithSecretStatus string
 
 // AuditEntry defines model for AuditEntry.
 type AuditEntry struct {
-	// Action api_key.*, webhook.secret_rotated, integration.connected / reconnected / settings_changed / disconnected / push_retried / sync_retried; docs/AUTH.md lists each with its details
+	// Action api_key.*, webhook.secret_rotated / redelivered / recovery_started, integration.connected / reconnected / settings_changed / disconnected / push_retried / sync_retried; docs/AUTH.md lists each with its details
 	//
 	// Example: api_key.rotated
 	Action  string  `json:"action"`
