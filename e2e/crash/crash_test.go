@@ -107,7 +107,9 @@ func shape(t *testing.T, dir string) bench.ProductionOptions {
 	}
 	t.Cleanup(func() {
 		for _, db := range []string{app, temporal, temporal + "_visibility"} {
-			_, _ = admin.Exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)")
+			if _, err := admin.Exec("DROP DATABASE IF EXISTS " + db + " WITH (FORCE)"); err != nil {
+				t.Errorf("drop database %s: %v", db, err)
+			}
 		}
 		admin.Close()
 	})
