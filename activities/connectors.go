@@ -136,6 +136,18 @@ func toLink(row models.IntegrationLink) providers.Link {
 }
 
 func (l linkStore) Put(ctx context.Context, in providers.Link) error {
+	row := l.row(in)
+	return l.s.PutLink(ctx, &row)
+}
+
+// Claim stores the claim in the database (store.ClaimLink); a claim is
+// stale ClaimTimeout after it was written.
+func (l linkStore) Claim(ctx context.Context, in providers.Link, replaces string) (bool, error) {
+	row := l.row(in)
+	return l.s.ClaimLink(ctx, &row, l.s.Now().Add(-providers.ClaimTimeout), replaces)
+}
+
+func (l linkStore) row(in providers.Link) models.IntegrationLink {
 	row := models.IntegrationLink{IntegrationID: l.integ, ObjectType: in.ObjectType, ObjectID: in.ObjectID, ExternalID: in.ExternalID, Status: in.Status}
 	if row.Status == "" {
 		row.Status = "active"
@@ -148,7 +160,7 @@ func (l linkStore) Put(ctx context.Context, in providers.Link) error {
 		s := string(b)
 		row.Data = &s
 	}
-	return l.s.PutLink(ctx, &row)
+	return row
 }
 
 type milestoneStore struct {

@@ -468,7 +468,20 @@ type Links interface {
 	// Get returns ErrNotFound when the object has no link yet.
 	Get(ctx context.Context, objectType, objectID string) (Link, error)
 	Put(ctx context.Context, l Link) error
+	// Claim stores l (a claim, Status "pending") before the provider
+	// object is created, so that of concurrent runs only one creates it.
+	// It reports whether it stored l: when the object has no link yet,
+	// when its link is an earlier claim (l's Status) written more than
+	// ClaimTimeout ago (its run died), or, replaces non-empty, when its
+	// link still points at the provider object replaces (known gone). Of
+	// concurrent claims of one object exactly one wins.
+	Claim(ctx context.Context, l Link, replaces string) (bool, error)
 }
+
+// ClaimTimeout is how old a claim (Links.Claim) must be before another
+// run may take it over: longer than an action's attempt may run (push
+// activities time out after a minute).
+const ClaimTimeout = 2 * time.Minute
 
 // Milestones claims a once-only notification for an Aqio event.
 type Milestones interface {

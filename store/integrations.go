@@ -492,6 +492,36 @@ func (s *Store) PutLink(ctx context.Context, l *models.IntegrationLink) error {
 	}).Create(l).Error
 }
 
+// ClaimLink stores l as a claim on its object (a run about to create the
+// provider object) and reports whether it did: when the object has no
+// link yet, when its link is an earlier claim (l's status) last written
+// before staleBefore (its run died), or, replaces non-empty, when its
+// link still points at the provider object replaces (known gone). Each
+// step is one statement, so of concurrent claims exactly one wins.
+func (s *Store) ClaimLink(ctx context.Context, l *models.IntegrationLink, staleBefore time.Time, replaces string) (bool, error) {
+	now := s.now()
+	l.CreatedAt, l.UpdatedAt = now, now
+	res := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(l)
+	if res.Error != nil {
+		return false, fmt.Errorf("claim link: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return true, nil
+	}
+	q := s.db.WithContext(ctx).Model(&models.IntegrationLink{}).
+		Where("integration_id = ? AND object_type = ? AND object_id = ?", l.IntegrationID, l.ObjectType, l.ObjectID)
+	if replaces != "" {
+		q = q.Where("(status = ? AND updated_at < ?) OR (status <> ? AND external_id = ?)", l.Status, staleBefore, l.Status, replaces)
+	} else {
+		q = q.Where("status = ? AND updated_at < ?", l.Status, staleBefore)
+	}
+	res = q.Updates(map[string]any{"external_id": l.ExternalID, "conference_url": l.ConferenceURL, "status": l.Status, "data": l.Data, "updated_at": now})
+	if res.Error != nil {
+		return false, fmt.Errorf("take over link claim: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
 // ClaimMilestone claims a milestone for a poster. It reports true when
 // this claimant holds it and it is not posted yet (a retried activity
 // re-claims its own claim); false when another run claimed it or it was posted.

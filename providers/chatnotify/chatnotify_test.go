@@ -23,6 +23,13 @@ func (l links) Put(_ context.Context, v providers.Link) error {
 	l[v.ObjectType+"/"+v.ObjectID] = v
 	return nil
 }
+func (l links) Claim(_ context.Context, v providers.Link, _ string) (bool, error) {
+	if _, ok := l[v.ObjectType+"/"+v.ObjectID]; ok {
+		return false, nil
+	}
+	l[v.ObjectType+"/"+v.ObjectID] = v
+	return true, nil
+}
 
 type objects struct {
 	event providers.Object

@@ -223,11 +223,24 @@ func upsertPerson(ctx context.Context, rt *providers.Runtime, s Settings, p crmm
 		}
 	}
 	c := client(rt)
-	res, err := findAndPatch(ctx, rt, c, p.Email, in)
+	res, gone, err := findAndPatch(ctx, rt, c, p.Email, in)
 	if err != nil {
 		return upserted{}, err
 	}
 	if res.ID == 0 {
+		// Concurrent pushes for one email (separate workflows) all get
+		// here: only the run whose claim is stored creates the person; the
+		// others retry and then find it by the link.
+		// (A claim is aged by the link's write time: one older than
+		// providers.ClaimTimeout, of a run that died, is taken over.)
+		claimed, err := rt.Links.Claim(ctx, providers.Link{ObjectType: linkPerson, ObjectID: p.Email, Status: "pending"}, gone)
+		if err != nil {
+			return upserted{}, fmt.Errorf("claim person link: %w", err)
+		}
+		if !claimed {
+			return upserted{}, &providers.Error{Provider: "pipedrive", Kind: providers.KindRetryable, Code: "person_being_created",
+				Message: "another push is creating the person for this email; retry finds it"}
+		}
 		create := in
 		if create.Name == "" {
 			create.Name = p.Email
@@ -250,8 +263,10 @@ func upsertPerson(ctx context.Context, rt *providers.Runtime, s Settings, p crmm
 	return res, nil
 }
 
-// findAndPatch patches the linked or found person (ID 0: none).
-func findAndPatch(ctx context.Context, rt *providers.Runtime, c *Client, email string, in PersonInput) (upserted, error) {
+// findAndPatch patches the linked or found person (ID 0: none; gone is
+// the linked person's id when Pipedrive no longer has it, which a new
+// claim may replace).
+func findAndPatch(ctx context.Context, rt *providers.Runtime, c *Client, email string, in PersonInput) (res upserted, gone string, err error) {
 	patch := func(id int) (bool, error) {
 		if in.Name == "" && len(in.CustomFields) == 0 {
 			return true, nil
@@ -264,23 +279,24 @@ func findAndPatch(ctx context.Context, rt *providers.Runtime, c *Client, email s
 	}
 	l, err := rt.Links.Get(ctx, linkPerson, email)
 	if err != nil && !errors.Is(err, providers.ErrNotFound) {
-		return upserted{}, fmt.Errorf("load person link: %w", err)
+		return upserted{}, "", fmt.Errorf("load person link: %w", err)
 	}
 	if id, _ := strconv.Atoi(l.ExternalID); err == nil && l.Status == "active" && id > 0 {
 		ok, err := patch(id)
 		if err != nil || ok {
-			return upserted{ID: id}, err
+			return upserted{ID: id}, "", err
 		}
+		gone = l.ExternalID
 	}
 	found, ok, err := c.FindPersonByEmail(ctx, email)
 	if err != nil || !ok {
-		return upserted{}, err
+		return upserted{}, gone, err
 	}
 	done, err := patch(found.ID)
 	if err != nil || !done {
-		return upserted{}, err
+		return upserted{}, gone, err
 	}
-	return upserted{ID: found.ID}, nil
+	return upserted{ID: found.ID}, "", nil
 }
 
 // registration makes the registrant a person (sync_contacts).

@@ -7,6 +7,7 @@ package providertest
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/aqio/connect/providers"
 )
@@ -16,6 +17,9 @@ import (
 type MemLinks struct {
 	mu sync.Mutex
 	m  map[string]providers.Link
+	at map[string]time.Time // when each link was written
+	// Now is the clock claims are aged by (nil: time.Now).
+	Now func() time.Time
 }
 
 var _ providers.Links = (*MemLinks)(nil)
@@ -35,11 +39,41 @@ func (l *MemLinks) Get(_ context.Context, typ, id string) (providers.Link, error
 func (l *MemLinks) Put(_ context.Context, v providers.Link) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.m == nil {
-		l.m = map[string]providers.Link{}
-	}
-	l.m[v.ObjectType+"/"+v.ObjectID] = v
+	l.put(v)
 	return nil
+}
+
+func (l *MemLinks) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *MemLinks) put(v providers.Link) {
+	if l.m == nil {
+		l.m, l.at = map[string]providers.Link{}, map[string]time.Time{}
+	}
+	k := v.ObjectType + "/" + v.ObjectID
+	l.m[k], l.at[k] = v, l.now()
+}
+
+// Claim stores v when the object has no link, when its link is a claim
+// (v's status) older than providers.ClaimTimeout, or, replaces set, when
+// its link points at replaces; as the store does.
+func (l *MemLinks) Claim(_ context.Context, v providers.Link, replaces string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := v.ObjectType + "/" + v.ObjectID
+	if prev, ok := l.m[k]; ok {
+		stale := prev.Status == v.Status && l.now().Sub(l.at[k]) > providers.ClaimTimeout
+		gone := replaces != "" && prev.Status != v.Status && prev.ExternalID == replaces
+		if !stale && !gone {
+			return false, nil
+		}
+	}
+	l.put(v)
+	return true, nil
 }
 
 // Delete forgets the object's link, as if it had never been pushed.
