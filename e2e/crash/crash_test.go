@@ -30,6 +30,7 @@ import (
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite"
 
 	"github.com/aqio/connect/bench"
 )
@@ -130,7 +131,8 @@ func TestKillWorkerThenAPIMidBurst(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	p, err := bench.StartProduction(ctx, shape(t, dir))
+	opts := shape(t, dir)
+	p, err := bench.StartProduction(ctx, opts)
 	if err != nil {
 		t.Fatalf("start the production shape: %v", err)
 	}
@@ -255,6 +257,13 @@ func TestKillWorkerThenAPIMidBurst(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	if missing > 0 {
+		var ids []string
+		for i, ok := range acceptedIDs {
+			if id := fmt.Sprintf("crash_%d", i); ok && !rcv.delivered(id) {
+				ids = append(ids, id)
+			}
+		}
+		diagnose(t, opts.AppDatabaseURL, ids)
 		t.Fatalf("%d of %d accepted events were not delivered within 3 minutes", missing, accepted.Load())
 	}
 	rcv.mu.Lock()
@@ -270,4 +279,51 @@ func TestKillWorkerThenAPIMidBurst(t *testing.T) {
 	}
 	t.Logf("%d events accepted, all delivered; %d requests, %d repeats (each under its message's one webhook-id)",
 		accepted.Load(), rcv.requests, repeats)
+}
+
+// diagnose logs where the app database says undelivered events are: their
+// outbox rows, attempt rows and parked rows (the first few events).
+func diagnose(t *testing.T, appURL string, ids []string) {
+	t.Helper()
+	driver, dsn := "pgx", appURL
+	if path, ok := strings.CutPrefix(appURL, "sqlite://"); ok {
+		driver, dsn = "sqlite", "file:"+path+"?mode=ro"
+	}
+	db, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Logf("diagnose: %v", err)
+		return
+	}
+	defer db.Close()
+	if len(ids) > 5 {
+		ids = ids[:5]
+	}
+	queries := map[string]string{
+		"outbox":   `SELECT batch_id, claimed_at FROM webhook_outbox WHERE event_id = $1`,
+		"attempts": `SELECT run_id, status, retry_number, is_final, COALESCE(error_message, '') FROM webhook_deliveries WHERE message_id = $1`,
+		"parked":   `SELECT attempts, next_attempt_at FROM webhook_parked WHERE event_id = $1`,
+	}
+	for _, id := range ids {
+		for name, q := range queries {
+			if driver == "sqlite" {
+				q = strings.ReplaceAll(q, "$1", "?")
+			}
+			rows, err := db.Query(q, id)
+			if err != nil {
+				t.Logf("diagnose %s %s: %v", id, name, err)
+				continue
+			}
+			cols, _ := rows.Columns()
+			for rows.Next() {
+				vals := make([]any, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				_ = rows.Scan(ptrs...)
+				t.Logf("diagnose %s %s: %v", id, name, vals)
+			}
+			rows.Close()
+		}
+	}
 }
