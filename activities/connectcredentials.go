@@ -130,14 +130,14 @@ func (l *pendingLinks) Put(_ context.Context, v providers.Link) error {
 	return nil
 }
 
-// Claim stores a claim when the object has no link (or, replaces set, a
-// link to that gone object); one check runs at a time, so no claim of it
+// Claim stores a claim when the object has no link (or a deleted one,
+// or, replaces set, a link to that gone object); one check runs at a time, so no claim of it
 // goes stale.
 func (l *pendingLinks) Claim(_ context.Context, v providers.Link, replaces string) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := v.ObjectType + "\x00" + v.ObjectID
-	if prev, ok := l.m[k]; ok && (replaces == "" || prev.Status == v.Status || prev.ExternalID != replaces) {
+	if prev, ok := l.m[k]; ok && prev.Status != "deleted" && (replaces == "" || prev.Status == v.Status || prev.ExternalID != replaces) {
 		return false, nil
 	}
 	l.m[k] = v

@@ -471,10 +471,12 @@ type Links interface {
 	// Claim stores l (a claim, Status "pending") before the provider
 	// object is created, so that of concurrent runs only one creates it.
 	// It reports whether it stored l: when the object has no link yet,
-	// when its link is an earlier claim (l's Status) written more than
-	// ClaimTimeout ago (its run died), or, replaces non-empty, when its
-	// link still points at the provider object replaces (known gone). Of
-	// concurrent claims of one object exactly one wins.
+	// when its link is "deleted" (a claim released after the provider
+	// refused the create), when its link is an earlier claim (l's
+	// Status) written more than ClaimTimeout ago (its run died), or,
+	// replaces non-empty, when its link still points at the provider
+	// object replaces (known gone). Of concurrent claims of one object
+	// exactly one wins.
 	Claim(ctx context.Context, l Link, replaces string) (bool, error)
 }
 

@@ -494,8 +494,9 @@ func (s *Store) PutLink(ctx context.Context, l *models.IntegrationLink) error {
 
 // ClaimLink stores l as a claim on its object (a run about to create the
 // provider object) and reports whether it did: when the object has no
-// link yet, when its link is an earlier claim (l's status) last written
-// before staleBefore (its run died), or, replaces non-empty, when its
+// link yet, when its link is "deleted" (a released claim, a provider
+// object gone), when its link is an earlier claim (l's status) last
+// written before staleBefore (its run died), or, replaces non-empty, when its
 // link still points at the provider object replaces (known gone). Each
 // step is one statement, so of concurrent claims exactly one wins.
 func (s *Store) ClaimLink(ctx context.Context, l *models.IntegrationLink, staleBefore time.Time, replaces string) (bool, error) {
@@ -511,9 +512,9 @@ func (s *Store) ClaimLink(ctx context.Context, l *models.IntegrationLink, staleB
 	q := s.db.WithContext(ctx).Model(&models.IntegrationLink{}).
 		Where("integration_id = ? AND object_type = ? AND object_id = ?", l.IntegrationID, l.ObjectType, l.ObjectID)
 	if replaces != "" {
-		q = q.Where("(status = ? AND updated_at < ?) OR (status <> ? AND external_id = ?)", l.Status, staleBefore, l.Status, replaces)
+		q = q.Where("(status = ? AND updated_at < ?) OR status = ? OR (status <> ? AND external_id = ?)", l.Status, staleBefore, "deleted", l.Status, replaces)
 	} else {
-		q = q.Where("status = ? AND updated_at < ?", l.Status, staleBefore)
+		q = q.Where("(status = ? AND updated_at < ?) OR status = ?", l.Status, staleBefore, "deleted")
 	}
 	res = q.Updates(map[string]any{"external_id": l.ExternalID, "conference_url": l.ConferenceURL, "status": l.Status, "data": l.Data, "updated_at": now})
 	if res.Error != nil {

@@ -129,6 +129,14 @@ func TestClaimLink(t *testing.T) {
 	if ok, err := claim("101", 2*time.Minute); ok || err != nil {
 		t.Fatalf("second claim replacing the gone object won too: %v %v", ok, err)
 	}
+	// A released claim ("deleted": the provider refused the create) is
+	// claimed again at once.
+	if err := st.PutLink(ctx, &models.IntegrationLink{IntegrationID: "int_1", ObjectType: "person", ObjectID: "ada@example.com", Status: "deleted"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := claim("", 2*time.Minute); !ok || err != nil {
+		t.Fatalf("released claim not claimed again: %v %v", ok, err)
+	}
 	got, err := st.GetLink(ctx, "int_1", "person", "ada@example.com")
 	if err != nil || got.Status != "pending" || got.ExternalID != "" {
 		t.Fatalf("link %+v %v", got, err)

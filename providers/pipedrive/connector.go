@@ -247,6 +247,15 @@ func upsertPerson(ctx context.Context, rt *providers.Runtime, s Settings, p crmm
 		}
 		person, err := c.CreatePerson(ctx, create)
 		if err != nil {
+			if pe, ok := providers.AsError(err); ok && pe.Kind != providers.KindRetryable {
+				// Refused (validation, rate limit, credential): nothing was
+				// created, so the claim is released for the next push or
+				// re-run. After a 5xx or a lost answer it stays until it is
+				// stale, and the retry then searches first.
+				if rerr := rt.Links.Put(ctx, providers.Link{ObjectType: linkPerson, ObjectID: p.Email, Status: "deleted"}); rerr != nil {
+					return upserted{}, fmt.Errorf("release person claim: %w (after %w)", rerr, err)
+				}
+			}
 			return upserted{}, err
 		}
 		res = upserted{ID: person.ID, Created: true}

@@ -133,3 +133,20 @@ func TestStalePersonClaimIsTakenOver(t *testing.T) {
 		t.Fatalf("person link %+v", l)
 	}
 }
+
+func TestRefusedCreateReleasesTheClaim(t *testing.T) {
+	c, rt, f := setup(t, `{}`)
+	ctx := context.Background()
+	push := c.Actions()["registration.created"]
+	f.FailFor("POST", "/api/v2/persons", "grace@example.com", 1, http.StatusBadRequest,
+		`{"success":false,"error":"Validation failed: name too long","data":null}`)
+	_, err := push(ctx, rt, ev("registration.created", reg("grace@example.com")))
+	if pe, ok := providers.AsError(err); !ok || pe.Kind != providers.KindPermanent {
+		t.Fatalf("refused push: %v, want a permanent error", err)
+	}
+	// Nothing was created: the re-run claims and creates at once.
+	res, err := push(ctx, rt, ev("registration.created", reg("grace@example.com")))
+	if err != nil || res.Action != "created" || len(f.Persons("grace@example.com")) != 1 {
+		t.Fatalf("re-run: %+v %v, persons %+v", res, err, f.Persons("grace@example.com"))
+	}
+}

@@ -58,8 +58,8 @@ func (l *MemLinks) put(v providers.Link) {
 	l.m[k], l.at[k] = v, l.now()
 }
 
-// Claim stores v when the object has no link, when its link is a claim
-// (v's status) older than providers.ClaimTimeout, or, replaces set, when
+// Claim stores v when the object has no link, when its link is deleted,
+// when its link is a claim (v's status) older than providers.ClaimTimeout, or, replaces set, when
 // its link points at replaces; as the store does.
 func (l *MemLinks) Claim(_ context.Context, v providers.Link, replaces string) (bool, error) {
 	l.mu.Lock()
@@ -67,7 +67,7 @@ func (l *MemLinks) Claim(_ context.Context, v providers.Link, replaces string) (
 	k := v.ObjectType + "/" + v.ObjectID
 	if prev, ok := l.m[k]; ok {
 		stale := prev.Status == v.Status && l.now().Sub(l.at[k]) > providers.ClaimTimeout
-		gone := replaces != "" && prev.Status != v.Status && prev.ExternalID == replaces
+		gone := prev.Status == "deleted" || replaces != "" && prev.Status != v.Status && prev.ExternalID == replaces
 		if !stale && !gone {
 			return false, nil
 		}
