@@ -41,6 +41,7 @@ const serviceToken = "samples-driver-service-token"
 
 var (
 	devURL string
+	devBin string // the aqio-connect binary dev runs (the CLI test runs it too)
 	tmpDir string
 	runID  = fmt.Sprintf("_%x", time.Now().UnixNano())
 )
@@ -76,6 +77,7 @@ func runWithDev(m *testing.M) (int, error) {
 			return 0, err
 		}
 	}
+	devBin = bin
 	port, err := freePort()
 	if err != nil {
 		return 0, err
