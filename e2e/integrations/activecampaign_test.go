@@ -2,10 +2,7 @@ package integrations_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,7 +10,6 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	activecampaignfake "github.com/aqio/connect/internal/fakes/activecampaign"
 	"github.com/aqio/connect/internal/testenv"
@@ -324,8 +320,7 @@ func TestActiveCampaign(t *testing.T) {
 // ConnectCredentials run's history to $AQIO_RECORD_HISTORIES (for
 // workflows/testdata).
 func recordConnectCredentials(t *testing.T, env *testenv.Env, orgID, name string) {
-	dir := os.Getenv("AQIO_RECORD_HISTORIES")
-	if dir == "" {
+	if !testenv.RecordingHistories() {
 		return
 	}
 	var id string
@@ -338,21 +333,5 @@ func recordConnectCredentials(t *testing.T, env *testenv.Env, orgID, name string
 		id = res.Executions[0].GetExecution().GetWorkflowId()
 		return true
 	})
-	iter := env.App.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []json.RawMessage
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := protojson.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		events = append(events, b)
-	}
-	out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.RecordHistory(t, env, id, "", name)
 }

@@ -2,17 +2,13 @@ package integrations_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	hubspotfake "github.com/aqio/connect/internal/fakes/hubspot"
 	"github.com/aqio/connect/internal/testenv"
@@ -325,8 +321,7 @@ func TestHubSpotSettings(t *testing.T) {
 // recordCheckSettings writes the integration's last CheckSettings run's
 // history to $AQIO_RECORD_HISTORIES (for workflows/testdata).
 func recordCheckSettings(t *testing.T, env *testenv.Env, integ, name string) {
-	dir := os.Getenv("AQIO_RECORD_HISTORIES")
-	if dir == "" {
+	if !testenv.RecordingHistories() {
 		return
 	}
 	var id string
@@ -339,21 +334,5 @@ func recordCheckSettings(t *testing.T, env *testenv.Env, integ, name string) {
 		id = res.Executions[0].GetExecution().GetWorkflowId()
 		return true
 	})
-	iter := env.App.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []json.RawMessage
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := protojson.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		events = append(events, b)
-	}
-	out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.RecordHistory(t, env, id, "", name)
 }

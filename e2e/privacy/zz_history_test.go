@@ -3,15 +3,11 @@ package privacy_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/aqio/connect/internal/testenv"
@@ -89,25 +85,8 @@ func containsAny(b []byte, needles []string) string {
 // record writes a run's history to $AQIO_RECORD_HISTORIES/<name> (for
 // the replay test in workflows/testdata).
 func record(t *testing.T, env *testenv.Env, workflowID, name string) {
-	dir := os.Getenv("AQIO_RECORD_HISTORIES")
-	if dir == "" {
+	if !testenv.RecordingHistories() {
 		return
 	}
-	iter := env.App.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []json.RawMessage
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := protojson.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		events = append(events, b)
-	}
-	out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.RecordHistory(t, env, workflowID, "", name)
 }

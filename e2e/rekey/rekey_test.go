@@ -2,19 +2,15 @@ package rekey_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"go.temporal.io/api/enums/v1"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/internal/testenv"
@@ -392,25 +388,8 @@ func rekeyResult(t *testing.T, env *testenv.Env, run rekeyRun) workflows.RekeyRe
 // recordHistory writes a run's history to $AQIO_RECORD_HISTORIES (for
 // workflows/testdata).
 func recordHistory(t *testing.T, env *testenv.Env, workflowID, runID, name string) {
-	dir := os.Getenv("AQIO_RECORD_HISTORIES")
-	if dir == "" {
+	if !testenv.RecordingHistories() {
 		return
 	}
-	iter := env.App.Temporal.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	var events []json.RawMessage
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := protojson.Marshal(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		events = append(events, b)
-	}
-	out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
-	if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.RecordHistory(t, env, workflowID, runID, name)
 }

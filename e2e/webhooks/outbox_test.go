@@ -2,13 +2,10 @@ package webhooks_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +16,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/aqio/connect/internal/testenv"
 	"github.com/aqio/connect/models"
@@ -257,28 +253,11 @@ func TestBatchHandsRetriesToTheEndpointWorkflow(t *testing.T) {
 // recordHistories writes the runs' histories to $AQIO_RECORD_HISTORIES
 // (for workflows/testdata, whose replay test keeps old runs replayable).
 func recordHistories(t *testing.T, env *testenv.Env, runs map[string]string) {
-	dir := os.Getenv("AQIO_RECORD_HISTORIES")
-	if dir == "" {
+	if !testenv.RecordingHistories() {
 		return
 	}
 	for name, id := range runs {
-		iter := env.App.Temporal.GetWorkflowHistory(context.Background(), id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		var events []json.RawMessage
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := protojson.Marshal(ev)
-			if err != nil {
-				t.Fatal(err)
-			}
-			events = append(events, b)
-		}
-		out, _ := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
-		if err := os.WriteFile(filepath.Join(dir, name), out, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		testenv.RecordHistory(t, env, id, "", name)
 	}
 }
 
