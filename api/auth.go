@@ -153,17 +153,6 @@ func principal(c echo.Context) Principal {
 	return p
 }
 
-// requireScope answers 403 unless the caller holds scope. Each
-// operation's own scope is declared in the API document and enforced by
-// authorize (openapi.go); this is for the conditional checks inside a
-// handler (a part of a response that needs a second scope).
-func requireScope(c echo.Context, scope string) error {
-	if !principal(c).HasScope(scope) {
-		return insufficientScope([]string{scope})
-	}
-	return nil
-}
-
 // insufficientScope is the 403 for a caller holding none of scopes.
 func insufficientScope(scopes []string) *Error {
 	msg := "this call needs the " + strings.Join(scopes, " or the ") + " scope"
