@@ -136,10 +136,10 @@ func TestCallbackFailures(t *testing.T) {
 
 	t.Run("replayed state", func(t *testing.T) {
 		cb := authorize(t, org, "google_calendar", body, "")
-		if q := location(t, cb.String()).Query(); q.Get("integration_status") != "connected" {
+		if q := testenv.Location(t, cb.String()).Query(); q.Get("integration_status") != "connected" {
 			t.Fatalf("first use: %v", q)
 		}
-		q := location(t, cb.String()).Query()
+		q := testenv.Location(t, cb.String()).Query()
 		if q.Get("integration_status") != "error" || q.Get("error") != "state_already_used" {
 			t.Fatalf("replay: %v", q)
 		}
@@ -155,7 +155,7 @@ func TestCallbackFailures(t *testing.T) {
 		fake.SetDenyConsent(true)
 		cb := authorize(t, org, "slack", body, "")
 		fake.SetDenyConsent(false)
-		q := location(t, cb.String()).Query()
+		q := testenv.Location(t, cb.String()).Query()
 		if q.Get("integration_status") != "error" || q.Get("error") != "access_denied" {
 			t.Fatalf("denied: %v", q)
 		}
@@ -169,7 +169,7 @@ func TestCallbackFailures(t *testing.T) {
 		q := cb.Query()
 		q.Set("code", "forged")
 		cb.RawQuery = q.Encode()
-		back := location(t, cb.String()).Query()
+		back := testenv.Location(t, cb.String()).Query()
 		if back.Get("integration_status") != "error" || back.Get("error") != "invalid_grant" {
 			t.Fatalf("forged code: %v", back)
 		}

@@ -118,26 +118,6 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// browser follows no redirects: the test plays the user's browser.
-var browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-func location(t *testing.T, u string) *url.URL {
-	t.Helper()
-	resp, err := browser.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("GET %s: status %d, want 302", u, resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 // authorize starts a connection and returns the provider's redirect back
 // to our callback (the URL the browser would load next).
 func authorize(t *testing.T, org *testenv.Org, typ string, body map[string]any, user string) *url.URL {
@@ -150,14 +130,14 @@ func authorize(t *testing.T, org *testenv.Org, typ string, body map[string]any, 
 	if !strings.HasPrefix(authURL, fake.URL) {
 		t.Fatalf("authorization_url %s does not point at the provider", authURL)
 	}
-	return location(t, authURL)
+	return testenv.Location(t, authURL)
 }
 
 // connect runs the whole redirect flow and returns the integration id.
 func connect(t *testing.T, org *testenv.Org, typ string, settings map[string]any, user string) string {
 	t.Helper()
 	cb := authorize(t, org, typ, map[string]any{"name": typ + " test", "settings": settings, "return_url": returnURL}, user)
-	back := location(t, cb.String())
+	back := testenv.Location(t, cb.String())
 	q := back.Query()
 	if q.Get("integration_status") != "connected" {
 		t.Fatalf("callback redirected to %s", back)

@@ -54,7 +54,7 @@ func TestSettingsRefusedAfterCallback(t *testing.T) {
 	list := mailchimpAudience(org)
 	cb := authorize(t, org, "mailchimp", map[string]any{"name": "refused", "return_url": returnURL,
 		"settings": map[string]any{"audience_id": "nosuchlist9"}}, "")
-	back := location(t, cb.String())
+	back := testenv.Location(t, cb.String())
 	q := back.Query()
 	id := q.Get("integration_id")
 	if q.Get("integration_status") != "error" || q.Get("error") != "invalid_settings" || q.Get("field") != "settings.audience_id" ||

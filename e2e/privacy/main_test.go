@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -130,26 +129,6 @@ func personal(values ...string) {
 	subjects.Unlock()
 }
 
-// browser follows no redirects: the test plays the user's browser.
-var browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-func location(t *testing.T, u string) *url.URL {
-	t.Helper()
-	resp, err := browser.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("GET %s: status %d, want 302", u, resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 // connect runs the OAuth redirect flow and returns the integration id.
 func connect(t *testing.T, org *testenv.Org, typ string, settings map[string]any) string {
 	t.Helper()
@@ -158,8 +137,8 @@ func connect(t *testing.T, org *testenv.Org, typ string, settings map[string]any
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("authorize %s: %d %s", typ, resp.Status, resp.Body)
 	}
-	cb := location(t, resp.Map(t)["authorization_url"].(string))
-	back := location(t, cb.String())
+	cb := testenv.Location(t, resp.Map(t)["authorization_url"].(string))
+	back := testenv.Location(t, cb.String())
 	if back.Query().Get("integration_status") != "connected" || !strings.HasPrefix(back.String(), returnURL) {
 		t.Fatalf("callback redirected to %s", back)
 	}

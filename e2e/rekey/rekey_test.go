@@ -21,25 +21,6 @@ import (
 
 const wait = 60 * time.Second
 
-var browser = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-func location(t *testing.T, u string) *url.URL {
-	t.Helper()
-	resp, err := browser.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Fatalf("GET %s: status %d, want 302", u, resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 // authorize starts a Google Calendar connection and returns the
 // provider's redirect back to the callback (what the browser loads next).
 func authorize(t *testing.T, org *testenv.Org, user string) *url.URL {
@@ -49,13 +30,13 @@ func authorize(t *testing.T, org *testenv.Org, user string) *url.URL {
 	if resp.Status != http.StatusCreated {
 		t.Fatalf("authorize: %d %s", resp.Status, resp.Body)
 	}
-	return location(t, resp.Map(t)["authorization_url"].(string))
+	return testenv.Location(t, resp.Map(t)["authorization_url"].(string))
 }
 
 // finish loads the callback and returns the connected integration's id.
 func finish(t *testing.T, cb *url.URL) string {
 	t.Helper()
-	back := location(t, cb.String())
+	back := testenv.Location(t, cb.String())
 	if back.Query().Get("integration_status") != "connected" {
 		t.Fatalf("callback redirected to %s", back)
 	}
