@@ -51,8 +51,8 @@ func provider(db *sql.DB, dialect string) (*goose.Provider, error) {
 	default:
 		return nil, fmt.Errorf("migrations: unknown dialect %q", dialect)
 	}
-	// Migrations whose SQL differs per dialect are Go migrations (00008).
-	p, err := goose.NewProvider(d, db, files, goose.WithGoMigrations(connectors(dialect)))
+	// Migrations whose SQL differs per dialect are Go migrations (00008, 00018).
+	p, err := goose.NewProvider(d, db, files, goose.WithGoMigrations(connectors(dialect), configVersion(dialect)))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

@@ -3,14 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
-	"time"
-
-	"gorm.io/gorm"
-
-	"github.com/aqio/connect/database"
-	"github.com/aqio/connect/models"
 )
 
 // groupCommit stores concurrent events in one SQLite transaction (group
@@ -35,8 +30,8 @@ type groupCommit struct {
 }
 
 type ingestStmts struct {
-	insertEvent, insertOutbox, insertSkipped, clearDispatched, upsertObject *sql.Stmt
-	savepoint, rollbackTo, release                                          *sql.Stmt
+	configVersion, insertEvent, insertOutbox, insertSkipped, upsertObject *sql.Stmt
+	savepoint, rollbackTo, release                                        *sql.Stmt
 }
 
 // maxGroup bounds the events of one group commit.
@@ -78,13 +73,13 @@ func (g *groupCommit) prepare(db *sql.DB) error {
 			*dst, g.prepareErr = db.Prepare(q)
 		}
 		st := &g.stmts
+		p(&st.configVersion, `SELECT config_version FROM organizations WHERE id = ?`)
 		p(&st.insertEvent, `INSERT INTO events (organization_id, id, type, idempotency_key, payload, created_unix, received_at, dispatched_at, dispatch)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		p(&st.insertOutbox, `INSERT INTO webhook_outbox (webhook_id, event_id, organization_id, event_type, created_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		p(&st.insertSkipped, `INSERT INTO webhook_skipped (webhook_id, event_id, organization_id, event_type, skipped_at)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		p(&st.clearDispatched, `UPDATE events SET dispatched_at = NULL WHERE organization_id = ? AND id = ?`)
 		p(&st.upsertObject, `INSERT INTO integration_objects (organization_id, object_type, object_id, parent_id, status, data,
 				last_event_id, last_event_type, last_event_created, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -132,18 +127,11 @@ func (s *Store) runGroup(batch []*ingestJob, results []error) (err error) {
 		}
 	}()
 	w := &rawTx{tx: tx, stmts: &s.ingests.stmts}
-	// A session of its own (setting Context makes gorm copy the
-	// statement; without it ConnPool would be set on the shared one).
-	gtx := s.db.DB.Session(&gorm.Session{NewDB: true, Context: ctx})
-	gtx.Statement.ConnPool = tx
-	// Reads inside the group go to the read-only pool (other connections:
-	// WAL readers never wait for this writer) with their cached statements.
-	bound := &Store{db: &database.DB{DB: gtx, Dialect: s.db.Dialect, Reads: s.reads()}, now: s.now, raw: w}
 	for i, j := range batch {
 		if err := w.exec(ctx, w.stmts.savepoint); err != nil {
 			return err
 		}
-		if results[i] = ingestOne(w, bound, j); results[i] != nil {
+		if results[i] = w.ingestOne(ctx, j); results[i] != nil {
 			if err := w.exec(ctx, w.stmts.rollbackTo); err != nil {
 				return err
 			}
@@ -167,40 +155,48 @@ func (r *rawTx) exec(ctx context.Context, stmt *sql.Stmt, args ...any) error {
 	return err
 }
 
-func (r *rawTx) insertEvent(ctx context.Context, e *models.Event) (bool, error) {
+// ingestOne writes one job: the config-version check, the event, and,
+// if the event is new, its outbox and skipped rows and the recorder's
+// objects. errDuplicate when the event exists, errStaleConfig when the
+// version moved.
+func (r *rawTx) ingestOne(ctx context.Context, j *ingestJob) error {
+	e := j.e
+	var version int64
+	switch err := r.tx.StmtContext(ctx, r.stmts.configVersion).QueryRowContext(ctx, e.OrganizationID).Scan(&version); {
+	case errors.Is(err, sql.ErrNoRows):
+		return j.notCurrent()
+	case err != nil:
+		return fmt.Errorf("read organization config version: %w", err)
+	case j.version >= 0 && version != j.version:
+		return j.notCurrent()
+	}
 	res, err := r.tx.StmtContext(ctx, r.stmts.insertEvent).ExecContext(ctx,
 		e.OrganizationID, e.ID, e.Type, e.IdempotencyKey, e.Payload, e.CreatedUnix, e.ReceivedAt, e.DispatchedAt, e.Dispatch)
 	if err != nil {
-		return false, err
+		return fmt.Errorf("insert event: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return n > 0, err
-}
-
-func (r *rawTx) insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
-	for _, w := range webhookIDs {
-		if err := r.exec(ctx, r.stmts.insertOutbox, w, e.ID, e.OrganizationID, e.Type, now); err != nil {
-			return err
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("insert event: %w", err)
+	} else if n == 0 {
+		return errDuplicate
+	}
+	for _, w := range j.webhookIDs {
+		if err := r.exec(ctx, r.stmts.insertOutbox, w, e.ID, e.OrganizationID, e.Type, j.now); err != nil {
+			return fmt.Errorf("enqueue deliveries: %w", err)
+		}
+	}
+	for _, w := range j.skippedIDs {
+		if err := r.exec(ctx, r.stmts.insertSkipped, w, e.ID, e.OrganizationID, e.Type, j.now); err != nil {
+			return fmt.Errorf("record skipped deliveries: %w", err)
+		}
+	}
+	for i := range j.objects {
+		o := &j.objects[i]
+		err := r.exec(ctx, r.stmts.upsertObject, o.OrganizationID, o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data,
+			o.LastEventID, o.LastEventType, o.LastEventCreated, o.UpdatedAt)
+		if err != nil {
+			return fmt.Errorf("keep object %s %s: %w", o.ObjectType, o.ObjectID, err)
 		}
 	}
 	return nil
-}
-
-func (r *rawTx) insertSkipped(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
-	for _, w := range webhookIDs {
-		if err := r.exec(ctx, r.stmts.insertSkipped, w, e.ID, e.OrganizationID, e.Type, now); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (r *rawTx) clearDispatched(ctx context.Context, e models.Event) error {
-	return r.exec(ctx, r.stmts.clearDispatched, e.OrganizationID, e.ID)
-}
-
-// upsertObject is UpsertObject inside a group commit.
-func (r *rawTx) upsertObject(ctx context.Context, o *models.IntegrationObject) error {
-	return r.exec(ctx, r.stmts.upsertObject, o.OrganizationID, o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data,
-		o.LastEventID, o.LastEventType, o.LastEventCreated, o.UpdatedAt)
 }

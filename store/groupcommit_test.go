@@ -12,27 +12,13 @@ import (
 	"github.com/aqio/connect/store"
 )
 
-// The group commit is the SQLite ingest path; it runs on a real SQLite
-// file with the service's pragmas and migrations.
+// openSQLite is the ingest database (ingestDSN: SQLite, or Postgres when
+// AQIO_TEST_DATABASE_URL is set): on SQLite the events go through the
+// group commit, on Postgres through one statement each; isolation is the
+// same.
 func openSQLite(t *testing.T) (*database.DB, *store.Store) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := database.Open(ctx, "sqlite://"+t.TempDir()+"/aqio.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`INSERT INTO organizations (id, name) VALUES ('org_1', 'One')`,
-		`INSERT INTO webhooks (id, organization_id, name, url, secret, events) VALUES ('wh_1', 'org_1', 'w', 'https://example.com', 's', '["*"]')`,
-	} {
-		if err := db.Exec(q).Error; err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := openIngestDB(t, ingestDSN(t))
 	return db, store.New(db, nil)
 }
 

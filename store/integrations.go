@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -225,6 +226,9 @@ func (s *Store) ListIntegrationsFor(ctx context.Context, orgID string, o Owner) 
 
 // ActiveIntegrations lists the organization's active integrations.
 func (s *Store) ActiveIntegrations(ctx context.Context, orgID string) ([]models.Integration, error) {
+	if s.ingestCfg != nil && orgID == s.ingestCfg.orgID {
+		return slices.Clone(s.ingestCfg.Integrations), nil
+	}
 	var out []models.Integration
 	err := s.reads().WithContext(ctx).Where("organization_id = ? AND status = ?", orgID, models.IntegrationActive).
 		Order("created_at, id").Find(&out).Error

@@ -26,41 +26,90 @@ type OutboxBatch struct {
 	Created []time.Time
 }
 
-// Recorder does an observer's database work for a new event inside the
-// transaction that stores it (st is bound to that transaction) and says
-// whether the observer must also see the event after the commit.
+// Recorder does an observer's database work for a new event and says
+// whether the observer must also see the event after the commit. It runs
+// before the event is written, with st bound to the write: st's
+// UpsertObject is written atomically with the event (and not at all if the
+// event turns out to exist), and st's ActiveIntegrations are those the
+// event is routed at (IngestConfig). Other calls on st go to the database.
 type Recorder func(ctx context.Context, st *Store, ev models.Event) (after bool, err error)
 
-// errDuplicate rolls back the ingest transaction of an event that exists.
+// Route decides, from the organization's webhooks (all of them, oldest
+// first), which get the event — queued, an outbox row each — and which
+// disabled ones are owed it when re-enabled (skipped), and returns the
+// event's dispatch record (events.dispatch).
+type Route func(hooks []models.Webhook) (queued, skipped []string, dispatchJSON string, err error)
+
+// errDuplicate: the event exists; nothing was written.
 var errDuplicate = errors.New("event exists")
 
-// IngestEvent stores a posted event with its dispatch record
-// (events.dispatch), one outbox row per subscribed webhook, and what
-// record writes, in one transaction: once it returns, the deliveries no
-// longer depend on this process. dispatched_at is set in the same
-// transaction unless record asks to see the event after the commit (the
-// caller then sets it with MarkEventDispatched). An event that exists
-// (same id or idempotency key) is returned unchanged with isNew=false and
-// nothing is written.
+// maxRoutes bounds how often one event is routed again because the
+// organization's configuration changed under it.
+const maxRoutes = 5
+
+// IngestRouted stores a posted event with its dispatch record, one outbox
+// row per webhook route queues it for, a skipped row per disabled webhook
+// that wanted it, and what record writes, atomically: once it returns, the
+// deliveries no longer depend on this process. The organization's webhooks
+// and active integrations come from memory (IngestConfig); the write
+// happens only if the organization's config version is still the one they
+// were read at, checked in the same statement (Postgres) or transaction
+// (SQLite), so a webhook created or an integration connected before the
+// event arrived — in any process — always gets it. Otherwise they are read
+// again and the event routed again. dispatched_at is set unless record
+// asks to see the event after the commit (the caller then sets it with
+// MarkEventDispatched). An event that exists (same id or idempotency key)
+// is returned unchanged with isNew=false and nothing is written.
+func (s *Store) IngestRouted(ctx context.Context, e *models.Event, route Route, record Recorder) (models.Event, bool, error) {
+	for try := 1; ; try++ {
+		cfg, err := s.ingestConfig(ctx, e.OrganizationID)
+		if err != nil {
+			return models.Event{}, false, err
+		}
+		queued, skipped, dispatchJSON, err := route(cfg.Webhooks)
+		if err != nil {
+			return models.Event{}, false, err
+		}
+		job := &ingestJob{ctx: ctx, e: e, webhookIDs: queued, skippedIDs: skipped, dispatchJSON: dispatchJSON, version: cfg.Version, cfg: cfg}
+		stored, isNew, err := s.ingest(job, record)
+		if errors.Is(err, errStaleConfig) {
+			s.configs.drop(e.OrganizationID, cfg.Version)
+			if try < maxRoutes {
+				continue
+			}
+		}
+		return stored, isNew, err
+	}
+}
+
+// IngestEvent stores an event whose outbox rows the caller chose (no
+// routing by the organization's webhooks); see IngestRouted.
 func (s *Store) IngestEvent(ctx context.Context, e *models.Event, webhookIDs []string, dispatchJSON string, record Recorder) (models.Event, bool, error) {
 	return s.IngestEventSkipping(ctx, e, webhookIDs, nil, dispatchJSON, record)
 }
 
 // IngestEventSkipping is IngestEvent that also records, in the same
-// transaction, the disabled webhooks (skippedIDs) whose subscription and
+// write, the disabled webhooks (skippedIDs) whose subscription and
 // filters the event matched: they are owed it when re-enabled
 // (webhook_skipped; recover with status skipped_disabled).
 func (s *Store) IngestEventSkipping(ctx context.Context, e *models.Event, webhookIDs, skippedIDs []string, dispatchJSON string, record Recorder) (models.Event, bool, error) {
-	now := s.now()
-	e.ReceivedAt = now
-	e.Dispatch = &dispatchJSON
-	e.DispatchedAt = &now
-	job := &ingestJob{ctx: ctx, e: e, webhookIDs: webhookIDs, skippedIDs: skippedIDs, record: record, now: now}
-	var err error
-	if s.db.Dialect == "sqlite" {
-		err = s.ingests.do(s, job)
-	} else {
-		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error { return s.ingestTx(tx, job) })
+	return s.ingest(&ingestJob{ctx: ctx, e: e, webhookIDs: webhookIDs, skippedIDs: skippedIDs, dispatchJSON: dispatchJSON, version: -1}, record)
+}
+
+// ingest runs record, then writes the job.
+func (s *Store) ingest(j *ingestJob, record Recorder) (models.Event, bool, error) {
+	e := j.e
+	j.now = s.now()
+	e.ReceivedAt = j.now
+	e.Dispatch = &j.dispatchJSON
+	e.DispatchedAt = &j.now
+	err := s.recordFirst(j, record)
+	if err == nil {
+		if s.db.Dialect == "sqlite" {
+			err = s.ingests.do(s, j)
+		} else {
+			err = s.writePostgres(j)
+		}
 	}
 	if err == nil {
 		return *e, true, nil
@@ -70,7 +119,7 @@ func (s *Store) IngestEventSkipping(ctx context.Context, e *models.Event, webhoo
 		return models.Event{}, false, err
 	}
 	var stored models.Event
-	q := s.db.WithContext(ctx).Where("organization_id = ?", e.OrganizationID)
+	q := s.db.WithContext(j.ctx).Where("organization_id = ?", e.OrganizationID)
 	if e.IdempotencyKey != nil {
 		q = q.Where("id = ? OR idempotency_key = ?", e.ID, *e.IdempotencyKey)
 	} else {
@@ -82,67 +131,137 @@ func (s *Store) IngestEventSkipping(ctx context.Context, e *models.Event, webhoo
 	return stored, false, nil
 }
 
-// ingestJob is one event to store.
-type ingestJob struct {
-	ctx        context.Context
-	e          *models.Event
-	webhookIDs []string
-	skippedIDs []string
-	record     Recorder
-	now        time.Time
-	done       chan error
-}
-
-// ingestWriter writes one event's rows: gorm in a transaction, or the
-// prepared statements of a SQLite group commit (groupcommit.go).
-type ingestWriter interface {
-	insertEvent(ctx context.Context, e *models.Event) (inserted bool, err error)
-	insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error
-	insertSkipped(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error
-	clearDispatched(ctx context.Context, e models.Event) error
-}
-
-// ingestOne writes one event through w; st is the Store the recorder
-// sees, bound to the same transaction. errDuplicate when the event exists.
-func ingestOne(w ingestWriter, st *Store, j *ingestJob) error {
-	inserted, err := w.insertEvent(j.ctx, j.e)
-	if err != nil {
-		return fmt.Errorf("insert event: %w", err)
-	}
-	if !inserted {
-		return errDuplicate
-	}
-	if err := w.insertOutbox(j.ctx, *j.e, j.webhookIDs, j.now); err != nil {
-		return fmt.Errorf("enqueue deliveries: %w", err)
-	}
-	if len(j.skippedIDs) > 0 {
-		if err := w.insertSkipped(j.ctx, *j.e, j.skippedIDs, j.now); err != nil {
-			return fmt.Errorf("record skipped deliveries: %w", err)
-		}
-	}
-	if j.record == nil {
+// recordFirst runs record with a Store bound to the job: its object writes
+// join the job, its active integrations are the job's.
+func (s *Store) recordFirst(j *ingestJob, record Recorder) error {
+	if record == nil {
 		return nil
 	}
-	after, err := j.record(j.ctx, st, *j.e)
-	if err != nil || !after {
+	bound := &Store{db: s.db, now: s.now, raw: objectCollector{j}, ingestCfg: j.cfg}
+	after, err := record(j.ctx, bound, *j.e)
+	if err != nil {
 		return err
 	}
-	j.e.DispatchedAt = nil
-	return w.clearDispatched(j.ctx, *j.e)
+	if after {
+		j.e.DispatchedAt = nil
+	}
+	return nil
 }
 
-// ingestTx writes one event in tx.
-func (s *Store) ingestTx(tx *gorm.DB, j *ingestJob) error {
-	return ingestOne(gormWriter{tx}, s.withTx(tx), j)
+// ingestJob is one event to store.
+type ingestJob struct {
+	ctx          context.Context
+	e            *models.Event
+	webhookIDs   []string
+	skippedIDs   []string
+	dispatchJSON string
+	objects      []models.IntegrationObject // the recorder's writes
+	// version is the organization's config version the event was routed
+	// at; the write happens only while it is current (-1: not routed, no
+	// check).
+	version int64
+	cfg     *IngestConfig
+	now     time.Time
+	done    chan error
 }
 
-// gormWriter is the ingestWriter of a gorm transaction.
+// objectWriter takes a bound Store's object writes (UpsertObject).
+type objectWriter interface {
+	upsertObject(ctx context.Context, o *models.IntegrationObject) error
+}
+
+// objectCollector adds a recorder's object writes to its ingest job.
+type objectCollector struct{ j *ingestJob }
+
+func (c objectCollector) upsertObject(_ context.Context, o *models.IntegrationObject) error {
+	if o.OrganizationID != c.j.e.OrganizationID {
+		return fmt.Errorf("object %s %s of organization %s recorded for an event of %s", o.ObjectType, o.ObjectID, o.OrganizationID, c.j.e.OrganizationID)
+	}
+	c.j.objects = append(c.j.objects, *o)
+	return nil
+}
+
+// pgIngest writes one event on Postgres in one statement (one round trip,
+// its own transaction): the config-version check, the event, its outbox
+// and skipped rows and the recorder's objects, each of the latter only if
+// the event was new. It returns whether the version was current and
+// whether the event was inserted.
+const pgIngest = `WITH cfg AS (
+	SELECT 1 FROM organizations WHERE id = $1::text AND ($2::bigint < 0 OR config_version = $2::bigint)
+), ev AS (
+	INSERT INTO events (organization_id, id, type, idempotency_key, payload, created_unix, received_at, dispatched_at, dispatch)
+	SELECT $1::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::timestamp, $9::timestamp, $10::text
+	WHERE EXISTS (SELECT 1 FROM cfg)
+	ON CONFLICT DO NOTHING
+	RETURNING 1
+), outbox AS (
+	INSERT INTO webhook_outbox (webhook_id, event_id, organization_id, event_type, created_at)
+	SELECT w, $3::text, $1::text, $4::text, $8::timestamp FROM ev, unnest($11::text[]) AS w
+	ON CONFLICT DO NOTHING
+), skipped AS (
+	INSERT INTO webhook_skipped (webhook_id, event_id, organization_id, event_type, skipped_at)
+	SELECT w, $3::text, $1::text, $4::text, $8::timestamp FROM ev, unnest($12::text[]) AS w
+	ON CONFLICT DO NOTHING
+), objects AS (
+	INSERT INTO integration_objects (organization_id, object_type, object_id, parent_id, status, data,
+		last_event_id, last_event_type, last_event_created, updated_at)
+	SELECT $1::text, o.object_type, o.object_id, o.parent_id, o.status, o.data,
+		o.last_event_id, o.last_event_type, o.last_event_created, o.updated_at
+	FROM ev, unnest($13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::bigint[], $21::timestamp[])
+		AS o (object_type, object_id, parent_id, status, data, last_event_id, last_event_type, last_event_created, updated_at)
+	ON CONFLICT (organization_id, object_type, object_id) DO UPDATE SET
+		parent_id = excluded.parent_id, status = excluded.status, data = excluded.data,
+		last_event_id = excluded.last_event_id, last_event_type = excluded.last_event_type,
+		last_event_created = excluded.last_event_created, updated_at = excluded.updated_at
+	WHERE integration_objects.last_event_created <= excluded.last_event_created
+)
+SELECT EXISTS (SELECT 1 FROM cfg), EXISTS (SELECT 1 FROM ev)`
+
+// writePostgres writes one event with pgIngest.
+func (s *Store) writePostgres(j *ingestJob) error {
+	e := j.e
+	n := len(j.objects)
+	typ, id, data, evID, evType := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	parent, status := make([]*string, n), make([]*string, n)
+	created, updated := make([]int64, n), make([]time.Time, n)
+	for i, o := range j.objects {
+		typ[i], id[i], parent[i], status[i], data[i] = o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data
+		evID[i], evType[i], created[i], updated[i] = o.LastEventID, o.LastEventType, o.LastEventCreated, o.UpdatedAt
+	}
+	var current, inserted bool
+	err := s.db.SQL().QueryRowContext(j.ctx, pgIngest,
+		e.OrganizationID, j.version, e.ID, e.Type, e.IdempotencyKey, e.Payload, e.CreatedUnix, e.ReceivedAt, e.DispatchedAt, e.Dispatch,
+		nonNil(j.webhookIDs), nonNil(j.skippedIDs),
+		typ, id, parent, status, data, evID, evType, created, updated,
+	).Scan(&current, &inserted)
+	switch {
+	case err != nil:
+		return fmt.Errorf("store event: %w", err)
+	case !current:
+		return j.notCurrent()
+	case !inserted:
+		return errDuplicate
+	}
+	return nil
+}
+
+// notCurrent is the error of a write whose version check failed.
+func (j *ingestJob) notCurrent() error {
+	if j.version < 0 {
+		return fmt.Errorf("store event: organization %s: %w", j.e.OrganizationID, ErrNotFound)
+	}
+	return errStaleConfig
+}
+
+func nonNil(ids []string) []string {
+	if ids == nil {
+		return []string{}
+	}
+	return ids
+}
+
+// gormWriter writes outbox rows in a gorm transaction.
 type gormWriter struct{ tx *gorm.DB }
-
-func (g gormWriter) insertEvent(ctx context.Context, e *models.Event) (bool, error) {
-	res := g.tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(e)
-	return res.RowsAffected > 0, res.Error
-}
 
 func (g gormWriter) insertOutbox(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
 	if len(webhookIDs) == 0 {
@@ -153,19 +272,6 @@ func (g gormWriter) insertOutbox(ctx context.Context, e models.Event, webhookIDs
 		rows[i] = models.OutboxEntry{WebhookID: w, EventID: e.ID, OrganizationID: e.OrganizationID, EventType: e.Type, CreatedAt: now}
 	}
 	return g.tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
-}
-
-func (g gormWriter) insertSkipped(ctx context.Context, e models.Event, webhookIDs []string, now time.Time) error {
-	rows := make([]models.SkippedDelivery, len(webhookIDs))
-	for i, w := range webhookIDs {
-		rows[i] = models.SkippedDelivery{WebhookID: w, EventID: e.ID, OrganizationID: e.OrganizationID, EventType: e.Type, SkippedAt: now}
-	}
-	return g.tx.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&rows).Error
-}
-
-func (g gormWriter) clearDispatched(ctx context.Context, e models.Event) error {
-	return g.tx.WithContext(ctx).Model(&models.Event{}).Where("organization_id = ? AND id = ?", e.OrganizationID, e.ID).
-		Update("dispatched_at", nil).Error
 }
 
 // withTx is a Store whose queries run in tx (reads too: a second

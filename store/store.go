@@ -25,7 +25,11 @@ type Store struct {
 	now       func() time.Time
 	knownOrgs sync.Map // organization ids known to exist
 	ingests   groupCommit
-	raw       *rawTx // set on a Store bound to a group commit
+	configs   ingestConfigs // each organization's routing configuration (ingest)
+	// Set on the Store a Recorder sees (IngestRouted): raw takes its
+	// object writes, ingestCfg answers ActiveIntegrations.
+	raw       objectWriter
+	ingestCfg *IngestConfig
 }
 
 // New returns a Store. now may be nil (wall clock, UTC).

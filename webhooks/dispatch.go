@@ -118,11 +118,14 @@ func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempote
 	}
 
 	ev := models.Event{OrganizationID: orgID, ID: id, Type: in.Type, IdempotencyKey: idem, Payload: string(payload), CreatedUnix: created}
-	queued, skipped, err := s.subscribers(ctx, ev)
-	if err != nil {
-		return Ingested{}, err
+	var queued []Queued
+	m := &matcher{s: s, payload: []byte(ev.Payload)}
+	route := func(hooks []models.Webhook) ([]string, []string, string, error) {
+		var skipped []string
+		queued, skipped = m.route(hooks, ev.Type)
+		return webhookIDs(queued), skipped, dispatchJSON(queued), nil
 	}
-	stored, isNew, err := s.Store.IngestEventSkipping(ctx, &ev, webhookIDs(queued), skipped, dispatchJSON(queued), s.record)
+	stored, isNew, err := s.Store.IngestRouted(ctx, &ev, route, s.record)
 	if err != nil {
 		return Ingested{}, err
 	}
@@ -193,17 +196,23 @@ func sameEvent(stored, posted models.Event, createdGiven bool) bool {
 }
 
 // subscribers lists the webhooks of the event's organization that want it
-// (subscription and filters): the active ones get it queued, the disabled
-// ones (skipped) are owed it when re-enabled.
+// (subscription and filters), read from the database: the active ones get
+// it queued, the disabled ones (skipped) are owed it when re-enabled.
 func (s *Service) subscribers(ctx context.Context, ev models.Event) (queued []Queued, skipped []string, err error) {
 	hooks, err := s.Store.Webhooks(ctx, ev.OrganizationID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list webhooks: %w", err)
 	}
+	queued, skipped = (&matcher{s: s, payload: []byte(ev.Payload)}).route(hooks, ev.Type)
+	return queued, skipped, nil
+}
+
+// route splits the webhooks that want the event (subscription and
+// filters) into the active ones (queued) and the disabled ones (skipped).
+func (m *matcher) route(hooks []models.Webhook, eventType string) (queued []Queued, skipped []string) {
 	queued = []Queued{}
-	m := &matcher{s: s, payload: []byte(ev.Payload)}
 	for _, w := range hooks {
-		if !eventtypes.Match(Events(w), ev.Type) || !m.wants(w) {
+		if !eventtypes.Match(Events(w), eventType) || !m.wants(w) {
 			continue
 		}
 		if w.IsActive {
@@ -212,7 +221,7 @@ func (s *Service) subscribers(ctx context.Context, ev models.Event) (queued []Qu
 			skipped = append(skipped, w.ID)
 		}
 	}
-	return queued, skipped, nil
+	return queued, skipped
 }
 
 // enqueue writes the outbox rows of a stored event and wakes the
