@@ -22,7 +22,6 @@ import (
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
-	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/metrics"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
@@ -212,16 +211,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	dc := dynamicconfig.StaticClient{
-		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
-		// Workflow starts from an in-process worker skip the matching round trip.
-		dynamicconfig.EnableEagerWorkflowStart.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
-		// A signal to a running workflow (the endpoint workflow's quiet
-		// path) schedules its workflow task through the transfer queue,
-		// whose reader is limited to 20 reads/s per shard by default: at
-		// 50 signals/s each waited 0-50 ms for the next read. The reader is
-		// woken per new task, so a higher ceiling costs no idle polling.
-		dynamicconfig.TransferProcessorMaxPollRPS.Key(): []dynamicconfig.ConstrainedValue{{Value: 1000}},
+	dc, err := DynamicConfig()
+	if err != nil {
+		return nil, err
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(cfg),

@@ -8,7 +8,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"path"
 	"slices"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -26,7 +28,8 @@ type service struct {
 	DependsOn   map[string]struct {
 		Condition string `yaml:"condition"`
 	} `yaml:"depends_on"`
-	Ports []string `yaml:"ports"`
+	Ports   []string `yaml:"ports"`
+	Volumes []string `yaml:"volumes"`
 }
 
 func main() {
@@ -68,6 +71,7 @@ func check(path string) []string {
 	need(c.Services["temporal"].DependsOn["postgres"].Condition == "service_healthy", "temporal must wait for a healthy postgres")
 	need(c.Services["temporal"].Environment["DB"] != "", "temporal must be backed by postgres (DB setting)")
 	need(c.Services["temporal-ui"].Environment["TEMPORAL_ADDRESS"] != "", "temporal-ui needs TEMPORAL_ADDRESS")
+	errs = append(errs, checkDynamicConfig(c.Services["temporal"])...)
 	for name, cmd := range map[string]string{"migrate": "migrate", "api": "api", "worker": "worker"} {
 		s := c.Services[name]
 		need(s.Build != nil, "%s must be built from the Dockerfile", name)
@@ -86,4 +90,26 @@ func check(path string) []string {
 		errs = append(errs, "Dockerfile is missing")
 	}
 	return errs
+}
+
+// checkDynamicConfig: the temporal service runs with the dynamic config
+// file the embedded server uses (devtemporal/dynamicconfig.yaml), mounted
+// where DYNAMIC_CONFIG_FILE_PATH (relative to /etc/temporal) points.
+func checkDynamicConfig(s service) []string {
+	const file = "devtemporal/dynamicconfig.yaml"
+	rel := s.Environment["DYNAMIC_CONFIG_FILE_PATH"]
+	if rel == "" {
+		return []string{"temporal must set DYNAMIC_CONFIG_FILE_PATH to " + file + " mounted into the container"}
+	}
+	target := path.Join("/etc/temporal", rel)
+	for _, v := range s.Volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) >= 2 && path.Clean(strings.TrimPrefix(parts[0], "./")) == file && parts[1] == target {
+			if _, err := os.Stat(file); err != nil {
+				return []string{"temporal mounts " + file + ": " + err.Error()}
+			}
+			return nil
+		}
+	}
+	return []string{fmt.Sprintf("temporal must mount ./%s at %s (its DYNAMIC_CONFIG_FILE_PATH)", file, target)}
 }
