@@ -27,6 +27,12 @@ type BatchInput struct {
 	// PerSecond paces the requests (a throttled webhook): their starts are
 	// 1/PerSecond apart, and the batch lasts at least len(EventIDs)/PerSecond.
 	PerSecond int
+	// PriorRunID: the pump run that claimed these messages and lost its
+	// lease before it finished (a stale pump batch restarted by the
+	// dispatcher). Its attempts count as an earlier try of this run: a
+	// message it recorded is not sent again, one it left pending is marked
+	// interrupted and sent again (same webhook-id).
+	PriorRunID string `json:",omitempty"`
 }
 
 // BatchResult is what the first attempts of a batch came to. Retries
@@ -72,21 +78,46 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("load webhook %s: %w", in.WebhookID, err)
 	}
+	earlier, err := d.Store.RunAttempts(ctx, wf.RunID, in.EventIDs)
+	if err != nil {
+		return BatchResult{}, fmt.Errorf("load earlier attempts: %w", err)
+	}
+	if in.PriorRunID != "" {
+		prior, err := d.Store.RunAttempts(ctx, in.PriorRunID, in.EventIDs)
+		if err != nil {
+			return BatchResult{}, fmt.Errorf("load the pump's attempts: %w", err)
+		}
+		var pending []string
+		for _, r := range prior {
+			if r.Status == models.DeliveryPending {
+				pending = append(pending, r.MessageID)
+			}
+		}
+		if err := d.Store.MarkInterrupted(ctx, in.PriorRunID, pending); err != nil {
+			return BatchResult{}, err
+		}
+		earlier = append(prior, earlier...)
+	}
+	return d.deliverFirst(ctx, wf, wh, in, earlier)
+}
+
+// deliverFirst makes the first attempt of in's messages to wh as the run
+// wf (DeliverBatch and the pump): earlier are the attempts an earlier try
+// of the run recorded for them (nil: none, a first try).
+func (d *Deliveries) deliverFirst(ctx context.Context, wf struct{ ID, RunID string }, wh models.Webhook, in BatchInput, earlier []models.WebhookDelivery) (BatchResult, error) {
 	res := BatchResult{TimeoutSeconds: wh.TimeoutSeconds, RetryCount: wh.RetryCount, RetryDelaySeconds: wh.RetryDelaySeconds}
 	events, err := d.Store.GetEvents(ctx, in.OrganizationID, in.EventIDs)
 	if err != nil {
 		return BatchResult{}, fmt.Errorf("load events: %w", err)
-	}
-	earlier, err := d.Store.RunAttempts(ctx, wf.RunID, in.EventIDs)
-	if err != nil {
-		return BatchResult{}, fmt.Errorf("load earlier attempts: %w", err)
 	}
 	done := map[string]models.WebhookDelivery{} // outcomes an earlier try of this run recorded
 	interrupted := []string{}                   // sends of an earlier try whose outcome it never recorded
 	for _, r := range earlier {
 		switch {
 		case r.Status == models.DeliveryPending:
-			interrupted = append(interrupted, r.MessageID)
+			if r.RunID == wf.RunID {
+				interrupted = append(interrupted, r.MessageID)
+			}
 		case !r.Interrupted:
 			done[r.MessageID] = r
 		}

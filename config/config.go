@@ -45,6 +45,10 @@ type Config struct {
 	// go to the webhook's Endpoint run as a signal instead of a new
 	// DeliveryBatch run (0: off; docs/WEBHOOKS.md).
 	WebhookSignalBatchMax int
+	// WebhookPump: a webhook's quiet traffic is delivered by its endpoint
+	// pump (webhook-pump:<webhook>, no Temporal call per message;
+	// AQIO_WEBHOOK_PUMP, default on; docs/WEBHOOKS.md).
+	WebhookPump bool
 	// Integrations are the OAuth providers' settings (config/integrations.go).
 	Integrations IntegrationsConfig
 	// Auth is user tokens, API keys, rate limits and audit (config/auth.go).
@@ -105,6 +109,9 @@ func Load(env Env) (Config, error) {
 		return c, err
 	}
 	if c.WebhookSignalBatchMax, err = getInt(env, "AQIO_WEBHOOK_SIGNAL_BATCH_MAX", 0); err != nil {
+		return c, err
+	}
+	if c.WebhookPump, err = getBool(env, "AQIO_WEBHOOK_PUMP", true); err != nil {
 		return c, err
 	}
 	if c.Integrations, err = loadIntegrations(env, c.PublicURL); err != nil {

@@ -300,11 +300,12 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, e models.Event, webhookID
 // ClaimOutbox claims up to limit unclaimed outbox rows, oldest first, and
 // groups them into batches of at most maxBatch rows of one webhook and one
 // event type, each under a new id from newID. On Postgres, rows another
-// dispatcher is claiming are skipped (FOR UPDATE SKIP LOCKED).
+// dispatcher is claiming are skipped (FOR UPDATE SKIP LOCKED). Rows of a
+// webhook whose pump holds a live lease are left to the pump (pump.go).
 func (s *Store) ClaimOutbox(ctx context.Context, limit, maxBatch int, newID func() string) ([]OutboxBatch, error) {
 	var batches []OutboxBatch
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := tx.Where("batch_id IS NULL").Order("created_at, webhook_id, event_id").Limit(limit)
+		q := leasedExpr(tx.Where("batch_id IS NULL"), s.now()).Order("created_at, webhook_id, event_id").Limit(limit)
 		if s.db.Dialect == "postgres" {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}
@@ -358,10 +359,12 @@ func groupOutbox(rows []models.OutboxEntry, maxBatch int, newID func() string) [
 }
 
 // StaleOutbox returns batches claimed before cutoff whose rows are still
-// there: their dispatcher died between claiming and starting them.
+// there: their dispatcher died between claiming and starting them, or the
+// pump that claimed them lost its lease (died) before delivering them. A
+// live pump's rows are never stale, however long its requests take.
 func (s *Store) StaleOutbox(ctx context.Context, cutoff time.Time, limit int) ([]OutboxBatch, error) {
 	var batchIDs []string
-	err := s.db.WithContext(ctx).Model(&models.OutboxEntry{}).Distinct("batch_id").
+	err := notHeldExpr(s.db.WithContext(ctx).Model(&models.OutboxEntry{}), s.now()).Distinct("batch_id").
 		Where("batch_id IS NOT NULL AND claimed_at < ?", cutoff).Limit(limit).Pluck("batch_id", &batchIDs).Error
 	if err != nil {
 		return nil, fmt.Errorf("read stale outbox: %w", err)

@@ -77,8 +77,12 @@ func (s *Service) StopDispatcher() {
 	}
 }
 
-// kick wakes this process's dispatcher, if it runs one.
+// kick wakes this process's dispatcher, if it runs one, and this
+// process's endpoint pumps: outbox rows were committed.
 func (s *Service) kick() {
+	if s.Pump {
+		store.NotifyOutbox()
+	}
 	s.dispatcherMu.Lock()
 	d := s.dispatcher
 	s.dispatcherMu.Unlock()
@@ -97,11 +101,25 @@ func (d *dispatcher) run(ctx context.Context) {
 	defer tick.Stop()
 	var lastStale time.Time // look for stale claims at once: an earlier process may have left some
 	for {
+		kicked := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
+			kicked = true
 		case <-tick.C:
+			if d.s.Pump {
+				if err := d.s.refreshPumps(ctx); err != nil && ctx.Err() == nil {
+					d.logger.Error("read endpoint pump leases", "err", err)
+				}
+			}
+		}
+		if kicked && d.s.pumps.remote() {
+			// This process committed outbox rows and a pump of another
+			// process may own their webhook: one NOTIFY per pass.
+			if err := d.s.Store.NotifyPumps(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("notify endpoint pumps", "err", err)
+			}
 		}
 		if time.Since(lastStale) >= d.s.staleClaim()/3 {
 			lastStale = time.Now()
@@ -367,6 +385,9 @@ func (s *Service) startBatches(ctx context.Context, batches []store.OutboxBatch)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			err := s.startBatch(ctx, b)
+			if err == nil {
+				s.startPump(ctx, b)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -385,6 +406,9 @@ func (s *Service) startBatches(ctx context.Context, batches []store.OutboxBatch)
 
 func (s *Service) startBatch(ctx context.Context, b store.OutboxBatch) error {
 	id := workflows.BatchWorkflowID(b.WebhookID, b.BatchID)
+	in := activities.BatchInput{OrganizationID: b.OrganizationID, WebhookID: b.WebhookID, EventIDs: b.EventIDs}
+	// A pump's rows whose lease lapsed: its attempts count as this run's.
+	in.PriorRunID, _ = store.ParsePumpBatch(b.BatchID)
 	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                workflows.WebhooksQueue,
@@ -392,7 +416,7 @@ func (s *Service) startBatch(ctx context.Context, b store.OutboxBatch) error {
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		EnableEagerStart:         true,
 		TypedSearchAttributes:    workflows.DeliveryAttributes(b.OrganizationID, b.WebhookID, b.EventType),
-	}, workflows.DeliveryBatch, activities.BatchInput{OrganizationID: b.OrganizationID, WebhookID: b.WebhookID, EventIDs: b.EventIDs})
+	}, workflows.DeliveryBatch, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &already) {
 		return fmt.Errorf("start %s: %w", id, err)
@@ -405,4 +429,83 @@ func (s *Service) staleClaim() time.Duration {
 		return s.StaleClaim
 	}
 	return DefaultStaleClaim
+}
+
+// maxPumps bounds the endpoint pumps the dispatchers start (each holds an
+// activity slot of a worker while it runs); a webhook beyond it keeps the
+// DeliveryBatch path.
+const maxPumps = 64
+
+// pumpState is what a dispatcher knows of the endpoint pumps: when it
+// last started each webhook's (at most once per lease period), and the
+// live leases it read last (refreshed every dispatchPoll).
+type pumpState struct {
+	mu        sync.Mutex
+	startedAt map[string]time.Time
+	live      map[string]string // webhook -> lease owner
+}
+
+// remote reports whether a live pump lease is held by another process.
+func (p *pumpState) remote() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, owner := range p.live {
+		if !store.IsLocalPump(owner) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) refreshPumps(ctx context.Context) error {
+	live, err := s.Store.LivePumps(ctx)
+	if err != nil {
+		return err
+	}
+	s.pumps.mu.Lock()
+	s.pumps.live = live
+	s.pumps.mu.Unlock()
+	return nil
+}
+
+// startPump starts the endpoint pump of a batch's webhook (the dispatcher
+// just handed the batch to a DeliveryBatch run: its webhook had no live
+// lease) unless this process started it within the lease period. The
+// start uses the running pump if there is one; a failed start is only
+// logged (the DeliveryBatch path goes on).
+func (s *Service) startPump(ctx context.Context, b store.OutboxBatch) {
+	if !s.Pump {
+		return
+	}
+	p := &s.pumps
+	p.mu.Lock()
+	if p.startedAt == nil {
+		p.startedAt = map[string]time.Time{}
+	}
+	now := time.Now()
+	for id, at := range p.startedAt {
+		if now.Sub(at) >= activities.PumpLease {
+			delete(p.startedAt, id)
+		}
+	}
+	_, recent := p.startedAt[b.WebhookID]
+	full := len(p.startedAt)+len(p.live) >= maxPumps
+	if !recent && !full {
+		p.startedAt[b.WebhookID] = now
+	}
+	p.mu.Unlock()
+	if recent || full {
+		return
+	}
+	id := workflows.PumpWorkflowID(b.WebhookID)
+	_, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       id,
+		TaskQueue:                workflows.WebhooksQueue,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.EndpointAttributes(b.OrganizationID, b.WebhookID),
+	}, workflows.Pump, activities.PumpInput{OrganizationID: b.OrganizationID, WebhookID: b.WebhookID})
+	if err != nil && ctx.Err() == nil {
+		slog.Default().Warn("start endpoint pump", "workflow_id", id, "err", err)
+	}
 }

@@ -360,6 +360,16 @@ func (s *Service) CancelPending(ctx context.Context, webhookID string) (int, err
 	}
 	n += int(parked)
 	seen[endpoint] = true
+	// The endpoint pump: its claimed rows become stale and are restarted
+	// as a DeliveryBatch, which records them cancelled.
+	pump := workflows.PumpWorkflowID(webhookID)
+	if err := s.Temporal.CancelWorkflow(ctx, pump, ""); err != nil {
+		var nf *serviceerror.NotFound
+		if !errors.As(err, &nf) {
+			return 0, fmt.Errorf("cancel %s: %w", pump, err)
+		}
+	}
+	seen[pump] = true
 	for _, r := range open {
 		if batchWebhook, _, ok := workflows.ParseBatchWorkflowID(r.WorkflowID); ok && r.EventID != nil {
 			// The batch hands the retry to the message's own run; let it

@@ -59,6 +59,10 @@ type Service struct {
 	// webhook whose circuit is closed, is handed to the webhook's Endpoint
 	// run (signal) instead of starting a DeliveryBatch run (0: never).
 	SignalBatchMax int
+	// Pump: the dispatcher starts a webhook's endpoint pump when it hands
+	// the webhook's messages to a DeliveryBatch run (dispatcher.go).
+	Pump  bool
+	pumps pumpState
 
 	dispatcherMu sync.Mutex
 	dispatcher   *dispatcher

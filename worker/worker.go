@@ -51,6 +51,7 @@ func New(c client.Client, deps Deps, opts Options) []sdkworker.Worker {
 	wh.RegisterWorkflow(workflows.Delivery)
 	wh.RegisterWorkflow(workflows.DeliveryBatch)
 	wh.RegisterWorkflow(workflows.Endpoint)
+	wh.RegisterWorkflow(workflows.Pump)
 	wh.RegisterWorkflow(workflows.Recovery)
 	wh.RegisterWorkflow(workflows.Retention)
 	wh.RegisterActivity(deps.Deliveries)

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// OutboxChannel is the Postgres notification channel on which a process
+// that committed outbox rows wakes the pumps of other processes.
+const OutboxChannel = "aqio_outbox"
+
+// outboxHub wakes the pumps of this process when outbox rows were
+// committed (in this process, or in another one that sent a NOTIFY): a
+// pump waits on the channel of the current generation, which a
+// notification closes and replaces.
+var outboxHub = struct {
+	mu  sync.Mutex
+	gen chan struct{}
+	// local counts the live pump owners of this process.
+	local map[string]int
+}{gen: make(chan struct{}), local: map[string]int{}}
+
+// NotifyOutbox wakes every pump of this process waiting for outbox rows.
+func NotifyOutbox() {
+	outboxHub.mu.Lock()
+	close(outboxHub.gen)
+	outboxHub.gen = make(chan struct{})
+	outboxHub.mu.Unlock()
+}
+
+// OutboxWake is closed by the next NotifyOutbox.
+func OutboxWake() <-chan struct{} {
+	outboxHub.mu.Lock()
+	defer outboxHub.mu.Unlock()
+	return outboxHub.gen
+}
+
+// LocalPump records that this process runs the pump holding owner's lease
+// (until the returned func is called): a dispatcher needs no NOTIFY for it.
+func LocalPump(owner string) (done func()) {
+	outboxHub.mu.Lock()
+	outboxHub.local[owner]++
+	outboxHub.mu.Unlock()
+	return func() {
+		outboxHub.mu.Lock()
+		defer outboxHub.mu.Unlock()
+		if outboxHub.local[owner]--; outboxHub.local[owner] <= 0 {
+			delete(outboxHub.local, owner)
+		}
+	}
+}
+
+// IsLocalPump reports whether this process runs owner's pump.
+func IsLocalPump(owner string) bool {
+	outboxHub.mu.Lock()
+	defer outboxHub.mu.Unlock()
+	return outboxHub.local[owner] > 0
+}
+
+// NotifyPumps sends one NOTIFY on OutboxChannel (Postgres; a no-op on
+// SQLite, whose processes share no notification channel: their pumps poll).
+func (s *Store) NotifyPumps(ctx context.Context) error {
+	if s.db.Dialect != "postgres" {
+		return nil
+	}
+	return s.db.WithContext(ctx).Exec("SELECT pg_notify(?, '')", OutboxChannel).Error
+}
+
+var listenOnce sync.Once
+
+// ListenOutbox (Postgres) starts, once per process, a connection that
+// LISTENs on OutboxChannel and wakes this process's pumps on each
+// notification; it reconnects after an error. A no-op on SQLite.
+func (s *Store) ListenOutbox(logger *slog.Logger) {
+	if s.db.Dialect != "postgres" {
+		return
+	}
+	listenOnce.Do(func() {
+		go func() {
+			for {
+				err := s.listen(context.Background())
+				logger.Warn("outbox notifications: listen ended; pumps poll until it is back", "err", err)
+				time.Sleep(time.Second)
+			}
+		}()
+	})
+}
+
+func (s *Store) listen(ctx context.Context) error {
+	sqlDB, err := s.db.DB.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("listen: driver connection is %T, not pgx", dc)
+		}
+		pc := c.Conn()
+		if _, err := pc.Exec(ctx, "LISTEN "+OutboxChannel); err != nil {
+			return err
+		}
+		NotifyOutbox() // rows may have been committed while nobody listened
+		for {
+			if _, err := pc.WaitForNotification(ctx); err != nil {
+				return err
+			}
+			NotifyOutbox()
+		}
+	})
+}
