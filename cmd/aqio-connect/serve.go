@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/aqio/connect/app"
 	"github.com/aqio/connect/config"
 	"github.com/aqio/connect/database"
@@ -73,6 +75,9 @@ func runWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) erro
 		return err
 	}
 	defer a.Close()
+	if err := waitForTemporal(ctx, a.Temporal, cfg.TemporalAddress, logger); err != nil {
+		return nil // stopped while waiting
+	}
 	if err := a.StartWorkers(); err != nil {
 		return err
 	}
@@ -145,4 +150,34 @@ func runHealthcheck(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("healthz answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// waitForTemporal returns once the Temporal frontend answers its health
+// check, retrying with backoff (1 s doubling to 30 s) and logging each
+// miss: a worker started before its server (compose, Kubernetes, a
+// restarted cluster) waits instead of exiting. It returns ctx's error if
+// the process is stopped first.
+func waitForTemporal(ctx context.Context, c client.Client, addr string, logger *slog.Logger) error {
+	delay := time.Second
+	for attempt := 1; ; attempt++ {
+		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := c.CheckHealth(hctx, &client.CheckHealthRequest{})
+		cancel()
+		if err == nil {
+			if attempt > 1 {
+				logger.Info("Temporal is reachable", "temporal", addr, "attempts", attempt)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		logger.Warn("waiting for Temporal", "temporal", addr, "attempt", attempt, "retry_in", delay.String(), "err", err.Error())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 30*time.Second)
+	}
 }

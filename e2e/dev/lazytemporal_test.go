@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,68 @@ func TestAPIStartsWithoutTemporal(t *testing.T) {
 	ev2 := c.postEvent(t)
 	p.waitFor(t, 60*time.Second, "delivery of "+ev2, func() bool { return received(bodies(rcv), ev2) })
 	p.stop(t)
+}
+
+// TestWorkerWaitsForTemporal starts `worker` (and `api`) with
+// TEMPORAL_ADDRESS on a closed port: the worker says it waits for
+// Temporal and keeps running instead of exiting; once a Temporal server
+// starts on that address it starts its workers, and an event accepted
+// meanwhile is delivered. (worker used to exit at start.)
+func TestWorkerWaitsForTemporal(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dbURL := databaseURL(t, filepath.Join(dir, "aqio.db"))
+	db, err := database.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	keys, _ := keyring.Generate("wait1")
+	temporalAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // nothing listens there yet
+	httpPort := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
+	token := "wait-token-0123456789abcdef"
+	env := map[string]string{
+		"DATABASE_URL":               dbURL,
+		"TEMPORAL_ADDRESS":           temporalAddr,
+		"AQIO_ENCRYPTION_KEYS":       keys,
+		"AQIO_SERVICE_TOKEN":         token,
+		"AQIO_ALLOW_PRIVATE_TARGETS": "true",
+		"AQIO_DB_MAX_OPEN_CONNS":     "5",
+	}
+	w := start(t, "worker (temporal down)", env, "worker")
+	w.waitFor(t, 60*time.Second, "the worker to say it waits for Temporal", func() bool {
+		return strings.Count(w.out.String(), `"msg":"waiting for Temporal"`) >= 2 // it retries, still running
+	})
+
+	env["AQIO_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", httpPort)
+	api := start(t, "api", env, "api")
+	api.waitFor(t, 60*time.Second, "/readyz to answer", func() bool {
+		code, _ := readiness(t, base)
+		return code != 0
+	})
+	rcv := testenv.NewReceiver(t)
+	c := newClient(base, token)
+	c.createWebhook(t, rcv.URL+"/hook")
+	ev := c.postEvent(t) // 202: in the outbox
+
+	var port int
+	fmt.Sscanf(temporalAddr, "127.0.0.1:%d", &port)
+	ts, err := devtemporal.Start(ctx, devtemporal.Options{
+		FrontendPort: port, UIPort: -1, Namespace: "default", SearchAttributes: workflows.SearchAttributes(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Stop()
+	w.waitFor(t, 120*time.Second, "the worker to start once Temporal is up", func() bool {
+		return strings.Contains(w.out.String(), `"msg":"worker started"`)
+	})
+	w.waitFor(t, 120*time.Second, "delivery of "+ev, func() bool { return received(bodies(rcv), ev) })
+	api.stop(t)
+	w.stop(t)
 }
