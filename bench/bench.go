@@ -38,7 +38,7 @@ const (
 )
 
 // Workloads, in the order they run.
-var Workloads = []string{"ingest", "burst", "steady", "outage", "throttle", "ordered"}
+var Workloads = []string{"ingest", "burst", "steady", "outage", "throttle", "ordered", "fanout"}
 
 // Options size the run.
 type Options struct {
@@ -107,6 +107,7 @@ type Result struct {
 	Outage   *OutageResult   `json:"outage,omitempty"`
 	Throttle *ThrottleResult `json:"throttle,omitempty"`
 	Ordered  *OrderedResult  `json:"ordered,omitempty"`
+	Fanout   *FanoutResult   `json:"fanout,omitempty"`
 }
 
 // Run starts the service in opts.Shape, runs the workloads and reports.
@@ -201,6 +202,8 @@ func Run(ctx context.Context, opts Options, progress io.Writer) (Result, error) 
 			res.Throttle, err = r.throttle()
 		case "ordered":
 			res.Ordered, err = r.ordered()
+		case "fanout":
+			res.Fanout, err = r.fanout()
 		}
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", w, err)

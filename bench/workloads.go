@@ -723,3 +723,65 @@ func maxInSecond(times []time.Time) int {
 	}
 	return best
 }
+
+// FanoutResult is the fan-out workload: FanoutEvents events, each
+// delivered to FanoutEndpoints webhooks (their own receivers).
+type FanoutResult struct {
+	Endpoints  int                `json:"endpoints"`
+	Events     int                `json:"events"`
+	Deliveries int                `json:"deliveries"`
+	Seconds    float64            `json:"seconds"`
+	PerSec     float64            `json:"deliveries_per_sec"`
+	Duplicates int                `json:"duplicates"`
+	Lost       int                `json:"lost"`
+	CPU        map[string]float64 `json:"cpu_s_per_1000"`
+}
+
+// Fan-out sizes (issue 15: 10 endpoints × 200 events).
+const (
+	FanoutEndpoints = 10
+	FanoutEvents    = 200
+)
+
+// fanout: FanoutEvents events from opts.Senders senders, each subscribed
+// by FanoutEndpoints webhooks; from the first send to the last receipt.
+func (r *runner) fanout() (*FanoutResult, error) {
+	out := &FanoutResult{Endpoints: FanoutEndpoints, Events: FanoutEvents, Deliveries: FanoutEndpoints * FanoutEvents}
+	rcvs := make([]*receiver, FanoutEndpoints)
+	for i := range rcvs {
+		rcvs[i] = newReceiver()
+		id, rejected, err := r.createWebhook(map[string]any{
+			"name": fmt.Sprintf("bench-fanout-%d", i), "url": r.serve(rcvs[i]), "events": []string{"user.joined_organization"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		if id == "" {
+			return nil, fmt.Errorf("create webhook: %s", rejected)
+		}
+		rcvs[i].expectTotal(FanoutEvents)
+	}
+	fmt.Fprintf(r.progress, "fanout: %d events to %d endpoints\n", FanoutEvents, FanoutEndpoints)
+	cpu0 := r.st.cpu()
+	start := time.Now()
+	r.send(FanoutEvents, func(i int) map[string]any {
+		return exampleEvent("user.joined_organization", fmt.Sprintf("fanout_%d", i))
+	})
+	for _, rcv := range rcvs {
+		if err := rcv.wait(r.ctx, 5*time.Minute); err != nil {
+			return out, err
+		}
+	}
+	took := time.Since(start)
+	out.CPU = cpuPer1000(cpu0, r.st.cpu(), out.Deliveries)
+	out.Seconds = round2(took.Seconds())
+	out.PerSec = round2(float64(out.Deliveries) / took.Seconds())
+	for _, rcv := range rcvs {
+		rcv.mu.Lock()
+		out.Duplicates += rcv.dups
+		out.Lost += FanoutEvents - len(rcv.first)
+		rcv.mu.Unlock()
+	}
+	fmt.Fprintf(r.progress, "fanout: %d deliveries in %.2fs (%.0f/s)\n", out.Deliveries, out.Seconds, out.PerSec)
+	return out, nil
+}

@@ -103,6 +103,10 @@ func runBench(ctx context.Context, args []string) error {
 			fmt.Printf("ordered: %s\n", od.Note)
 		}
 	}
+	if f := res.Fanout; f != nil {
+		fmt.Printf("fanout (%d endpoints × %d events): %d deliveries in %.2f s, %.0f /s; %d duplicates, %d lost; CPU-s per 1,000: %s\n",
+			f.Endpoints, f.Events, f.Deliveries, f.Seconds, f.PerSec, f.Duplicates, f.Lost, bench.FormatCPU(f.CPU))
+	}
 	b, _ := json.Marshal(res)
 	fmt.Println(string(b))
 	var problems []string
@@ -111,6 +115,9 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if out := res.Outage; out != nil && (out.Lost != 0 || out.Duplicates != 0) {
 		problems = append(problems, fmt.Sprintf("outage: %d lost, %d duplicates", out.Lost, out.Duplicates))
+	}
+	if f := res.Fanout; f != nil && (f.Lost != 0 || f.Duplicates != 0) {
+		problems = append(problems, fmt.Sprintf("fanout: %d lost, %d duplicates", f.Lost, f.Duplicates))
 	}
 	if od := res.Ordered; od != nil && od.Violations != 0 {
 		problems = append(problems, fmt.Sprintf("ordered: %d order violations", od.Violations))
