@@ -434,7 +434,7 @@ func (s *Service) staleClaim() time.Duration {
 // maxPumps bounds the endpoint pumps the dispatchers start (each holds an
 // activity slot of a worker while it runs); a webhook beyond it keeps the
 // DeliveryBatch path.
-const maxPumps = 64
+const maxPumps = 100
 
 // pumpState is what a dispatcher knows of the endpoint pumps: when it
 // last started each webhook's (at most once per lease period), and the
@@ -489,7 +489,13 @@ func (s *Service) startPump(ctx context.Context, b store.OutboxBatch) {
 		}
 	}
 	_, recent := p.startedAt[b.WebhookID]
-	full := len(p.startedAt)+len(p.live) >= maxPumps
+	known := len(p.live)
+	for id := range p.startedAt {
+		if _, ok := p.live[id]; !ok {
+			known++
+		}
+	}
+	full := known >= maxPumps
 	if !recent && !full {
 		p.startedAt[b.WebhookID] = now
 	}

@@ -24,6 +24,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflow(Delivery)
 			r.RegisterWorkflow(DeliveryBatch)
 			r.RegisterWorkflow(Endpoint)
+			r.RegisterWorkflow(Pump)
 			r.RegisterWorkflow(Recovery)
 			r.RegisterWorkflow(Retention)
 			r.RegisterWorkflow(Connect)
