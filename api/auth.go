@@ -33,6 +33,8 @@ type Principal struct {
 	CredentialID   string // API key id, when Method is AuthAPIKey
 	// Roles are the user's token roles (user JWTs only).
 	Roles []string
+	// Support: the user holds a support role (JWTAuth.SupportRoles).
+	Support bool
 	// ResponseHeaders are set on the response (rate-limit fields of API keys).
 	ResponseHeaders http.Header
 }

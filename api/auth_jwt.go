@@ -87,7 +87,7 @@ func (a JWTAuth) Authenticate(ctx context.Context, r *http.Request) (*Principal,
 		return nil, Errorf(http.StatusUnauthorized, "invalid_token", "the access token's user or organization id has unsupported characters")
 	}
 	return &Principal{OrganizationID: org, UserID: id.UserID, Roles: id.Roles,
-		Scopes: a.scopes(id.Roles), Method: AuthUserJWT}, nil
+		Scopes: a.scopes(id.Roles), Method: AuthUserJWT, Support: a.isSupport(id.Roles)}, nil
 }
 
 // supportPrincipal is a support user acting in an organization it is
@@ -108,7 +108,7 @@ func (a JWTAuth) supportPrincipal(id auth.Identity, org string) (*Principal, boo
 		return nil, true, Errorf(http.StatusUnauthorized, "invalid_token", "the access token's user or organization id has unsupported characters")
 	}
 	return &Principal{OrganizationID: org, UserID: id.UserID, Roles: id.Roles,
-		Scopes: slices.Clone(supportScopes), Method: AuthUserJWT}, true, nil
+		Scopes: slices.Clone(supportScopes), Method: AuthUserJWT, Support: true}, true, nil
 }
 
 func (a JWTAuth) isSupport(roles []string) bool {

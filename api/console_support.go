@@ -67,6 +67,7 @@ func (s *Server) whoami(c echo.Context) error {
 		"user_id":          nil,
 		"credential_id":    nil,
 		"roles":            append([]string{}, p.Roles...),
+		"support":          p.Support,
 	}
 	if p.UserID != "" {
 		out["user_id"] = p.UserID

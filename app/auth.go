@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aqio/connect/api"
@@ -83,7 +84,13 @@ func (a *App) consoleOptions() console.Options {
 		RedirectURL: redirect, HTTPClient: &http.Client{Timeout: 10 * time.Second},
 		Verify: func(ctx context.Context, token string) (console.Identity, error) {
 			id, err := a.JWT.Verify(ctx, token)
-			return console.Identity{UserID: id.UserID, Organizations: id.Organizations, Expiry: id.Expiry}, err
+			out := console.Identity{UserID: id.UserID, Organizations: id.Organizations, Expiry: id.Expiry}
+			for _, r := range id.Roles {
+				if slices.Contains(a.Config.Auth.SupportRoles, r) {
+					out.SupportOrganizations = id.SupportOrganizations
+				}
+			}
+			return out, err
 		},
 	}
 	return o

@@ -24,6 +24,7 @@ type consoleSecret struct {
 	Refresh       string   `json:"refresh,omitempty"`
 	Login         string   `json:"login"`
 	Organizations []string `json:"organizations,omitempty"`
+	IDToken       string   `json:"id_token,omitempty"`
 }
 
 func (c consoleSessions) Load(ctx context.Context, idHash string) (*console.StoredSession, error) {
@@ -45,7 +46,7 @@ func (c consoleSessions) Load(ctx context.Context, idHash string) (*console.Stor
 	}
 	out := &console.StoredSession{IDHash: idHash, Auth: row.Auth, Login: sec.Login, OrganizationID: row.OrganizationID,
 		UserID: row.UserID, Organizations: sec.Organizations, CSRF: row.CSRFToken, Token: sec.Token, Refresh: sec.Refresh,
-		Expires: row.ExpiresAt}
+		Expires: row.ExpiresAt, IDToken: sec.IDToken}
 	if row.TokenExpiresAt != nil {
 		out.TokenExpiry = *row.TokenExpiresAt
 	}
@@ -53,7 +54,8 @@ func (c consoleSessions) Load(ctx context.Context, idHash string) (*console.Stor
 }
 
 func (c consoleSessions) Save(ctx context.Context, s console.StoredSession) error {
-	plain, err := json.Marshal(consoleSecret{Token: s.Token, Refresh: s.Refresh, Login: s.Login, Organizations: s.Organizations})
+	plain, err := json.Marshal(consoleSecret{Token: s.Token, Refresh: s.Refresh, Login: s.Login, Organizations: s.Organizations,
+		IDToken: s.IDToken})
 	if err != nil {
 		return err
 	}

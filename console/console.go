@@ -73,7 +73,10 @@ type StoredSession struct {
 	IDHash, Auth, Login, OrganizationID, UserID, CSRF string
 	Organizations                                     []string
 	Token, Refresh                                    string // credentials: the store must encrypt them
-	TokenExpiry, Expires                              time.Time
+	// IDToken is the provider's ID token (OIDC sessions), sent back as
+	// id_token_hint when signing out ends the provider's session too.
+	IDToken              string
+	TokenExpiry, Expires time.Time
 }
 
 // Handler serves everything under /console.
@@ -106,6 +109,7 @@ type session struct {
 	organizations []string
 	refresh       string
 	tokenExpiry   time.Time
+	idToken       string
 }
 
 // New builds the handler.
@@ -251,14 +255,25 @@ func (h *Handler) serveSession(w http.ResponseWriter, r *http.Request) {
 		}
 		h.switchOrganization(w, r, s, in.OrganizationID)
 	case http.MethodDelete:
+		// Sign-out deletes the session here first; an OIDC session then
+		// ends the provider's session too (RP-initiated logout): the page
+		// sends the browser to logout_url, which comes back to /console.
 		s := h.current(r)
+		logout := ""
 		if s != nil {
 			if !checkCSRF(w, r, s) {
 				return
 			}
 			h.drop(r.Context(), s)
+			if s.login == "oidc" {
+				logout = h.logoutURL(r, s)
+			}
 		}
 		http.SetCookie(w, h.cookie(r, "", -1))
+		if logout != "" {
+			writeJSON(w, http.StatusOK, map[string]string{"logout_url": logout})
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.Header().Set("Allow", "GET, POST, PATCH, DELETE")
@@ -411,7 +426,7 @@ func (h *Handler) save(ctx context.Context, s *session) {
 func (s *session) stored() StoredSession {
 	return StoredSession{IDHash: s.id, Auth: s.auth, Login: s.login, OrganizationID: s.organizationID, UserID: s.userID,
 		Organizations: s.organizations, CSRF: s.csrf, Token: s.token, Refresh: s.refresh, TokenExpiry: s.tokenExpiry,
-		Expires: s.expires}
+		Expires: s.expires, IDToken: s.idToken}
 }
 
 // refusedKey reports whether a 403 is a refusal of the key itself (an IP
@@ -480,7 +495,7 @@ func (h *Handler) current(r *http.Request) *session {
 		}
 		return &session{id: id, token: st.Token, organizationID: st.OrganizationID, auth: st.Auth, login: st.Login,
 			csrf: st.CSRF, expires: st.Expires, userID: st.UserID, organizations: st.Organizations, refresh: st.Refresh,
-			tokenExpiry: st.TokenExpiry}
+			tokenExpiry: st.TokenExpiry, idToken: st.IDToken}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()

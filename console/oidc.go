@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -31,7 +32,23 @@ const (
 type Identity struct {
 	UserID        string
 	Organizations []string
-	Expiry        time.Time
+	// SupportOrganizations are the organizations a support user is granted
+	// (docs/AUTH.md, support staff; "*": every one); empty for other users.
+	SupportOrganizations []string
+	Expiry               time.Time
+}
+
+// pickable is what the organization picker offers: the user's
+// memberships, then the organizations granted to them as support staff
+// ("*" cannot be listed: such a user names one at /console/login).
+func (id Identity) pickable() []string {
+	out := slices.Clone(id.Organizations)
+	for _, o := range id.SupportOrganizations {
+		if o != "*" && o != "" && !slices.Contains(out, o) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // OIDC configures sign-in with the identity provider (Keycloak): the
@@ -226,12 +243,16 @@ func (h *Handler) serveCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "invalid_token", "", "the access token and the ID token name different users")
 		return
 	}
+	orgs := id.pickable()
 	org := pl.org
-	if org == "" && len(id.Organizations) > 0 {
-		org = id.Organizations[0]
+	if org == "" && len(orgs) > 0 {
+		org = orgs[0]
 	}
-	s := &session{token: tok.AccessToken, refresh: tok.RefreshToken, tokenExpiry: id.Expiry, organizationID: org,
-		auth: "user_jwt", login: "oidc", userID: id.UserID, organizations: id.Organizations, csrf: randomToken(),
+	if org != "" && !slices.Contains(orgs, org) && slices.Contains(id.SupportOrganizations, "*") {
+		orgs = append(orgs, org) // named at login by support staff granted every organization
+	}
+	s := &session{token: tok.AccessToken, refresh: tok.RefreshToken, idToken: rawID, tokenExpiry: id.Expiry, organizationID: org,
+		auth: "user_jwt", login: "oidc", userID: id.UserID, organizations: orgs, csrf: randomToken(),
 		expires: h.now().Add(h.ttl)}
 	if h.store(r, w, s) {
 		http.Redirect(w, r, Prefix+"/", http.StatusFound)
@@ -290,6 +311,9 @@ func (h *Handler) fresh(ctx context.Context, s *session) (string, bool) {
 	if tok.RefreshToken != "" {
 		s.refresh = tok.RefreshToken
 	}
+	if idt, _ := tok.Extra("id_token").(string); idt != "" {
+		s.idToken = idt
+	}
 	h.mu.Unlock()
 	h.save(ctx, s)
 	return tok.AccessToken, true
@@ -327,6 +351,46 @@ func (h *Handler) switchOrganization(w http.ResponseWriter, r *http.Request, s *
 	h.mu.Unlock()
 	h.save(r.Context(), s)
 	writeJSON(w, http.StatusOK, s.info())
+}
+
+// logoutURL is the provider's end_session_endpoint (from discovery) with
+// the session's ID token as id_token_hint, the client id and /console as
+// post_logout_redirect_uri (it must be registered at the provider as a
+// valid post-logout redirect URI); "" when the provider offers none.
+func (h *Handler) logoutURL(r *http.Request, s *session) string {
+	if h.oidc == nil {
+		return ""
+	}
+	p, err := h.oidc.discover(r.Context())
+	if err != nil {
+		h.log.Warn("console: oidc discovery at sign-out", "err", err)
+		return ""
+	}
+	var meta struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if p.Claims(&meta) != nil || meta.EndSession == "" {
+		return ""
+	}
+	u, err := url.Parse(meta.EndSession)
+	if err != nil {
+		return ""
+	}
+	q := u.Query()
+	h.mu.Lock()
+	if s.idToken != "" {
+		q.Set("id_token_hint", s.idToken)
+	}
+	h.mu.Unlock()
+	q.Set("client_id", h.oidc.cfg.ClientID)
+	q.Set("post_logout_redirect_uri", h.oidc.postLogoutURL(r))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// postLogoutURL is /console on the origin the callback uses.
+func (c *oidcClient) postLogoutURL(r *http.Request) string {
+	return strings.TrimSuffix(c.redirectURL(r), CallbackPath) + Prefix
 }
 
 func (h *Handler) secureCookies(r *http.Request) bool { return !h.dev || secureRequest(r) }

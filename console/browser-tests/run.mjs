@@ -797,12 +797,27 @@ async function main() {
         await page.getByRole('button', { name: 'Sign in' }).click();
         await page.getByRole('link', { name: 'browser receiver' }).waitFor();
         assert((await page.getByTestId('who').textContent()).includes('API key'), 'the header does not say API key');
-        await page.getByRole('button', { name: 'New endpoint' }).click();
-        await page.getByLabel('Name').fill('not allowed');
-        await page.getByLabel('URL').fill(rcv.url);
-        await page.getByRole('checkbox', { name: '*', exact: true }).check();
-        await page.getByRole('button', { name: 'Create endpoint' }).click();
-        await page.getByRole('alert').filter({ hasText: 'insufficient_scope' }).waitFor();
+        // Buttons follow the key's scopes (GET /api/whoami): reading, no creating, no re-running.
+        await page.getByRole('link', { name: 'browser receiver' }).click();
+        await page.getByTestId('deliveries').getByRole('row').nth(1).waitFor();
+        await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        for (const name of ['Send test event', 'Rotate secret', 'Recover…']) {
+          assert((await page.getByRole('button', { name, exact: true }).count()) === 0, `a webhooks:read key is offered ${name}`);
+        }
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Webhooks' }).click();
+        await page.getByRole('link', { name: 'browser receiver' }).waitFor();
+        assert((await page.getByRole('button', { name: 'New endpoint' }).count()) === 0, 'a webhooks:read key is offered New endpoint');
+        // The API refuses what the page does not offer.
+        const direct = await page.evaluate(async (url) => {
+          const csrf = (await (await fetch('/console/session')).json()).csrf_token;
+          const r = await fetch('/console/api/webhooks', {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+            body: JSON.stringify({ name: 'not allowed', url, events: ['*'] }),
+          });
+          return r.status;
+        }, rcv.url);
+        assert(direct === 403, `creating with a webhooks:read key: ${direct}`);
         // A page whose calls need a scope the key lacks says which.
         await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'API keys' }).click();
         await page.getByTestId('need-scope').filter({ hasText: 'api_keys:read' }).waitFor();
@@ -867,6 +882,98 @@ async function main() {
         assert(!/eyJ[\w-]+\.[\w-]+\./.test(stored), 'a token is in web storage');
         await page.getByRole('button', { name: 'Sign out' }).click();
         await page.getByTestId('oidc-login').waitFor();
+      },
+    ],
+    [
+      'Support staff of two organizations: see both, re-run a failed delivery and sync, no button that changes anything else; the audit log names them',
+      async () => {
+        const second = 'org_browser_second';
+        const wh = await api(dev.base, token, second, 'POST', '/api/webhooks', { name: 'second org receiver', url: rcv.url, events: ['event.*'] });
+        assert(wh.status === 201, `create in ${second}: ${wh.text}`);
+        const ev = await api(dev.base, token, second, 'POST', '/api/events', { id: 'evt_second_1', type: 'event.created', data: { object: state.eventExample } });
+        assert(ev.status === 202, `post event in ${second}: ${ev.text}`);
+        // A support user, member of no organization, granted both.
+        await fakes.control('POST', '/control/oidc/user', JSON.stringify({ sub: 'sam-support', roles: ['support'], organizations: [], support_organizations: [org, second] }));
+        await page.getByTestId('oidc-login').click();
+        await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+        await page.getByTestId('support-badge').waitFor();
+        const picker = page.getByLabel('Organization');
+        const offered = await picker.locator('option').allTextContents();
+        assert(JSON.stringify(offered) === JSON.stringify([org, second]), `organization picker offers ${offered}`);
+        await page.getByRole('link', { name: 'browser receiver' }).waitFor();
+        // Frames after whoami answered: every page has rendered its buttons by then.
+        const settled = () => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+        await settled();
+        assert((await page.getByRole('button', { name: 'New endpoint' }).count()) === 0, 'support is offered New endpoint');
+
+        // The endpoint that failed: Recover is offered (a re-run), nothing that changes it.
+        await page.getByRole('link', { name: 'flaky receiver' }).click();
+        await page.getByRole('button', { name: 'Recover…' }).waitFor();
+        for (const [role, name] of [['button', 'Send test event'], ['button', 'Rotate secret'], ['link', 'Edit'], ['button', 'Disable']]) {
+          assert((await page.getByRole(role, { name, exact: true }).count()) === 0, `support is offered ${name}`);
+        }
+        // Re-run a failed delivery (the receiver answers 200 again).
+        const before = rcv2.got.length;
+        await page.getByTestId('deliveries').getByRole('row').filter({ hasText: 'HTTP 500' }).first().getByRole('link').click();
+        await page.getByRole('heading', { name: /Attempt/ }).waitFor();
+        await page.getByRole('button', { name: 'Redeliver' }).click();
+        await page.getByTestId('redelivered').waitFor();
+        const again = await until('the support redelivery at the receiver', () => rcv2.got[before]);
+        assert(again.status === 200, `redelivery answered ${again.status}`);
+
+        // Integrations: re-run the failed sync; no connect, sync, refresh, reconnect or disconnect.
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Integrations' }).click();
+        const card = page.getByTestId('integration').first();
+        const reruns = card.getByTestId('activity').getByRole('row').filter({ hasText: 'sync' }).filter({ hasText: 're-run' });
+        const failedSync = card.getByTestId('activity').getByRole('row').filter({ hasText: 'sync' }).filter({ hasText: '1 failed' }).first();
+        await failedSync.getByRole('button', { name: /^Re-run sync/ }).waitFor();
+        const rerunsBefore = await reruns.filter({ hasText: 'completed' }).count();
+        for (const name of ['Sync now', 'Refresh token', 'Reconnect', 'Disconnect']) {
+          assert((await card.getByRole('button', { name, exact: true }).count()) === 0, `support is offered ${name}`);
+        }
+        assert((await page.getByLabel('Provider to connect').count()) === 0, 'support is offered Connect a provider');
+        await failedSync.getByRole('button', { name: /^Re-run sync/ }).click();
+        await card.getByText('Re-run of the sync started.').waitFor();
+        await until('the re-run sync', async () => (await reruns.filter({ hasText: 'completed' }).count()) > rerunsBefore);
+        // Keys: the page says which scope it needs; no New key.
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'API keys' }).click();
+        await page.getByTestId('need-scope').filter({ hasText: 'api_keys:read' }).waitFor();
+        assert((await page.getByRole('button', { name: 'New key' }).count()) === 0, 'support is offered New key');
+
+        // The other organization's deliveries.
+        await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Webhooks' }).click();
+        await picker.selectOption(second);
+        await page.getByRole('link', { name: 'second org receiver' }).click();
+        await page.getByTestId('deliveries').getByRole('row').nth(1).waitFor();
+        await page.getByRole('button', { name: 'Recover…' }).waitFor();
+        await page.getByTestId('support-badge').waitFor();
+        assert((await page.getByRole('button', { name: 'Rotate secret' }).count()) === 0, 'support is offered Rotate secret');
+        await shot('support', false);
+        for (const r of ['GET /console/api/api-keys 403']) {
+          const i = refused.indexOf(r);
+          assert(i >= 0, `expected refusal ${r} not seen: ${refused.join(', ')}`);
+          refused.splice(i, 1);
+        }
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByTestId('oidc-login').waitFor();
+
+        // The re-runs are in the organization's audit log with the support user as actor.
+        await page.getByLabel('Token or API key').fill(token);
+        await page.getByLabel('Organization').fill(org);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+        await until('the support re-runs in the audit log', async () => {
+          await page.goto(dev.consoleURL + '/audit?actor_id=sam-support');
+          await page.getByTestId('audit').waitFor({ timeout: 5000 });
+          const rows = await page.getByTestId('audit').locator('tbody tr').allTextContents();
+          return rows.some((r) => r.includes('webhook.redelivered') && r.includes('sam-support')) &&
+            rows.some((r) => r.includes('integration.sync_retried') && r.includes('sam-support'));
+        });
+        await shot('support-audit', false);
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByLabel('Token or API key').waitFor();
+        const unexpected = refused.filter((r) => r !== 'GET /console/session 401' && r !== 'GET /console/api/webhooks 401');
+        assert(unexpected.length === 0, `unexpected error responses: ${unexpected.join(', ')}`);
       },
     ],
   ];

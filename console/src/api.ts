@@ -35,6 +35,10 @@ export function setCSRFToken(t: string) {
 }
 
 let whoamiCache: Promise<unknown> | null = null;
+// forgetWhoami drops the cached caller (another organization: other scopes).
+export function forgetWhoami() {
+  whoamiCache = null;
+}
 // whoami is the signed-in credential (GET /api/whoami), asked once per session.
 export function whoami<T>(): Promise<T> {
   if (!whoamiCache) {

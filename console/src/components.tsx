@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
-import { APIError } from './api';
+import { useEffect, useState } from 'preact/hooks';
+import { APIError, whoami } from './api';
+import type { Whoami } from './types';
 import { neededScope } from './logic';
 
 export function navigate(to: string) {
@@ -98,4 +99,19 @@ export function NeedScope(props: { error: APIError }) {
       <small>(insufficient_scope)</small>
     </div>
   );
+}
+
+// useWhoami is the signed-in credential (GET /api/whoami, cached per
+// session and organization); null until it answers. Pages decide with
+// logic.can which actions to show.
+export function useWhoami(): Whoami | null {
+  const [me, setMe] = useState<Whoami | null>(null);
+  useEffect(() => {
+    let live = true;
+    whoami<Whoami>().then((w) => live && setMe(w), () => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  return me;
 }

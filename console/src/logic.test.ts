@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  actionScopes,
+  can,
   covers,
+  holds,
+  type Action,
   explorerSpec,
   formatDuration,
   groupEventTypes,
@@ -168,5 +172,31 @@ describe('explorerSpec', () => {
   it('tells session requests from direct ones', () => {
     expect(sessionRequest('http://h:1/console/api/webhooks', 'http://h:1')).toBe(true);
     expect(sessionRequest('http://h:1/api/webhooks', 'http://h:1')).toBe(false);
+  });
+});
+
+describe('can: actions from the whoami scopes', () => {
+  const support = { scopes: ['integrations:all_users', 'integrations:read', 'integrations:rerun', 'organizations:read', 'webhooks:read', 'webhooks:rerun'] };
+  it('support staff may re-run and nothing else', () => {
+    for (const a of Object.keys(actionScopes) as Action[]) {
+      const want = a === 'webhook.redeliver' || a === 'webhook.recover' || a === 'integration.rerun';
+      expect([a, can(support, a)]).toEqual([a, want]);
+    }
+  });
+  it('wildcards cover their area, "*" everything', () => {
+    const organizer = { scopes: ['webhooks:*', 'integrations:*', 'api_keys:write'] };
+    expect(can(organizer, 'webhook.rotate_secret')).toBe(true);
+    expect(can(organizer, 'integration.change')).toBe(true);
+    expect(can(organizer, 'api_key.create')).toBe(true);
+    for (const a of Object.keys(actionScopes) as Action[]) expect(can({ scopes: ['*'] }, a)).toBe(true);
+  });
+  it('a reader sees no button; nothing before whoami answers', () => {
+    for (const a of Object.keys(actionScopes) as Action[]) {
+      expect(can({ scopes: ['webhooks:read', 'integrations:read'] }, a)).toBe(false);
+      expect(can(null, a)).toBe(false);
+    }
+    expect(can({ scopes: ['api_keys:own'] }, 'api_key.create')).toBe(true);
+    expect(holds(['webhooks:*'], 'webhooks:rerun')).toBe(true);
+    expect(holds(['webhooks:*'], 'integrations:rerun')).toBe(false);
   });
 });

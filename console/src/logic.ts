@@ -454,3 +454,38 @@ export function detailText(d: Record<string, unknown> | null | undefined): strin
     .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join('; ');
 }
+
+// --- what the signed-in credential may do --------------------------------------
+
+// holds reports whether held grants scope: the scope itself, its area's
+// wildcard ("webhooks:*") or "*" (the API's apikeys.Covers; the
+// service-level scopes, which "*" does not cover, are not console actions).
+export function holds(held: readonly string[], scope: string): boolean {
+  if (held.includes(scope) || held.includes('*')) return true;
+  const area = scope.slice(0, scope.indexOf(':'));
+  return area !== '' && held.includes(area + ':*');
+}
+
+// The console's actions and the scopes that allow each (any one of them):
+// the x-required-scope of the operation behind the button (docs/AUTH.md).
+export const actionScopes = {
+  'webhook.create': ['webhooks:write'],
+  'webhook.edit': ['webhooks:write'], // edit, disable, re-enable
+  'webhook.test': ['webhooks:write'],
+  'webhook.rotate_secret': ['webhooks:write'],
+  'webhook.redeliver': ['webhooks:write', 'webhooks:rerun'],
+  'webhook.recover': ['webhooks:write', 'webhooks:rerun'],
+  'api_key.create': ['api_keys:write', 'api_keys:own'],
+  'api_key.change': ['api_keys:write', 'api_keys:own'], // rotate, revoke (own keys only with api_keys:own)
+  'integration.change': ['integrations:write'], // connect, reconnect, sync now, refresh, disconnect
+  'integration.rerun': ['integrations:write', 'integrations:rerun'],
+} as const;
+export type Action = keyof typeof actionScopes;
+
+// can reports whether the credential (GET /api/whoami) may take action;
+// nothing is allowed until whoami has answered, so a button never shows
+// to someone the API would refuse.
+export function can(me: { scopes: readonly string[] } | null | undefined, action: Action): boolean {
+  if (!me) return false;
+  return actionScopes[action].some((s) => holds(me.scopes, s));
+}

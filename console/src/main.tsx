@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { setUnauthenticatedHandler } from './api';
-import { ErrorBox, Link, navigate } from './components';
+import { ErrorBox, Link, navigate, useWhoami } from './components';
 import { DeliveryDetail } from './pages/DeliveryDetail';
 import { Explorer } from './pages/Explorer';
 import { SignIn } from './pages/SignIn';
@@ -16,6 +16,18 @@ import { href, parseRoute, type Route } from './route';
 import { currentSession, signOut, switchOrganization } from './session';
 import type { Session } from './types';
 import './style.css';
+
+// SupportBadge marks support staff (GET /api/whoami: support): they see and
+// re-run, and the pages show them no button that changes anything else.
+function SupportBadge() {
+  const me = useWhoami();
+  if (!me?.support) return null;
+  return (
+    <span class="badge support" data-testid="support-badge" title="Support staff: you may look and re-run failed runs; secrets, keys and settings stay closed">
+      support
+    </span>
+  );
+}
 
 function App() {
   const [route, setRoute] = useState<Route>(parseRoute(location.pathname));
@@ -117,11 +129,14 @@ function App() {
             {session.auth === 'api_key' ? 'API key' : session.auth === 'user_jwt' ? session.user_id ?? 'Keycloak user' : 'service token'}
           </span>
         )}
+        <SupportBadge key={session.organization_id} />
         <button
           type="button"
           class="secondary"
           onClick={async () => {
-            await signOut(session.csrf_token).catch(() => {});
+            const out = await signOut(session.csrf_token).catch(() => ({}) as { logout_url?: string });
+            // Keycloak: end its session too; it sends the browser back to /console.
+            if (out.logout_url) return location.assign(out.logout_url);
             setSession(null);
             navigate(href({ page: 'webhooks' }));
           }}

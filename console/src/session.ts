@@ -1,4 +1,4 @@
-import { APIError, errorFromResponse, setCSRFToken } from './api';
+import { APIError, errorFromResponse, forgetWhoami, setCSRFToken } from './api';
 import type { Session } from './types';
 
 // The credential is sent once, to POST /console/session, which keeps it on
@@ -32,14 +32,20 @@ export async function signIn(token: string, organizationId: string): Promise<Ses
   const body = await res.json().catch(() => null);
   if (!res.ok) throw errorFromResponse(res.status, body);
   const s = body as Session;
+  forgetWhoami();
   setCSRFToken(s.csrf_token);
   return s;
 }
 
-export async function signOut(csrf: string): Promise<void> {
+// signOut ends the console session. A Keycloak session answers the
+// provider's logout URL (RP-initiated logout): the caller sends the browser
+// there, and the provider sends it back to /console signed out.
+export async function signOut(csrf: string): Promise<{ logout_url?: string }> {
   const res = await call('DELETE', undefined, csrf);
   if (!res.ok && res.status !== 204) throw new APIError(res.status, 'sign_out_failed', 'signing out failed');
   setCSRFToken('');
+  if (res.status === 200) return ((await res.json().catch(() => null)) as { logout_url?: string } | null) ?? {};
+  return {};
 }
 
 export interface SignInOptions {
@@ -60,6 +66,7 @@ export async function switchOrganization(organizationId: string, csrf: string): 
   const body = await res.json().catch(() => null);
   if (!res.ok) throw errorFromResponse(res.status, body);
   const s = body as Session;
+  forgetWhoami();
   setCSRFToken(s.csrf_token);
   return s;
 }

@@ -67,6 +67,8 @@ export interface Whoami {
   user_id: string | null;
   credential_id: string | null;
   roles: string[];
+  // the user holds a support role (docs/AUTH.md, support staff)
+  support: boolean;
 }
 export interface Delivery {
   id: string;

@@ -1,6 +1,9 @@
 package console_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/aqio/connect/internal/fakes/oidc"
 	"github.com/aqio/connect/internal/testenv"
+	"github.com/aqio/connect/models"
 )
 
 // browser keeps cookies by name, as a browser does for one site (the
@@ -190,7 +194,7 @@ func TestConsoleOIDCSignIn(t *testing.T) {
 
 	// Sign out: the session is gone, its cookie no longer works.
 	old := *b.cookies["aqio_console_session"]
-	if p := b.do("DELETE", "/console/session", nil, "X-CSRF-Token", s.CSRFToken); p.status != http.StatusNoContent {
+	if p := b.do("DELETE", "/console/session", nil, "X-CSRF-Token", s.CSRFToken); p.status != http.StatusOK || !strings.Contains(string(p.body), "logout_url") {
 		t.Fatalf("sign out: %d %s", p.status, p.body)
 	}
 	b.cookies["aqio_console_session"] = &old
@@ -322,4 +326,124 @@ func TestConsoleSessionSurvivesRestart(t *testing.T) {
 	if len(creds) < 2 {
 		t.Fatalf("%d sessions stored", len(creds))
 	}
+}
+
+// Signing out of an OIDC session ends the provider's session too
+// (RP-initiated logout): the local session is deleted first, the answer
+// names the provider's end_session_endpoint with the ID token as
+// id_token_hint and /console as post_logout_redirect_uri; following it
+// ends the user's session at the provider (their refresh tokens stop
+// working) and comes back to /console.
+func TestConsoleOIDCSignOutEndsProviderSession(t *testing.T) {
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	idp.SetAccessTTL(5 * time.Minute)
+	idp.SetUser(oidc.User{Sub: "lena-logout", Roles: []string{"member"}, Organizations: []string{org.ID}})
+	b := newBrowser(t, env)
+	b.login(t)
+	_, s := b.session()
+	stored, err := env.App.Store.GetConsoleSession(t.Context(), hashOf(b.cookies["aqio_console_session"].Value), time.Now())
+	if err != nil {
+		t.Fatalf("stored session: %v", err)
+	}
+
+	p := b.do("DELETE", "/console/session", nil, "X-CSRF-Token", s.CSRFToken)
+	var out struct {
+		LogoutURL string `json:"logout_url"`
+	}
+	if err := json.Unmarshal(p.body, &out); err != nil || p.status != http.StatusOK || out.LogoutURL == "" {
+		t.Fatalf("sign out: %d %s", p.status, p.body)
+	}
+	// The local session is gone before the browser leaves.
+	if _, err := env.App.Store.GetConsoleSession(t.Context(), stored.IDHash, time.Now()); err == nil {
+		t.Fatal("the console session row survived the sign-out")
+	}
+	if st, _ := b.session(); st != http.StatusUnauthorized {
+		t.Fatalf("session after sign-out: %d", st)
+	}
+	u, err := url.Parse(out.LogoutURL)
+	if err != nil || u.Scheme+"://"+u.Host+u.Path != idp.Issuer+"/protocol/openid-connect/logout" {
+		t.Fatalf("logout URL %q: not the discovered end_session_endpoint", out.LogoutURL)
+	}
+	q := u.Query()
+	if q.Get("post_logout_redirect_uri") != env.BaseURL+"/console" || q.Get("client_id") != clientID {
+		t.Fatalf("logout URL parameters: %v", q)
+	}
+	claims := jwtClaims(t, q.Get("id_token_hint"))
+	if claims["sub"] != "lena-logout" || claims["aud"] != clientID {
+		t.Fatalf("id_token_hint is not the user's ID token for the console: %v", claims)
+	}
+
+	// The provider ends its session and sends the browser back to /console.
+	before := len(idp.EndedSessions())
+	p = b.do("GET", out.LogoutURL, nil)
+	if p.status != http.StatusFound || p.location != env.BaseURL+"/console" {
+		t.Fatalf("provider logout: %d %s %s", p.status, p.location, p.body)
+	}
+	if ended := idp.EndedSessions(); len(ended) != before+1 || ended[len(ended)-1] != "lena-logout" {
+		t.Fatalf("the provider did not end the session: %v", ended)
+	}
+	if p := b.do("GET", p.location, nil); p.status != http.StatusOK {
+		t.Fatalf("back at the console: %d", p.status)
+	}
+	// The provider refuses the refresh token the console held.
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshOf(t, env, stored)},
+		"client_id": {clientID}, "client_secret": {"console-secret"}}
+	resp, err := http.PostForm(idp.Issuer+"/protocol/openid-connect/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("refresh after logout: %d, want 400 invalid_grant", resp.StatusCode)
+	}
+
+	// A forged hint is refused by the provider; a pasted-credential session signs out with 204.
+	bad := *u
+	bq := bad.Query()
+	bq.Set("id_token_hint", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln")
+	bad.RawQuery = bq.Encode()
+	if p := b.do("GET", bad.String(), nil); p.status != http.StatusBadRequest {
+		t.Fatalf("forged id_token_hint: %d", p.status)
+	}
+	tb := newBrowser(t, env)
+	login := tb.do("POST", "/console/session", map[string]any{"token": env.Token, "organization_id": org.ID})
+	var ts sessionInfo
+	_ = json.Unmarshal(login.body, &ts)
+	if p := tb.do("DELETE", "/console/session", nil, "X-CSRF-Token", ts.CSRFToken); login.status != http.StatusCreated || p.status != http.StatusNoContent {
+		t.Fatalf("pasted-credential sign-in %d, sign-out %d %s", login.status, p.status, p.body)
+	}
+}
+
+func hashOf(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// jwtClaims reads a JWT's payload (its signature is the provider's to check).
+func jwtClaims(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", tok)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err != nil || json.Unmarshal(raw, &claims) != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	return claims
+}
+
+// refreshOf opens a stored session's sealed credential for its refresh token.
+func refreshOf(t *testing.T, env *testenv.Env, row models.ConsoleSession) string {
+	t.Helper()
+	plain, err := env.App.Ring.Decrypt(row.Credential, []byte(row.IDHash))
+	var sec struct {
+		Refresh string `json:"refresh"`
+	}
+	if err != nil || json.Unmarshal(plain, &sec) != nil || sec.Refresh == "" {
+		t.Fatalf("open the stored session: %v", err)
+	}
+	return sec.Refresh
 }

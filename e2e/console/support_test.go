@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +155,57 @@ func TestSupportRoleRerunsButCannotChange(t *testing.T) {
 		Extra: map[string]any{"support_organizations": "*"}}, time.Now().Add(5*time.Minute))
 	if r := env.Do(t, "GET", "/api/webhooks", nil, "Authorization", "Bearer "+organizer, "X-Aqio-Organization-Id", a.ID); r.Status != http.StatusForbidden {
 		t.Errorf("non-support user with the claim in another organization: %d %s", r.Status, r.Body)
+	}
+}
+
+// Support staff sign in to the console: the organization picker offers
+// the organizations they are granted (none is a membership), whoami says
+// support with the support scopes only, which the pages show buttons by.
+func TestConsoleSupportSignIn(t *testing.T) {
+	env := testenv.Get(t)
+	a, b, c := env.NewOrg(t), env.NewOrg(t), env.NewOrg(t)
+	idp.SetAccessTTL(5 * time.Minute)
+	idp.SetUser(oidc.User{Sub: "support-cleo", Roles: []string{"support"},
+		Extra: map[string]any{"support_organizations": []string{a.ID, b.ID}}})
+	br := newBrowser(t, env)
+	br.login(t)
+	status, s := br.session()
+	if status != 200 || s.OrganizationID != a.ID || len(s.Organizations) != 2 || s.Organizations[0] != a.ID || s.Organizations[1] != b.ID {
+		t.Fatalf("support session: %d %+v", status, s)
+	}
+	var me struct {
+		Support bool     `json:"support"`
+		Scopes  []string `json:"scopes"`
+		UserID  string   `json:"user_id"`
+	}
+	p := br.do("GET", "/console/api/whoami", nil)
+	if err := json.Unmarshal(p.body, &me); err != nil || p.status != 200 || !me.Support || me.UserID != "support-cleo" {
+		t.Fatalf("whoami: %d %s", p.status, p.body)
+	}
+	want := []string{"integrations:all_users", "integrations:read", "integrations:rerun", "organizations:read", "webhooks:read", "webhooks:rerun"}
+	if strings.Join(me.Scopes, ",") != strings.Join(want, ",") {
+		t.Fatalf("support scopes %v, want %v", me.Scopes, want)
+	}
+	if p := br.do("PATCH", "/console/session", map[string]any{"organization_id": b.ID}, "X-CSRF-Token", s.CSRFToken); p.status != 200 {
+		t.Fatalf("switch to the second granted organization: %d %s", p.status, p.body)
+	}
+	if p := br.do("GET", "/console/api/webhooks", nil); p.status != 200 {
+		t.Fatalf("webhooks of the second granted organization: %d %s", p.status, p.body)
+	}
+	if p := br.do("PATCH", "/console/session", map[string]any{"organization_id": c.ID}, "X-CSRF-Token", s.CSRFToken); p.status != http.StatusForbidden {
+		t.Fatalf("switch to an organization not granted: %d %s", p.status, p.body)
+	}
+
+	// Not support: whoami says so, and the claim adds nothing to the picker.
+	idp.SetUser(oidc.User{Sub: "olaf", Roles: []string{"organizer"}, Organizations: []string{c.ID},
+		Extra: map[string]any{"support_organizations": []string{a.ID}}})
+	other := newBrowser(t, env)
+	other.login(t)
+	if _, s := other.session(); len(s.Organizations) != 1 || s.Organizations[0] != c.ID {
+		t.Fatalf("organizer's session: %+v", s)
+	}
+	p = other.do("GET", "/console/api/whoami", nil)
+	if p.status != 200 || !strings.Contains(string(p.body), `"support":false`) {
+		t.Fatalf("organizer's whoami: %d %s", p.status, p.body)
 	}
 }

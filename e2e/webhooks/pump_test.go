@@ -41,8 +41,13 @@ func pumpStatus(t *testing.T, env *testenv.Env, webhookID string) enums.Workflow
 	return d.GetWorkflowExecutionInfo().GetStatus()
 }
 
+// runDispatcher makes sure the app's dispatcher runs (a test before may
+// have left it stopped).
+func runDispatcher(env *testenv.Env) { env.App.Webhooks.StartDispatcher(env.App.Logger) }
+
 func TestPumpDeliversQuietTrafficUnderItsRun(t *testing.T) {
 	env := testenv.Get(t)
+	runDispatcher(env)
 	org := env.NewOrg(t)
 	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "pump", "url": rcv.URL, "events": []string{"registration.*"}})
@@ -311,6 +316,7 @@ func TestRowsOfAPumpThatDiedAreDeliveredOnceByTheDispatcher(t *testing.T) {
 
 func TestDisablingAWebhookCancelsItsPump(t *testing.T) {
 	env := testenv.Get(t)
+	runDispatcher(env)
 	org := env.NewOrg(t)
 	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "disable pump", "url": rcv.URL, "events": []string{"registration.*"}})
@@ -329,6 +335,7 @@ func TestDisablingAWebhookCancelsItsPump(t *testing.T) {
 
 func TestIdlePumpEnds(t *testing.T) {
 	env := testenv.Get(t)
+	runDispatcher(env)
 	org := env.NewOrg(t)
 	rcv := testenv.NewReceiver(t)
 	wh := createWebhook(t, org, map[string]any{"name": "idle pump", "url": rcv.URL, "events": []string{"registration.*"}})

@@ -17790,7 +17790,10 @@ type WhoamiResponse struct {
 		// Roles The user token's roles (user_jwt only).
 		Roles  []string `json:"roles"`
 		Scopes []string `json:"scopes"`
-		UserId *string  `json:"user_id"`
+
+		// Support The user holds a support role (`AQIO_JWT_SUPPORT_ROLES`); in an organization it is granted but not a member of, it holds only the support scopes (docs/AUTH.md).
+		Support bool    `json:"support"`
+		UserId  *string `json:"user_id"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -17820,7 +17823,10 @@ func (r WhoamiResponse) GetJSON200() *struct {
 	// Roles The user token's roles (user_jwt only).
 	Roles  []string `json:"roles"`
 	Scopes []string `json:"scopes"`
-	UserId *string  `json:"user_id"`
+
+	// Support The user holds a support role (`AQIO_JWT_SUPPORT_ROLES`); in an organization it is granted but not a member of, it holds only the support scopes (docs/AUTH.md).
+	Support bool    `json:"support"`
+	UserId  *string `json:"user_id"`
 } {
 	return r.JSON200
 }
@@ -25411,7 +25417,10 @@ func ParseWhoamiResponse(rsp *http.Response) (*WhoamiResponse, error) {
 			// Roles The user token's roles (user_jwt only).
 			Roles  []string `json:"roles"`
 			Scopes []string `json:"scopes"`
-			UserId *string  `json:"user_id"`
+
+			// Support The user holds a support role (`AQIO_JWT_SUPPORT_ROLES`); in an organization it is granted but not a member of, it holds only the support scopes (docs/AUTH.md).
+			Support bool    `json:"support"`
+			UserId  *string `json:"user_id"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

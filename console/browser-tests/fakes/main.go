@@ -10,7 +10,7 @@
 //	POST /control/kit/api-keys?key=K                      Kit accepts the V4 API key K
 //	POST /control/kit/fail?method=M&path=P&n=N&status=S   the next N requests M P… answer S (body: the provider's error body)
 //	GET  /control/kit/subscribers?email=E                 200 {"subscriber":…} when Kit holds E, 404 otherwise
-//	POST /control/oidc/user {"sub","roles","organizations"}  who signs in at the next authorization request
+//	POST /control/oidc/user {"sub","roles","organizations","support_organizations"}  who signs in at the next authorization request
 //
 // The OIDC provider's audience is "aqio-connect", its client
 // "aqio-console" with the secret "console-secret".
@@ -70,15 +70,20 @@ func main() {
 	defer idp.Close()
 	mux.HandleFunc("POST /control/oidc/user", func(w http.ResponseWriter, r *http.Request) {
 		var u struct {
-			Sub           string   `json:"sub"`
-			Roles         []string `json:"roles"`
-			Organizations []string `json:"organizations"`
+			Sub                  string   `json:"sub"`
+			Roles                []string `json:"roles"`
+			Organizations        []string `json:"organizations"`
+			SupportOrganizations []string `json:"support_organizations"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&u); err != nil || u.Sub == "" {
 			http.Error(w, `a JSON body {"sub", "roles", "organizations"} is required`, http.StatusBadRequest)
 			return
 		}
-		idp.SetUser(oidc.User{Sub: u.Sub, Roles: u.Roles, Organizations: u.Organizations})
+		user := oidc.User{Sub: u.Sub, Roles: u.Roles, Organizations: u.Organizations}
+		if u.SupportOrganizations != nil {
+			user.Extra = map[string]any{"support_organizations": u.SupportOrganizations}
+		}
+		idp.SetUser(user)
 		w.WriteHeader(http.StatusNoContent)
 	})
 

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { APIError, get, post, whoami } from '../api';
 import { ErrorBox, SecretReveal, StatusBadge, time } from '../components';
-import { fieldOf, groupScopes, localToRFC3339, parseIPs, scopeCovered, toggleScope, validateKey, type KeyErrors } from '../logic';
+import { can, fieldOf, groupScopes, localToRFC3339, parseIPs, scopeCovered, toggleScope, validateKey, type KeyErrors } from '../logic';
 import type { Whoami } from '../types';
 
 export interface APIKey {
@@ -57,7 +57,7 @@ export function ApiKeys() {
     <main>
       <div class="title-row">
         <h1>API keys</h1>
-        {!creating && keys && (
+        {!creating && keys && can(me, 'api_key.create') && (
           <button type="button" onClick={() => (setCreating(true), setShown(null))}>
             New key
           </button>
@@ -124,7 +124,7 @@ export function ApiKeys() {
                   {time(k.last_used_at)} ({k.usage_count})
                 </td>
                 <td>
-                  {(k.status === 'active' || k.status === 'rotating') && (
+                  {(k.status === 'active' || k.status === 'rotating') && can(me, 'api_key.change') && (
                     <div class="row">
                       <button type="button" class="secondary" aria-label={`Rotate ${k.name}`} onClick={() => (setRotating(k), setShown(null))}>
                         Rotate

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, post } from '../api';
-import { ErrorBox, Link, StatusBadge, time } from '../components';
-import { formatDuration, outcome, prettyBody } from '../logic';
+import { ErrorBox, Link, StatusBadge, time, useWhoami } from '../components';
+import { can, formatDuration, outcome, prettyBody } from '../logic';
 import { href } from '../route';
 import type { DeliveryDetail as Detail, RunRef } from '../types';
 
@@ -10,6 +10,7 @@ export function DeliveryDetail(props: { id: string; deliveryId: string }) {
   const [error, setError] = useState<unknown>(null);
   const [run, setRun] = useState<RunRef | null>(null);
   const [busy, setBusy] = useState(false);
+  const me = useWhoami();
   const path = `/api/webhooks/${encodeURIComponent(props.id)}/deliveries/${encodeURIComponent(props.deliveryId)}`;
 
   useEffect(() => {
@@ -46,23 +47,25 @@ export function DeliveryDetail(props: { id: string; deliveryId: string }) {
             <h1>
               Attempt <StatusBadge status={d.status} />
             </h1>
-            <button
-              type="button"
-              disabled={busy}
-              onClick={async () => {
-                setBusy(true);
-                setError(null);
-                try {
-                  setRun(await post<RunRef>(`${path}/redeliver`));
-                } catch (e) {
-                  setError(e);
-                } finally {
-                  setBusy(false);
-                }
-              }}
-            >
-              Redeliver
-            </button>
+            {can(me, 'webhook.redeliver') && (
+              <button
+                type="button"
+                disabled={busy}
+                onClick={async () => {
+                  setBusy(true);
+                  setError(null);
+                  try {
+                    setRun(await post<RunRef>(`${path}/redeliver`));
+                  } catch (e) {
+                    setError(e);
+                  } finally {
+                    setBusy(false);
+                  }
+                }}
+              >
+                Redeliver
+              </button>
+            )}
           </div>
           {run && (
             <p class="notice" role="status" data-testid="redelivered">

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { APIError, del, get, post } from '../api';
-import { ErrorBox, StatusBadge, time } from '../components';
-import { activityError, activitySummary, fieldOf, type Activity } from '../logic';
+import { ErrorBox, StatusBadge, time, useWhoami } from '../components';
+import { activityError, activitySummary, can, fieldOf, type Activity } from '../logic';
 
 interface Provider {
   type: string;
@@ -42,6 +42,7 @@ export function Integrations() {
   const [providers, setProviders] = useState<Provider[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [connecting, setConnecting] = useState<{ provider: Provider; name?: string } | null>(null);
+  const me = useWhoami();
 
   const load = async () => {
     try {
@@ -56,7 +57,7 @@ export function Integrations() {
     load();
     get<{ data: Provider[] }>('/api/integrations/providers').then((r) => setProviders(r.data), () => {});
   }, []);
-  const connectable = providers.filter((p) => p.available && p.configured);
+  const connectable = can(me, 'integration.change') ? providers.filter((p) => p.available && p.configured) : [];
 
   return (
     <main>
@@ -227,6 +228,8 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
   const [notice, setNotice] = useState('');
   const [open, setOpen] = useState<string | null>(null);
   const [sync, setSync] = useState<SyncDetail | null>(null);
+  const me = useWhoami();
+  const mayChange = can(me, 'integration.change');
 
   const load = async () => {
     try {
@@ -272,31 +275,33 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
           <StatusBadge status={i.status} />
         </h2>
         <div class="row">
-          {provider?.syncs && (
+          {mayChange && provider?.syncs && (
             <button type="button" class="secondary" onClick={() => act('Sync started.', () => post(`${base}/sync`, {}))}>
               Sync now
             </button>
           )}
-          {provider?.auth_mode === 'oauth2' && i.token_expires_at && (
+          {mayChange && provider?.auth_mode === 'oauth2' && i.token_expires_at && (
             <button type="button" class="secondary" onClick={() => act('Token refresh requested.', () => post(`${base}/refresh`))}>
               Refresh token
             </button>
           )}
-          {provider && (
+          {mayChange && provider && (
             <button type="button" class="secondary" onClick={() => props.onReconnect(provider)}>
               Reconnect
             </button>
           )}
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              if (!confirm(`Disconnect ${i.name}? Its credential is revoked at the provider where possible and deleted here.`)) return;
-              act('Disconnected.', () => del(base));
-            }}
-          >
-            Disconnect
-          </button>
+          {mayChange && (
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => {
+                if (!confirm(`Disconnect ${i.name}? Its credential is revoked at the provider where possible and deleted here.`)) return;
+                act('Disconnected.', () => del(base));
+              }}
+            >
+              Disconnect
+            </button>
+          )}
         </div>
       </div>
       <dl class="kv">
@@ -374,7 +379,7 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
                           Details
                         </button>
                       )}
-                      {a.status === 'failed' && (a.kind === 'push' || a.kind === 'sync') && (
+                      {a.status === 'failed' && (a.kind === 'push' || a.kind === 'sync') && can(me, 'integration.rerun') && (
                         <button
                           type="button"
                           aria-label={`Re-run ${a.kind} ${a.id}`}

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { get, patch, post } from '../api';
-import { ErrorBox, Link, SecretReveal, StatusBadge, time } from '../components';
+import { ErrorBox, Link, SecretReveal, StatusBadge, time, useWhoami } from '../components';
 import { RecoverSince, RecoveryRun } from '../Recovery';
-import { formatDuration, mergeDeliveries, outcome } from '../logic';
+import { can, formatDuration, mergeDeliveries, outcome } from '../logic';
 import { href } from '../route';
 import type { Delivery, Reenabled, RecoveryStarted, TestResult, Webhook, WebhookPatched } from '../types';
 
@@ -23,6 +23,7 @@ export function WebhookDetail(props: { id: string }) {
   const [owedRun, setOwedRun] = useState<RecoveryStarted | null>(null);
   const [recovering, setRecovering] = useState(false);
   const [switching, setSwitching] = useState(false);
+  const me = useWhoami();
 
   useEffect(() => {
     get<Webhook>(`/api/webhooks/${encodeURIComponent(props.id)}`).then(setHook, setError);
@@ -74,50 +75,58 @@ export function WebhookDetail(props: { id: string }) {
       <div class="title-row">
         <h1>{hook.name}</h1>
         <div class="row">
-          <button
-            type="button"
-            disabled={testing}
-            onClick={async () => {
-              setTesting(true);
-              setTest(null);
-              setError(null);
-              try {
-                setTest(await post<TestResult>(`/api/webhooks/${encodeURIComponent(hook.id)}/test`));
-              } catch (e) {
-                setError(e);
-              } finally {
-                setTesting(false);
-              }
-            }}
-          >
-            {testing ? 'Sending…' : 'Send test event'}
-          </button>
-          <button
-            type="button"
-            class="secondary"
-            onClick={async () => {
-              if (!confirm('Rotate the signing secret? Deliveries carry signatures under both secrets for 24 hours.')) return;
-              try {
-                const r = await post<{ secret: string; webhook: Webhook }>(
-                  `/api/webhooks/${encodeURIComponent(hook.id)}/rotate-secret`,
-                  {},
-                );
-                setSecret(r.secret);
-                setHook(r.webhook);
-              } catch (e) {
-                setError(e);
-              }
-            }}
-          >
-            Rotate secret
-          </button>
-          <Link href={href({ page: 'webhook-edit', id: hook.id })} class="button secondary">
-            Edit
-          </Link>
-          <button type="button" class="secondary" aria-expanded={recovering} onClick={() => setRecovering(!recovering)}>
-            Recover…
-          </button>
-          {hook.is_active && (
+          {can(me, 'webhook.test') && (
+            <button
+              type="button"
+              disabled={testing}
+              onClick={async () => {
+                setTesting(true);
+                setTest(null);
+                setError(null);
+                try {
+                  setTest(await post<TestResult>(`/api/webhooks/${encodeURIComponent(hook.id)}/test`));
+                } catch (e) {
+                  setError(e);
+                } finally {
+                  setTesting(false);
+                }
+              }}
+            >
+              {testing ? 'Sending…' : 'Send test event'}
+            </button>
+          )}
+          {can(me, 'webhook.rotate_secret') && (
+            <button
+              type="button"
+              class="secondary"
+              onClick={async () => {
+                if (!confirm('Rotate the signing secret? Deliveries carry signatures under both secrets for 24 hours.')) return;
+                try {
+                  const r = await post<{ secret: string; webhook: Webhook }>(
+                    `/api/webhooks/${encodeURIComponent(hook.id)}/rotate-secret`,
+                    {},
+                  );
+                  setSecret(r.secret);
+                  setHook(r.webhook);
+                } catch (e) {
+                  setError(e);
+                }
+              }}
+            >
+              Rotate secret
+            </button>
+          )}
+          {can(me, 'webhook.edit') && (
+            <Link href={href({ page: 'webhook-edit', id: hook.id })} class="button secondary">
+              Edit
+            </Link>
+          )}
+          {can(me, 'webhook.recover') && (
+            <button type="button" class="secondary" aria-expanded={recovering} onClick={() => setRecovering(!recovering)}>
+              Recover…
+            </button>
+          )}
+          {hook.is_active && can(me, 'webhook.edit') && (
             <button
               type="button"
               class="secondary"
@@ -183,25 +192,27 @@ export function WebhookDetail(props: { id: string }) {
             {hook.disabled_at ? ` since ${time(hook.disabled_at)}` : ''}: {hook.disabled_reason || 'no reason recorded'}.
           </p>
           <p>Events that match it now are recorded but not sent. Enabling it tells you what it is owed.</p>
-          <button
-            type="button"
-            disabled={switching}
-            onClick={async () => {
-              setSwitching(true);
-              setError(null);
-              try {
-                const r = await patch<WebhookPatched>(`/api/webhooks/${encodeURIComponent(hook.id)}`, { is_active: true });
-                setHook(r);
-                setReenabled(r.reenabled ?? null);
-              } catch (e) {
-                setError(e);
-              } finally {
-                setSwitching(false);
-              }
-            }}
-          >
-            Re-enable
-          </button>
+          {can(me, 'webhook.edit') && (
+            <button
+              type="button"
+              disabled={switching}
+              onClick={async () => {
+                setSwitching(true);
+                setError(null);
+                try {
+                  const r = await patch<WebhookPatched>(`/api/webhooks/${encodeURIComponent(hook.id)}`, { is_active: true });
+                  setHook(r);
+                  setReenabled(r.reenabled ?? null);
+                } catch (e) {
+                  setError(e);
+                } finally {
+                  setSwitching(false);
+                }
+              }}
+            >
+              Re-enable
+            </button>
+          )}
         </section>
       )}
       {reenabled && (

@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { get, post, APIError } from '../api';
-import { ErrorBox, Link, SecretReveal, navigate } from '../components';
+import { ErrorBox, Link, SecretReveal, navigate, useWhoami } from '../components';
 import { EventPicker } from '../EventPicker';
-import { validateWebhook, type FieldErrors } from '../logic';
+import { can, validateWebhook, type FieldErrors } from '../logic';
 import { href } from '../route';
 import type { EventType, Webhook } from '../types';
 
 export function Webhooks() {
+  const me = useWhoami();
   const [hooks, setHooks] = useState<Webhook[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [creating, setCreating] = useState(false);
@@ -37,7 +38,7 @@ export function Webhooks() {
     <main>
       <div class="title-row">
         <h1>Webhooks</h1>
-        {!creating && !created && (
+        {!creating && !created && can(me, 'webhook.create') && (
           <button type="button" onClick={() => setCreating(true)}>
             New endpoint
           </button>

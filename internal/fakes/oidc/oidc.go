@@ -2,8 +2,10 @@
 // realm, for tests: discovery, JWKS, the authorization endpoint (code
 // flow, PKCE S256 required, the user chosen by the test with SetUser), the
 // token endpoint (authorization_code with the verifier checked, and
-// refresh_token) and RS256-signed access and ID tokens carrying Keycloak's
-// claims (realm_access.roles, organization).
+// refresh_token), RP-initiated logout (end_session_endpoint: id_token_hint
+// checked, the user's refresh tokens revoked, back to
+// post_logout_redirect_uri) and RS256-signed access and ID tokens carrying
+// Keycloak's claims (realm_access.roles, organization).
 package oidc
 
 import (
@@ -47,6 +49,8 @@ type Provider struct {
 	refresh   map[string]User
 	Logins    int // authorization codes redeemed
 	Refreshes int // refresh_token grants answered
+	// Logouts are the users whose session an RP-initiated logout ended, in order.
+	Logouts []string
 }
 
 type grant struct {
@@ -73,6 +77,7 @@ func New(audience, clientID, clientSecret string) *Provider {
 	mux.HandleFunc(Realm+"/protocol/openid-connect/certs", p.certs)
 	mux.HandleFunc(Realm+"/protocol/openid-connect/auth", p.authorize)
 	mux.HandleFunc(Realm+"/protocol/openid-connect/token", p.token)
+	mux.HandleFunc(Realm+"/protocol/openid-connect/logout", p.logout)
 	p.Server = httptest.NewServer(mux)
 	p.Issuer = p.Server.URL + Realm
 	return p
@@ -150,6 +155,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
+		"end_session_endpoint":                  p.Issuer + "/protocol/openid-connect/logout",
 	})
 }
 
@@ -248,6 +254,65 @@ func (p *Provider) issue(w http.ResponseWriter, u User, nonce string) {
 		"access_token": p.AccessToken(u, exp), "token_type": "Bearer", "expires_in": int(time.Until(exp).Seconds()),
 		"refresh_token": rt, "id_token": p.sign(idClaims), "scope": "openid profile email",
 	})
+}
+
+// EndedSessions reports the users logged out so far (RP-initiated logout).
+func (p *Provider) EndedSessions() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.Logouts...)
+}
+
+// logout is RP-initiated logout 1.0 as Keycloak answers it: the
+// id_token_hint must be an ID token this provider signed for the client
+// (an expired one is accepted, as Keycloak does), client_id must match
+// it, post_logout_redirect_uri must be an absolute http(s) URL. The user's
+// session ends (every refresh token issued to them stops working) and the
+// browser goes back to post_logout_redirect_uri with the state.
+func (p *Provider) logout(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	hint := r.Form.Get("id_token_hint")
+	var claims struct {
+		Sub string `json:"sub"`
+		Aud string `json:"aud"`
+		Iss string `json:"iss"`
+	}
+	obj, err := jose.ParseSigned(hint, []jose.SignatureAlgorithm{jose.RS256})
+	if err != nil {
+		http.Error(w, "invalid id_token_hint", http.StatusBadRequest)
+		return
+	}
+	payload, err := obj.Verify(&p.key.PublicKey)
+	if err != nil || json.Unmarshal(payload, &claims) != nil || claims.Iss != p.Issuer || claims.Aud != p.ClientID {
+		http.Error(w, "invalid id_token_hint", http.StatusBadRequest)
+		return
+	}
+	if id := r.Form.Get("client_id"); id != "" && id != p.ClientID {
+		http.Error(w, "client_id does not match id_token_hint", http.StatusBadRequest)
+		return
+	}
+	back, err := url.Parse(r.Form.Get("post_logout_redirect_uri"))
+	if err != nil || (back.Scheme != "http" && back.Scheme != "https") || back.Host == "" {
+		http.Error(w, "invalid post_logout_redirect_uri", http.StatusBadRequest)
+		return
+	}
+	p.mu.Lock()
+	for rt, u := range p.refresh {
+		if u.Sub == claims.Sub {
+			delete(p.refresh, rt)
+		}
+	}
+	p.Logouts = append(p.Logouts, claims.Sub)
+	p.mu.Unlock()
+	if st := r.Form.Get("state"); st != "" {
+		q := back.Query()
+		q.Set("state", st)
+		back.RawQuery = q.Encode()
+	}
+	http.Redirect(w, r, back.String(), http.StatusFound)
 }
 
 func oauthError(w http.ResponseWriter, status int, code string) {

@@ -4970,6 +4970,8 @@ export interface operations {
                         /** @description The user token's roles (user_jwt only). */
                         roles: string[];
                         scopes: string[];
+                        /** @description The user holds a support role (`AQIO_JWT_SUPPORT_ROLES`); in an organization it is granted but not a member of, it holds only the support scopes (docs/AUTH.md). */
+                        support: boolean;
                         user_id: string | null;
                     };
                 };
