@@ -9,10 +9,20 @@ import (
 )
 
 // CipherTable is a table whose columns hold key-ring ciphertexts, each
-// sealed with the row's id as additional data.
+// sealed with the row's id (its IDColumn) as additional data.
 type CipherTable struct {
 	Table   string
 	Columns []string
+	// IDColumn is the row's key, the ciphertexts' additional data ("": id).
+	IDColumn string
+}
+
+// Key is the column that identifies a row (and binds its ciphertexts).
+func (t CipherTable) Key() string {
+	if t.IDColumn == "" {
+		return "id"
+	}
+	return t.IDColumn
 }
 
 // CipherTables are every table and column that holds key-ring
@@ -27,6 +37,9 @@ var CipherTables = []CipherTable{
 	{Table: "integration_oauth_states", Columns: []string{"code_verifier", "code"}},
 	{Table: "privacy_erasures", Columns: []string{"subject"}},
 	{Table: "privacy_exports", Columns: []string{"subject", "document"}},
+	// The console's sessions: the pasted credential or the user's tokens,
+	// bound to the SHA-256 of the session cookie (app/console.go).
+	{Table: "console_sessions", IDColumn: "id_hash", Columns: []string{"credential"}},
 }
 
 // CipherTableNames are the names of CipherTables, in order.
@@ -64,9 +77,11 @@ func likeEscape(s string) string {
 // order) where at least one column holds a key-ring ciphertext not sealed
 // by keyID.
 func (s *Store) RowsNotUnderKey(ctx context.Context, t CipherTable, keyID, after string, limit int) ([]CipherRow, error) {
-	if _, ok := CipherTableNamed(t.Table); !ok {
+	known, ok := CipherTableNamed(t.Table)
+	if !ok {
 		return nil, fmt.Errorf("not a ciphertext table: %q", t.Table)
 	}
+	key := known.Key()
 	prefix := likeEscape("v1:"+keyID+":") + "%"
 	var conds []string
 	args := []any{after}
@@ -74,8 +89,8 @@ func (s *Store) RowsNotUnderKey(ctx context.Context, t CipherTable, keyID, after
 		conds = append(conds, fmt.Sprintf(`(%s LIKE 'v1:%%' AND %s NOT LIKE ? ESCAPE '\')`, c, c))
 		args = append(args, prefix)
 	}
-	q := fmt.Sprintf(`SELECT id, %s FROM %s WHERE id > ? AND (%s) ORDER BY id LIMIT %d`,
-		strings.Join(t.Columns, ", "), t.Table, strings.Join(conds, " OR "), limit)
+	q := fmt.Sprintf(`SELECT %[1]s, %[2]s FROM %[3]s WHERE %[1]s > ? AND (%[4]s) ORDER BY %[1]s LIMIT %[5]d`,
+		key, strings.Join(t.Columns, ", "), t.Table, strings.Join(conds, " OR "), limit)
 	rows, err := s.db.WithContext(ctx).Raw(q, args...).Rows()
 	if err != nil {
 		return nil, fmt.Errorf("scan %s ciphertexts: %w", t.Table, err)
@@ -114,7 +129,7 @@ func (s *Store) SwapCiphertext(ctx context.Context, table, column, id, prev, nex
 	if !ok || !containsString(t.Columns, column) {
 		return fmt.Errorf("not a ciphertext column: %s.%s", table, column)
 	}
-	res := s.db.WithContext(ctx).Exec(fmt.Sprintf(`UPDATE %s SET %s = ? WHERE id = ? AND %s = ?`, table, column, column), next, id, prev)
+	res := s.db.WithContext(ctx).Exec(fmt.Sprintf(`UPDATE %s SET %s = ? WHERE %s = ? AND %s = ?`, table, column, t.Key(), column), next, id, prev)
 	if res.Error != nil {
 		return fmt.Errorf("re-encrypt %s.%s of %s: %w", table, column, id, res.Error)
 	}

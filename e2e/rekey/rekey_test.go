@@ -215,6 +215,22 @@ func TestKeyRotationToTheEnd(t *testing.T) {
 		return st == "completed" || st == "failed"
 	})
 
+	// A console session: the pasted service token, sealed with the key
+	// ring and bound to the cookie's hash (console_sessions.credential).
+	signIn := consoleDo(t, env, "POST", "/console/session", `{"token": "`+env.Token+`", "organization_id": "`+org.ID+`"}`, "")
+	if signIn.StatusCode != http.StatusCreated {
+		t.Fatalf("console sign-in: %d", signIn.StatusCode)
+	}
+	var consoleCookie string
+	for _, c := range signIn.Cookies() {
+		if c.Name == "aqio_console_session" {
+			consoleCookie = c.Name + "=" + c.Value
+		}
+	}
+	if consoleCookie == "" {
+		t.Fatalf("console sign-in set no session cookie: %v", resp.Header)
+	}
+
 	before := report(t, env)
 	if before.PrimaryKeyID != "k1" || before.Totals["k1"] == 0 {
 		t.Fatalf("report under k1: %+v", before)
@@ -222,7 +238,7 @@ func TestKeyRotationToTheEnd(t *testing.T) {
 	under := ciphertextsUnder(t, env, "k1")
 	for _, c := range []string{"webhooks.secret", "webhooks.previous_secret", "webhooks.destination_auth", "integrations.access_token",
 		"integrations.refresh_token", "integrations.api_key", "integration_oauth_states.code_verifier",
-		"privacy_erasures.subject", "privacy_exports.subject", "privacy_exports.document"} {
+		"privacy_erasures.subject", "privacy_exports.subject", "privacy_exports.document", "console_sessions.credential"} {
 		if under[c] == 0 {
 			t.Fatalf("no k1 ciphertext in %s before re-keying: %v", c, under)
 		}
@@ -268,7 +284,8 @@ func TestKeyRotationToTheEnd(t *testing.T) {
 	recordHistory(t, env, run.WorkflowID, run.RunID, "rekey.json")
 
 	after := report(t, env)
-	if after.Totals["k1"] != 0 || strings.Join(after.Removable, ",") != "k1" || after.count("integrations", "refresh_token", "k2") == 0 {
+	if after.Totals["k1"] != 0 || strings.Join(after.Removable, ",") != "k1" || after.count("integrations", "refresh_token", "k2") == 0 ||
+		after.count("console_sessions", "credential", "k2") != 1 {
 		t.Fatalf("report after re-keying: %+v", after)
 	}
 	if left := ciphertextsUnder(t, env, "k1"); len(left) != 0 {
@@ -328,6 +345,11 @@ func TestKeyRotationToTheEnd(t *testing.T) {
 		t.Fatalf("export download after re-keying: %d %.300s", r.Status, r.Body)
 	}
 
+	// The console session signed in under k1 still works under k2 alone.
+	if r := consoleDo(t, env, "GET", "/console/api/webhooks", "", consoleCookie); r.StatusCode != http.StatusOK {
+		t.Fatalf("console session after re-keying: %d", r.StatusCode)
+	}
+
 	// The authorization begun under k1 finishes under k2 alone.
 	if id := finish(t, pending); id == "" || id == calID {
 		t.Fatalf("pending authorization connected %q", id)
@@ -373,4 +395,26 @@ func recordHistory(t *testing.T, env *testenv.Env, workflowID, runID, name strin
 		return
 	}
 	testenv.RecordHistory(t, env, workflowID, runID, name)
+}
+
+// consoleDo calls the console (not an API operation, so not env.Do's
+// contract check) with its session cookie.
+func consoleDo(t *testing.T, env *testenv.Env, method, path, body, cookie string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest(method, env.BaseURL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	resp.Body.Close()
+	return resp
 }
