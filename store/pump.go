@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -108,21 +109,24 @@ func (s *Store) ClaimPumpRows(ctx context.Context, webhookID, batchID string, li
 	if s.db.Dialect == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	db := s.db.WithContext(ctx)
-	res := db.Exec(`UPDATE webhook_outbox SET batch_id = ?, claimed_at = ?
+	// One statement: the claim returns the rows it took (RETURNING, on
+	// both databases).
+	var rows []models.OutboxEntry
+	err := s.db.WithContext(ctx).Raw(`UPDATE webhook_outbox SET batch_id = ?, claimed_at = ?
 WHERE webhook_id = ? AND batch_id IS NULL AND event_id IN (
   SELECT event_id FROM webhook_outbox WHERE webhook_id = ? AND batch_id IS NULL
-  ORDER BY created_at, event_id LIMIT ?`+lock+`)`, batchID, s.now(), webhookID, webhookID, limit)
-	if res.Error != nil {
-		return nil, fmt.Errorf("claim outbox rows: %w", res.Error)
+  ORDER BY created_at, event_id LIMIT ?`+lock+`)
+RETURNING webhook_id, event_id, organization_id, event_type, created_at, batch_id, claimed_at`,
+		batchID, s.now(), webhookID, webhookID, limit).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
-	if res.RowsAffected == 0 {
-		return nil, nil
-	}
-	var rows []models.OutboxEntry
-	if err := db.Where("webhook_id = ? AND batch_id = ?", webhookID, batchID).Order("created_at, event_id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("read claimed outbox rows: %w", err)
-	}
+	sort.Slice(rows, func(i, j int) bool {
+		if !rows[i].CreatedAt.Equal(rows[j].CreatedAt) {
+			return rows[i].CreatedAt.Before(rows[j].CreatedAt)
+		}
+		return rows[i].EventID < rows[j].EventID
+	})
 	return rows, nil
 }
 
