@@ -61,6 +61,9 @@ type App struct {
 	JWT     *auth.Verifier
 	// RequestLog buffers the API request log (app/auth.go).
 	RequestLog *requestlog.Recorder
+	// closeRequestLogDB closes the request log's own SQLite file
+	// (requestlog.Open; a no-op on Postgres).
+	closeRequestLogDB func() error
 
 	httpServer     *http.Server
 	listener       net.Listener
@@ -79,6 +82,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger) (*App, err
 		return nil, err
 	}
 	a.Store = store.New(a.DB, nil)
+	// On SQLite the request log has a file of its own (requestlog/store.go).
+	if a.closeRequestLogDB, err = requestlog.Open(ctx, a.DB, cfg.DatabaseURL); err != nil {
+		a.DB.Close()
+		return nil, err
+	}
 	// A lazy client: the API accepts events into the outbox while Temporal
 	// is unreachable (at start too); the connection is made, and re-made,
 	// when Temporal answers. Starting workers still needs Temporal
@@ -253,6 +261,9 @@ func (a *App) Close() {
 		worker.Stop(a.Workers)
 	}
 	a.closeAuth()
+	if a.closeRequestLogDB != nil {
+		_ = a.closeRequestLogDB()
+	}
 	if a.Temporal != nil {
 		a.Temporal.Close()
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/aqio/connect/api"
 	"github.com/aqio/connect/apikeys"
 	"github.com/aqio/connect/audit"
@@ -31,8 +33,16 @@ func (a *App) buildAuth() error {
 	a.Usage = &apikeys.UsageRecorder{Store: a.Store, Interval: cfg.UsageFlushInterval, Logger: a.Logger}
 	a.Usage.Start()
 	if cfg.RequestLog {
-		a.RequestLog = &requestlog.Recorder{DB: a.Store.DB(), Interval: cfg.UsageFlushInterval, Logger: a.Logger}
-		a.RequestLog.Start()
+		// At least a second between batches whatever usage's interval (the
+		// tests' is 50 ms): the log is diagnostic, and a larger batch costs
+		// less per row (docs/BENCHMARKS.md, "API request log").
+		rec := &requestlog.Recorder{DB: a.Store.DB(), Interval: max(cfg.UsageFlushInterval, time.Second), Logger: a.Logger}
+		rec.Start()
+		a.RequestLog = rec
+		a.Metrics.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "aqio_request_log_dropped_total",
+			Help: "API calls not recorded in the request log because its buffer was full (the database fell behind).",
+		}, func() float64 { return float64(rec.Dropped()) }))
 	}
 	a.APIKeys = &apikeys.Service{
 		Store:       a.Store,

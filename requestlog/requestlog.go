@@ -3,11 +3,13 @@
 // for debugging — method, route, status, latency, credential, client
 // address, request id, error code and, where they hold no secret, the
 // bodies. Calls are buffered in memory and written in batches by a
-// Recorder, off the request path; the log is diagnostic, not durable
-// accepted data: a crash loses at most the batch not yet written.
+// Recorder, off the request path, into the Postgres app database or, on
+// SQLite, a file of the log's own (store.go); the log is diagnostic, not
+// durable accepted data: a crash loses at most the batch not yet written.
 package requestlog
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -17,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -60,18 +63,23 @@ type Call struct {
 
 // Recorder buffers calls and writes them every Interval.
 type Recorder struct {
+	// DB is the app database (the log's own file is found with For).
 	DB       *gorm.DB
 	Interval time.Duration
 	// MaxPending bounds the buffer (default 20,000 calls): when the
-	// database falls behind, the oldest calls are dropped and counted.
+	// database falls behind, the oldest calls are dropped and counted;
+	// Add never blocks.
 	MaxPending int
 	Logger     *slog.Logger
 
 	mu      sync.Mutex
 	pending []Call
-	dropped int64
-	stop    chan struct{}
-	done    chan struct{}
+	dropped int64 // since the last flush's warning
+	// droppedTotal counts every call dropped (the
+	// aqio_request_log_dropped_total metric).
+	droppedTotal atomic.Int64
+	stop         chan struct{}
+	done         chan struct{}
 }
 
 // Add buffers one call (cheap: one append under a mutex).
@@ -84,10 +92,15 @@ func (r *Recorder) Add(c Call) {
 	if len(r.pending) >= limit {
 		r.pending = r.pending[1:]
 		r.dropped++
+		r.droppedTotal.Add(1)
 	}
 	r.pending = append(r.pending, c)
 	r.mu.Unlock()
 }
+
+// Dropped reports how many calls were dropped since the start because the
+// buffer was full.
+func (r *Recorder) Dropped() int64 { return r.droppedTotal.Load() }
 
 // Pending reports how many calls wait to be written.
 func (r *Recorder) Pending() int {
@@ -101,7 +114,7 @@ func (r *Recorder) Pending() int {
 func (r *Recorder) Flush(ctx context.Context) error {
 	r.mu.Lock()
 	batch := r.pending
-	r.pending = nil
+	r.pending = make([]Call, 0, len(batch)) // about as many calls until the next flush
 	dropped := r.dropped
 	r.dropped = 0
 	r.mu.Unlock()
@@ -115,17 +128,24 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	for i, c := range batch {
 		rows[i] = Row(c)
 	}
-	// One short statement per 100 rows, each its own commit: on SQLite the
-	// write lock, which every request's rate-limit upsert needs too, is
-	// held for one small insert at a time, not for the whole batch.
+	// In the log's own SQLite file (store.go) the batch is one transaction
+	// of single-row inserts of one prepared statement (insertAll). In the
+	// app database (Postgres) one statement per 100 rows (one round trip),
+	// each its own commit, so no lock is held for the whole batch.
 	// A batch put back after a failure may be partly written: rows already
 	// there are skipped (ids are unique), so retrying writes each once.
-	db := r.DB.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true}).
-		Clauses(clause.OnConflict{DoNothing: true})
-	if err := db.CreateInBatches(rows, 100).Error; err != nil {
+	var err error
+	if o := lookup(r.DB); o != nil {
+		err = insertAll(ctx, o.db.SQL(), rows)
+	} else {
+		err = r.DB.WithContext(ctx).Session(&gorm.Session{SkipDefaultTransaction: true}).
+			Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(rows, 100).Error
+	}
+	if err != nil {
 		r.mu.Lock()
 		r.pending = append(batch, r.pending...)
 		if limit := r.MaxPending; limit > 0 && len(r.pending) > limit {
+			r.droppedTotal.Add(int64(len(r.pending) - limit))
 			r.pending = r.pending[len(r.pending)-limit:]
 		}
 		r.mu.Unlock()
@@ -267,6 +287,17 @@ func redactBody(b []byte) (kept *string, truncated, notJSON bool) {
 		return nil, false, false
 	}
 	cut := len(b) > MaxBodyBytes
+	if !cut && !mayNameSecret(b) {
+		// No field can be a secret's: kept as it came, compacted (which
+		// also checks it is JSON), without decoding and encoding it.
+		var out bytes.Buffer
+		out.Grow(len(b))
+		if err := json.Compact(&out, b); err != nil {
+			return nil, false, true
+		}
+		s := out.String()
+		return &s, false, false
+	}
 	var v any
 	if !cut {
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -282,6 +313,27 @@ func redactBody(b []byte) (kept *string, truncated, notJSON bool) {
 	// Too long to parse as a whole: keep nothing rather than risk a
 	// secret whose field name lies beyond the cut.
 	return nil, true, false
+}
+
+// secretNameParts are what every name SecretField accepts contains, in
+// lower case.
+var secretNameParts = [][]byte{[]byte("key"), []byte("secret"), []byte("token"), []byte("password"), []byte("passphrase"),
+	[]byte("authorization"), []byte("cookie"), []byte("credential"), []byte("code_verifier"), []byte("signature")}
+
+// mayNameSecret reports whether a body could hold a field SecretField
+// accepts: it contains one of their names anywhere (in any case), or a
+// \u escape, which could spell one.
+func mayNameSecret(b []byte) bool {
+	if bytes.Contains(b, []byte(`\u`)) {
+		return true
+	}
+	lower := bytes.ToLower(b)
+	for _, part := range secretNameParts {
+		if bytes.Contains(lower, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // Redact replaces the values of secret fields (at any depth) with
@@ -374,9 +426,11 @@ func ParseStatus(s string) (exact, class int, ok bool) {
 	return n, 0, true
 }
 
-// List returns a page of calls, newest first, and the next cursor ("" at the end).
+// List returns a page of calls, newest first, and the next cursor ("" at
+// the end). db is the app database (For finds the log's), as for Get and
+// Purge.
 func List(ctx context.Context, db *gorm.DB, f Filter) ([]models.RequestLog, string, error) {
-	q := db.WithContext(ctx).Model(&models.RequestLog{}).
+	q := forReads(db).WithContext(ctx).Model(&models.RequestLog{}).
 		Omit("request_body", "response_body").Where("organization_id = ?", f.OrganizationID)
 	if f.APIKeyID != "" {
 		q = q.Where("api_key_id = ?", f.APIKeyID)
@@ -432,7 +486,7 @@ func List(ctx context.Context, db *gorm.DB, f Filter) ([]models.RequestLog, stri
 // Get returns one call of the organization.
 func Get(ctx context.Context, db *gorm.DB, orgID, id string) (models.RequestLog, error) {
 	var row models.RequestLog
-	err := db.WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id).Take(&row).Error
+	err := forReads(db).WithContext(ctx).Where("organization_id = ? AND id = ?", orgID, id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return row, ErrNotFound
 	}
@@ -448,7 +502,8 @@ type AuditLink struct {
 	Action string `json:"action"`
 }
 
-// AuditEntries are the organization's audit entries with the call's request id.
+// AuditEntries are the organization's audit entries with the call's
+// request id (db: the app database, which holds the audit log).
 func AuditEntries(ctx context.Context, db *gorm.DB, orgID, requestID string) ([]AuditLink, error) {
 	out := []AuditLink{}
 	if requestID == "" {
@@ -464,6 +519,7 @@ func AuditEntries(ctx context.Context, db *gorm.DB, orgID, requestID string) ([]
 
 // Purge deletes calls older than before, in chunks, and reports how many.
 func Purge(ctx context.Context, db *gorm.DB, before time.Time) (int64, error) {
+	db = For(db)
 	var total int64
 	for {
 		var ids []string

@@ -1,6 +1,7 @@
 package requestlog
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,39 @@ func TestRecorderDropsOldestWhenFull(t *testing.T) {
 	}
 	if r.Pending() != 2 || r.pending[0].ID != "b" || r.dropped != 1 {
 		t.Fatalf("pending %d %+v dropped %d", r.Pending(), r.pending, r.dropped)
+	}
+}
+
+// A body naming no secret field is kept as it came (compacted) without
+// being decoded; one that could name one, however spelled, is redacted.
+func TestRedactFastPathMissesNoSecret(t *testing.T) {
+	plain := Row(Call{Method: "GET", Route: "/api/webhooks", Status: 200, ResponseBody: []byte("{\"data\": [ {\"id\":\"wh_1\",\"url\":\"https://a.example/<x>\"} ],\n \"next_cursor\":null}\n")})
+	if plain.ResponseBody == nil || *plain.ResponseBody != `{"data":[{"id":"wh_1","url":"https://a.example/<x>"}],"next_cursor":null}` {
+		t.Errorf("plain body: %v", plain.ResponseBody)
+	}
+	if bad := Row(Call{Method: "GET", Route: "/api/webhooks", Status: 200, ResponseBody: []byte(`{"data":[}`)}); bad.ResponseBody != nil || bad.BodyOmitted == nil || *bad.BodyOmitted != OmitNotJSON {
+		t.Errorf("invalid JSON kept: %+v", bad)
+	}
+	for _, name := range []string{"key", "Secret", "TOKEN", "Password", "passphrase", "Authorization", "cookie", "credentials",
+		"code_verifier", "signature", "private_key", "client_secret", "api_key", "ApiKey", "my_webhook_secret", "x-access-token",
+		`\u006bey`, `\u0053ecret`, "\u212aey"} {
+		body := `{"outer":{"` + name + `":"s3cr3t-value"}}`
+		if !SecretField(strings.ReplaceAll(strings.ReplaceAll(name, `\u006b`, "k"), `\u0053`, "S")) {
+			t.Fatalf("%s: not a secret field name (the test is wrong)", name)
+		}
+		row := Row(Call{Method: "GET", Route: "/api/webhooks", Status: 200, ResponseBody: []byte(body)})
+		if row.ResponseBody == nil || strings.Contains(*row.ResponseBody, "s3cr3t-value") || !strings.Contains(*row.ResponseBody, "[redacted]") {
+			t.Errorf("%s: stored %v", name, row.ResponseBody)
+		}
+	}
+}
+
+func TestRecorderCountsEveryDrop(t *testing.T) {
+	r := &Recorder{MaxPending: 3}
+	for i := 0; i < 10; i++ {
+		r.Add(Call{ID: fmt.Sprint(i)})
+	}
+	if r.Dropped() != 7 || r.Pending() != 3 {
+		t.Fatalf("dropped %d pending %d, want 7 and 3", r.Dropped(), r.Pending())
 	}
 }

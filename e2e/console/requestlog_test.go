@@ -187,7 +187,7 @@ func TestRequestLogRecordsCallsWithoutSecrets(t *testing.T) {
 
 	// No secret anywhere in the stored rows, whatever the column.
 	var rows []models.RequestLog
-	if err := env.App.Store.DB().Where("organization_id = ?", org.ID).Find(&rows).Error; err != nil {
+	if err := requestlog.For(env.App.Store.DB()).Where("organization_id = ?", org.ID).Find(&rows).Error; err != nil {
 		t.Fatal(err)
 	}
 	dump := fmt.Sprintf("%+v", rows)
@@ -348,7 +348,7 @@ func TestRequestLogFiltersAndPagination(t *testing.T) {
 func TestRequestLogRetention(t *testing.T) {
 	env := testenv.Get(t)
 	org := env.NewOrg(t)
-	db := env.App.Store.DB()
+	db := requestlog.For(env.App.Store.DB()) // on SQLite the log's own file
 	now := time.Now().UTC()
 	oldCall := requestlog.Call{ID: "rql_00000000-0000-7000-8000-" + fmt.Sprintf("%012d", now.UnixNano()%1e12), OrganizationID: org.ID,
 		At: now.Add(-800 * time.Hour), Method: "GET", Route: "/api/webhooks", Path: "/api/webhooks", Status: 200, Auth: "api_key"}
@@ -395,7 +395,7 @@ func TestRequestLogFlushOnClose(t *testing.T) {
 	}
 	count := func() int64 {
 		var n int64
-		env.App.Store.DB().Model(&models.RequestLog{}).Where("organization_id = ?", org.ID).Count(&n)
+		requestlog.For(env.App.Store.DB()).Model(&models.RequestLog{}).Where("organization_id = ?", org.ID).Count(&n)
 		return n
 	}
 	if n := count(); n != 0 || rec.Pending() != 3 {
