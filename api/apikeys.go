@@ -166,12 +166,21 @@ func (s *Server) patchAPIKey(c echo.Context) error {
 		Description *string   `json:"description"`
 		Scopes      *[]string `json:"scopes"`
 		AllowedIPs  *[]string `json:"allowed_ips"`
+		ExpiresAt   *string   `json:"expires_at"`
 	}
 	if err := bind(c, &in); err != nil {
 		return err
 	}
+	var expires *time.Time
+	if in.ExpiresAt != nil {
+		t, err := time.Parse(time.RFC3339, *in.ExpiresAt)
+		if err != nil {
+			return FieldError("expires_at", "expires_at must be an RFC 3339 time")
+		}
+		expires = &t
+	}
 	k, err := s.deps.APIKeys.Patch(c.Request().Context(), s.caller(c), c.Param("id"), apikeys.PatchInput{
-		Name: in.Name, Description: in.Description, Scopes: in.Scopes, AllowedIPs: in.AllowedIPs,
+		Name: in.Name, Description: in.Description, Scopes: in.Scopes, AllowedIPs: in.AllowedIPs, ExpiresAt: expires,
 	})
 	if err != nil {
 		return keyError(err)

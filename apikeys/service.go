@@ -251,9 +251,11 @@ type PatchInput struct {
 	Description *string
 	Scopes      *[]string
 	AllowedIPs  *[]string
+	ExpiresAt   *time.Time
 }
 
-// Patch changes name, description, scopes or allowed IPs.
+// Patch changes name, description, scopes, allowed IPs or the expiry (not
+// of a rotated key: its expiry is the end of its grace period).
 func (s *Service) Patch(ctx context.Context, c Caller, id string, in PatchInput) (models.APIKey, error) {
 	k, err := s.loadForWrite(ctx, c, id)
 	if err != nil {
@@ -270,6 +272,16 @@ func (s *Service) Patch(ctx context.Context, c Caller, id string, in PatchInput)
 	}
 	if in.Description != nil {
 		cols["description"] = *in.Description
+	}
+	if in.ExpiresAt != nil {
+		switch {
+		case k.ReplacedByID != nil:
+			return k, &Error{Kind: Invalid, Code: "invalid_field", Field: "expires_at",
+				Message: "expires_at: this key was rotated; it stops at the end of its grace period, which cannot be changed"}
+		case !in.ExpiresAt.After(s.now()):
+			return k, &Error{Kind: Invalid, Code: "invalid_field", Field: "expires_at", Message: "expires_at must be in the future"}
+		}
+		cols["expires_at"] = in.ExpiresAt.UTC()
 	}
 	if err := s.setScopesAndIPs(c, &k, in.Scopes, in.AllowedIPs); err != nil {
 		return k, err

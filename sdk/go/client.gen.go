@@ -1155,8 +1155,11 @@ type APIKeyCreateOwner string
 type APIKeyPatch struct {
 	AllowedIps  *[]string `json:"allowed_ips,omitempty"`
 	Description *string   `json:"description,omitempty"`
-	Name        *string   `json:"name,omitempty"`
-	Scopes      *[]string `json:"scopes,omitempty"`
+
+	// ExpiresAt A new expiry, in the future (422 `invalid_field` otherwise); not for a rotated key, which stops at the end of its grace period.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Name      *string    `json:"name,omitempty"`
+	Scopes    *[]string  `json:"scopes,omitempty"`
 }
 
 // APIKeyRotate defines model for APIKeyRotate.
@@ -3299,14 +3302,14 @@ type ClientInterface interface {
 	// Corresponds with GET /api/api-keys/{id} (the `GetAPIKey` operationId).
 	GetAPIKey(ctx context.Context, id APIKeyId, params *GetAPIKeyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateAPIKeyWithBody Change name, description, scopes or allowed IPs
+	// UpdateAPIKeyWithBody Change name, description, scopes, allowed IPs or expiry
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/api-keys/{id} (the `UpdateAPIKey` operationId).
 	UpdateAPIKeyWithBody(ctx context.Context, id APIKeyId, params *UpdateAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateAPIKey Change name, description, scopes or allowed IPs
+	// UpdateAPIKey Change name, description, scopes, allowed IPs or expiry
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4212,7 +4215,7 @@ func (c *Client) GetAPIKey(ctx context.Context, id APIKeyId, params *GetAPIKeyPa
 	return c.Client.Do(req)
 }
 
-// UpdateAPIKeyWithBody Change name, description, scopes or allowed IPs
+// UpdateAPIKeyWithBody Change name, description, scopes, allowed IPs or expiry
 //
 // Takes any type of body and a specified content type.
 //
@@ -4229,7 +4232,7 @@ func (c *Client) UpdateAPIKeyWithBody(ctx context.Context, id APIKeyId, params *
 	return c.Client.Do(req)
 }
 
-// UpdateAPIKey Change name, description, scopes or allowed IPs
+// UpdateAPIKey Change name, description, scopes, allowed IPs or expiry
 //
 // Takes a body of the `application/json` content type.
 //
@@ -10472,14 +10475,14 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/api-keys/{id} (the `GetAPIKey` operationId).
 	GetAPIKeyWithResponse(ctx context.Context, id APIKeyId, params *GetAPIKeyParams, reqEditors ...RequestEditorFn) (*GetAPIKeyResponse, error)
 
-	// UpdateAPIKeyWithBodyWithResponse Change name, description, scopes or allowed IPs
+	// UpdateAPIKeyWithBodyWithResponse Change name, description, scopes, allowed IPs or expiry
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/api-keys/{id} (the `UpdateAPIKey` operationId).
 	UpdateAPIKeyWithBodyWithResponse(ctx context.Context, id APIKeyId, params *UpdateAPIKeyParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAPIKeyResponse, error)
 
-	// UpdateAPIKeyWithResponse Change name, description, scopes or allowed IPs
+	// UpdateAPIKeyWithResponse Change name, description, scopes, allowed IPs or expiry
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18337,7 +18340,7 @@ func (c *ClientWithResponses) GetAPIKeyWithResponse(ctx context.Context, id APIK
 	return ParseGetAPIKeyResponse(rsp)
 }
 
-// UpdateAPIKeyWithBodyWithResponse Change name, description, scopes or allowed IPs
+// UpdateAPIKeyWithBodyWithResponse Change name, description, scopes, allowed IPs or expiry
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -18350,7 +18353,7 @@ func (c *ClientWithResponses) UpdateAPIKeyWithBodyWithResponse(ctx context.Conte
 	return ParseUpdateAPIKeyResponse(rsp)
 }
 
-// UpdateAPIKeyWithResponse Change name, description, scopes or allowed IPs
+// UpdateAPIKeyWithResponse Change name, description, scopes, allowed IPs or expiry
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

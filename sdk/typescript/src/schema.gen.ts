@@ -111,7 +111,7 @@ export interface paths {
         delete: operations["deleteAPIKey"];
         options?: never;
         head?: never;
-        /** Change name, description, scopes or allowed IPs */
+        /** Change name, description, scopes, allowed IPs or expiry */
         patch: operations["updateAPIKey"];
         trace?: never;
     };
@@ -1516,6 +1516,11 @@ export interface components {
         APIKeyPatch: {
             allowed_ips?: string[];
             description?: string;
+            /**
+             * Format: date-time
+             * @description A new expiry, in the future (422 `invalid_field` otherwise); not for a rotated key, which stops at the end of its grace period.
+             */
+            expires_at?: string;
             name?: string;
             scopes?: string[];
         };
