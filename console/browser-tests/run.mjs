@@ -509,6 +509,28 @@ async function main() {
       },
     ],
     [
+      'API keys: edit a key (IP ranges and expiry; a bad range named at the field), the change applies',
+      async () => {
+        await page.getByRole('button', { name: 'Edit console ci key' }).click();
+        const form = page.getByRole('form', { name: 'Edit console ci key' });
+        assert((await form.getByLabel('Allowed IP addresses or ranges').inputValue()).startsWith('127.0.0.1/32, ::1'), 'the form does not hold the ranges');
+        await form.getByLabel('Allowed IP addresses or ranges').fill('127.0.0.1/32, 10.0.0.0/33x');
+        await form.getByRole('button', { name: 'Save changes' }).click();
+        await form.getByText('"10.0.0.0/33x" is not an IP address or CIDR range', { exact: false }).waitFor();
+        await form.getByLabel('Allowed IP addresses or ranges').fill('127.0.0.1/32, ::1, 192.0.2.0/24');
+        const inTwoMonths = new Date(Date.now() + 60 * 86400_000);
+        const p = (n) => String(n).padStart(2, '0');
+        await form.getByLabel(/Expires/).fill(`${inTwoMonths.getFullYear()}-${p(inTwoMonths.getMonth() + 1)}-${p(inTwoMonths.getDate())}T09:30`);
+        await form.getByRole('button', { name: 'Save changes' }).click();
+        await page.getByTestId('keys').getByRole('row').filter({ hasText: 'console ci key' }).filter({ hasText: '192.0.2.0/24' }).waitFor();
+        const keys = await api(dev.base, token, org, 'GET', '/api/api-keys');
+        const k = keys.body.data.find((x) => x.name === 'console ci key');
+        assert(k && new Date(k.expires_at).getDate() === inTwoMonths.getDate() && k.allowed_ips.includes('192.0.2.0/24'), `after the edit: ${JSON.stringify(k)}`);
+        const use = await fetch(dev.base + '/api/webhooks', { headers: { Authorization: 'Bearer ' + state.key } });
+        assert(use.status === 200, `the edited key: ${use.status}`);
+      },
+    ],
+    [
       'API keys: rotate with grace (both work), revoke the replacement (refused at once)',
       async () => {
         await page.getByRole('button', { name: 'Rotate console ci key' }).click();

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   actionScopes,
+  keyChanges,
+  rfc3339ToLocal,
   can,
   covers,
   holds,
@@ -198,5 +200,23 @@ describe('can: actions from the whoami scopes', () => {
     expect(can({ scopes: ['api_keys:own'] }, 'api_key.create')).toBe(true);
     expect(holds(['webhooks:*'], 'webhooks:rerun')).toBe(true);
     expect(holds(['webhooks:*'], 'integrations:rerun')).toBe(false);
+  });
+});
+
+describe('keyChanges: the edit form sends only what changed', () => {
+  const k = { name: 'ci', description: null, allowed_ips: ['10.0.0.0/8'], expires_at: '2031-05-01T10:00:30Z' };
+  const same = { name: 'ci', description: '', ips: ['10.0.0.0/8'], expires: rfc3339ToLocal(k.expires_at) };
+  it('an unchanged form is an empty patch (the expiry compared to the minute)', () => {
+    expect(keyChanges(k, same)).toEqual({});
+  });
+  it('names each changed field', () => {
+    const later = rfc3339ToLocal('2031-06-01T10:00:00Z');
+    expect(keyChanges(k, { name: ' deploy ', description: 'x', ips: [], expires: later })).toEqual({
+      name: 'deploy',
+      description: 'x',
+      allowed_ips: [],
+      expires_at: new Date(later).toISOString(),
+    });
+    expect(keyChanges({ ...k, expires_at: null }, { ...same, expires: later })).toEqual({ expires_at: new Date(later).toISOString() });
   });
 });

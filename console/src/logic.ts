@@ -489,3 +489,23 @@ export function can(me: { scopes: readonly string[] } | null | undefined, action
   if (!me) return false;
   return actionScopes[action].some((s) => holds(me.scopes, s));
 }
+
+// keyChanges is the PATCH /api/api-keys/{id} body for the edit form: only
+// the fields that differ from the key (IP ranges compared as lists, an
+// expiry to the minute), so an unchanged form sends nothing.
+export function keyChanges(
+  k: { name: string; description: string | null; allowed_ips: string[]; expires_at: string | null },
+  form: { name: string; description: string; ips: string[]; expires: string },
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (form.name.trim() !== k.name) out.name = form.name.trim();
+  if (form.description.trim() !== (k.description ?? '')) out.description = form.description.trim();
+  if (form.ips.join(',') !== k.allowed_ips.join(',')) out.allowed_ips = form.ips;
+  if (form.expires) {
+    const next = localToRFC3339(form.expires);
+    // The form holds minutes (datetime-local): the same minute is no change.
+    const minute = (t: string) => Math.floor(new Date(t).getTime() / 60_000);
+    if (!k.expires_at || minute(next) !== minute(k.expires_at)) out.expires_at = next;
+  }
+  return out;
+}

@@ -1,7 +1,19 @@
 import { useEffect, useState } from 'preact/hooks';
-import { APIError, get, post, whoami } from '../api';
+import { APIError, get, patch, post, whoami } from '../api';
 import { ErrorBox, SecretReveal, StatusBadge, time } from '../components';
-import { can, fieldOf, groupScopes, localToRFC3339, parseIPs, scopeCovered, toggleScope, validateKey, type KeyErrors } from '../logic';
+import {
+  can,
+  fieldOf,
+  groupScopes,
+  keyChanges,
+  localToRFC3339,
+  parseIPs,
+  rfc3339ToLocal,
+  scopeCovered,
+  toggleScope,
+  validateKey,
+  type KeyErrors,
+} from '../logic';
 import type { Whoami } from '../types';
 
 export interface APIKey {
@@ -30,6 +42,7 @@ export function ApiKeys() {
   const [creating, setCreating] = useState(false);
   const [shown, setShown] = useState<{ label: string; key: string } | null>(null);
   const [rotating, setRotating] = useState<APIKey | null>(null);
+  const [editing, setEditing] = useState<APIKey | null>(null);
 
   const load = async () => {
     try {
@@ -75,6 +88,16 @@ export function ApiKeys() {
           onCreated={(k) => {
             setCreating(false);
             setShown({ label: `API key "${k.name}"`, key: k.key });
+            load();
+          }}
+        />
+      )}
+      {editing && (
+        <EditKey
+          k={editing}
+          onCancel={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
             load();
           }}
         />
@@ -126,6 +149,9 @@ export function ApiKeys() {
                 <td>
                   {(k.status === 'active' || k.status === 'rotating') && can(me, 'api_key.change') && (
                     <div class="row">
+                      <button type="button" class="secondary" aria-label={`Edit ${k.name}`} onClick={() => (setEditing(k), setRotating(null), setShown(null))}>
+                        Edit
+                      </button>
                       <button type="button" class="secondary" aria-label={`Rotate ${k.name}`} onClick={() => (setRotating(k), setShown(null))}>
                         Rotate
                       </button>
@@ -269,6 +295,94 @@ function CreateKey(props: { me: Whoami; onCancel: () => void; onCreated: (k: API
       <div class="row">
         <button type="submit" disabled={busy}>
           Create key
+        </button>
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+// EditKey changes a key's name, description, IP ranges and expiry
+// (PATCH /api/api-keys/{id}, only what changed). Scopes are not edited
+// here: a key is rotated or replaced for that. A rotated key's expiry is
+// the end of its grace period, so it is shown, not offered.
+function EditKey(props: { k: APIKey; onCancel: () => void; onSaved: () => void }) {
+  const k = props.k;
+  const [name, setName] = useState(k.name);
+  const [description, setDescription] = useState(k.description ?? '');
+  const [ips, setIPs] = useState(k.allowed_ips.join(', '));
+  const [expires, setExpires] = useState(k.expires_at ? rfc3339ToLocal(k.expires_at) : '');
+  const [errs, setErrs] = useState<KeyErrors>({});
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const rotated = !!k.replaced_by_id;
+  return (
+    <form
+      class="card"
+      aria-label={`Edit ${k.name}`}
+      noValidate
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const list = parseIPs(ips);
+        const v = validateKey(name, k.scopes, list, rotated ? '' : expires);
+        setErrs(v);
+        if (Object.keys(v).length) return;
+        const body = keyChanges(k, { name, description, ips: list, expires: rotated ? '' : expires });
+        if (Object.keys(body).length === 0) return props.onSaved();
+        setBusy(true);
+        setError(null);
+        try {
+          await patch(`/api/api-keys/${encodeURIComponent(k.id)}`, body);
+          props.onSaved();
+        } catch (err) {
+          const f = err instanceof APIError ? fieldOf(err.field) : undefined;
+          if (err instanceof APIError && f && ['name', 'allowed_ips', 'expires_at'].includes(f)) {
+            setErrs({ [f]: `${err.message} (${err.field})` });
+          } else setError(err);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h2>Edit {k.name}</h2>
+      <label for="edit-key-name">Name</label>
+      <input id="edit-key-name" value={name} aria-invalid={!!errs.name} onInput={(e) => (setName(e.currentTarget.value), setErrs({ ...errs, name: undefined }))} />
+      {errs.name && <p class="field-error">{errs.name}</p>}
+      <label for="edit-key-description">Description</label>
+      <input id="edit-key-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      <label for="edit-key-ips">Allowed IP addresses or ranges</label>
+      <textarea
+        id="edit-key-ips"
+        rows={2}
+        class="mono"
+        aria-invalid={!!errs.allowed_ips}
+        aria-describedby="edit-key-ips-help"
+        value={ips}
+        onInput={(e) => (setIPs(e.currentTarget.value), setErrs({ ...errs, allowed_ips: undefined }))}
+      />
+      <small id="edit-key-ips-help">Empty: any address. Narrowing takes effect on the key's next request.</small>
+      {errs.allowed_ips && <p class="field-error">{errs.allowed_ips}</p>}
+      {rotated ? (
+        <p class="small">Rotated: it stops working at the end of its grace period, {k.expires_at ? new Date(k.expires_at).toLocaleString() : '—'}.</p>
+      ) : (
+        <>
+          <label for="edit-key-expires">Expires (your local time)</label>
+          <input
+            id="edit-key-expires"
+            type="datetime-local"
+            value={expires}
+            aria-invalid={!!errs.expires_at}
+            onInput={(e) => (setExpires(e.currentTarget.value), setErrs({ ...errs, expires_at: undefined }))}
+          />
+          {errs.expires_at && <p class="field-error">{errs.expires_at}</p>}
+        </>
+      )}
+      <ErrorBox error={error} />
+      <div class="row">
+        <button type="submit" disabled={busy}>
+          Save changes
         </button>
         <button type="button" class="secondary" onClick={props.onCancel}>
           Cancel
