@@ -11,7 +11,6 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/store"
 )
 
@@ -183,6 +182,16 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			return finish("", err)
 		}
 		if len(rows) == 0 {
+			// The claim takes nothing while the webhook's circuit is open
+			// (another run found the endpoint failing): the webhook goes
+			// back to the dispatcher, which parks its rows for the
+			// endpoint workflow.
+			if c, err := d.Store.GetCircuit(wctx, wh.ID); err != nil || c != nil {
+				if err != nil && wctx.Err() != nil {
+					err = pumpErr(ctx, wctx)
+				}
+				return finish(PumpHandOver, err)
+			}
 			if time.Since(lastRows) >= idle {
 				return finish(PumpIdleEnd, nil)
 			}
@@ -196,18 +205,6 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			continue
 		}
 		lastRows = time.Now()
-		// The circuit opened (another run found the endpoint failing): the
-		// rows are parked for the endpoint workflow, as the dispatcher
-		// parks them, and the webhook goes back to the dispatcher.
-		if c, err := d.Store.GetCircuit(wctx, wh.ID); err != nil || c != nil {
-			if err == nil {
-				err = d.parkClaimed(wctx, wh, batchID, rows)
-			}
-			if err != nil {
-				return finish("", err)
-			}
-			return finish(PumpHandOver, nil)
-		}
 		bin := BatchInput{OrganizationID: wh.OrganizationID, WebhookID: wh.ID, EventIDs: make([]string, len(rows))}
 		for i, r := range rows {
 			bin.EventIDs[i] = r.EventID
@@ -266,29 +263,6 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			return finish(PumpHandOver, firstErr()) // the dispatcher parks the webhook's messages now
 		}
 	}
-}
-
-// parkClaimed parks a pump's claimed rows for the endpoint workflow and
-// wakes it (the webhook's circuit is open).
-func (d *Deliveries) parkClaimed(ctx context.Context, wh models.Webhook, batchID string, rows []models.OutboxEntry) error {
-	byType := map[string]int{}
-	var batches []store.OutboxBatch
-	for _, r := range rows {
-		i, ok := byType[r.EventType]
-		if !ok {
-			batches = append(batches, store.OutboxBatch{BatchID: batchID, OrganizationID: wh.OrganizationID, WebhookID: wh.ID, EventType: r.EventType})
-			i = len(batches) - 1
-			byType[r.EventType] = i
-		}
-		batches[i].EventIDs = append(batches[i].EventIDs, r.EventID)
-	}
-	if err := d.Endpoints.WakeEndpoint(ctx, wh.OrganizationID, wh.ID); err != nil {
-		return fmt.Errorf("wake endpoint workflow: %w", err)
-	}
-	if err := d.Store.ParkOutboxBatches(context.WithoutCancel(ctx), batches); err != nil {
-		return fmt.Errorf("park outbox rows: %w", err)
-	}
-	return nil
 }
 
 // pumpErr is why the pump's context ended: the activity's (cancelled,

@@ -99,7 +99,8 @@ func (s *Store) LivePumps(ctx context.Context) (map[string]string, error) {
 }
 
 // ClaimPumpRows claims up to limit unclaimed outbox rows of one webhook,
-// oldest first, under batchID, with the same claim the dispatcher makes
+// oldest first, under batchID — none while the webhook's circuit is open
+// (they are parked for its endpoint workflow by the dispatcher) — with the same claim the dispatcher makes
 // (batch_id, claimed_at; rows another claimer is locking are skipped on
 // Postgres): the update only takes rows whose batch_id is still NULL, so
 // a row is never claimed twice, whoever races for it. It returns the rows
@@ -113,11 +114,12 @@ func (s *Store) ClaimPumpRows(ctx context.Context, webhookID, batchID string, li
 	// both databases).
 	var rows []models.OutboxEntry
 	err := s.db.WithContext(ctx).Raw(`UPDATE webhook_outbox SET batch_id = ?, claimed_at = ?
-WHERE webhook_id = ? AND batch_id IS NULL AND event_id IN (
+WHERE webhook_id = ? AND batch_id IS NULL
+  AND NOT EXISTS (SELECT 1 FROM webhook_circuits c WHERE c.webhook_id = ?) AND event_id IN (
   SELECT event_id FROM webhook_outbox WHERE webhook_id = ? AND batch_id IS NULL
   ORDER BY created_at, event_id LIMIT ?`+lock+`)
 RETURNING webhook_id, event_id, organization_id, event_type, created_at, batch_id, claimed_at`,
-		batchID, s.now(), webhookID, webhookID, limit).Scan(&rows).Error
+		batchID, s.now(), webhookID, webhookID, webhookID, limit).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
