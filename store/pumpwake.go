@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,24 +74,39 @@ func (s *Store) NotifyPumps(ctx context.Context) error {
 	return s.db.WithContext(ctx).Exec("SELECT pg_notify(?, '')", OutboxChannel).Error
 }
 
-var listenOnce sync.Once
+// listening is the Store whose connection LISTENs (one per process).
+var listening struct {
+	mu sync.Mutex
+	s  *Store
+}
 
 // ListenOutbox (Postgres) starts, once per process, a connection that
 // LISTENs on OutboxChannel and wakes this process's pumps on each
-// notification; it reconnects after an error. A no-op on SQLite.
+// notification; it reconnects after an error, and ends when its
+// database is closed (a later call starts it again). A no-op on SQLite.
 func (s *Store) ListenOutbox(logger *slog.Logger) {
 	if s.db.Dialect != "postgres" {
 		return
 	}
-	listenOnce.Do(func() {
-		go func() {
-			for {
-				err := s.listen(context.Background())
-				logger.Warn("outbox notifications: listen ended; pumps poll until it is back", "err", err)
-				time.Sleep(time.Second)
+	listening.mu.Lock()
+	defer listening.mu.Unlock()
+	if listening.s != nil {
+		return
+	}
+	listening.s = s
+	go func() {
+		for {
+			err := s.listen(context.Background())
+			if errors.Is(err, sql.ErrConnDone) || (err != nil && strings.Contains(err.Error(), "database is closed")) {
+				listening.mu.Lock()
+				listening.s = nil
+				listening.mu.Unlock()
+				return
 			}
-		}()
-	})
+			logger.Warn("outbox notifications: listen ended; pumps poll until it is back", "err", err)
+			time.Sleep(time.Second)
+		}
+	}()
 }
 
 func (s *Store) listen(ctx context.Context) error {
