@@ -622,6 +622,38 @@ async function main() {
       },
     ],
     [
+      'Integrations: edit Kit settings from its schema (a bad tag id named by the form, an unknown tag by Kit), saved through the API',
+      async () => {
+        const card = page.getByTestId('integration').filter({ hasText: 'Kit' });
+        await card.getByRole('button', { name: 'Settings of Kit' }).click();
+        const form = card.getByRole('form', { name: 'Settings of Kit' });
+        // The fields come from Kit's settings_schema; the event tag shows its default.
+        assert((await form.getByLabel('event tag').inputValue()) === '{event_title}', 'the event tag does not show its default');
+        await form.getByLabel(/^tag ids/).fill('12, x');
+        await form.getByRole('button', { name: 'Save settings' }).click();
+        await form.locator('[data-setting=tag_ids] .field-error').filter({ hasText: '"x" is not a whole number.' }).waitFor();
+        // A tag the account does not have: Kit is asked (CheckSettings), the API names settings.tag_ids[0].
+        await form.getByLabel(/^tag ids/).fill('987654');
+        await form.getByRole('button', { name: 'Save settings' }).click();
+        await form.locator('[data-setting=tag_ids] .field-error').filter({ hasText: 'Kit has no tag 987654' }).waitFor();
+        const i = refused.findIndex((r) => /^PATCH \/console\/api\/integrations\/[^/]+ 422$/.test(r));
+        assert(i >= 0, `the refused tag: ${refused.join(', ')}`);
+        refused.splice(i, 1);
+        await shot('integration-settings');
+        await form.getByLabel(/^tag ids/).fill('');
+        await form.getByLabel('event tag').fill('aqio {event_id}');
+        await form.getByRole('button', { name: 'Save settings' }).click();
+        await card.getByText('Settings saved.').waitFor();
+        const list = await api(dev.base, token, org, 'GET', '/api/integrations');
+        const kit = list.body.data.find((x) => x.integration_type === 'kit');
+        assert(JSON.stringify(kit.settings) === JSON.stringify({ event_tag: 'aqio {event_id}' }), `settings after saving: ${JSON.stringify(kit.settings)}`);
+        // Opened again, the form shows what was saved.
+        await card.getByRole('button', { name: 'Settings of Kit' }).click();
+        assert((await form.getByLabel('event tag').inputValue()) === 'aqio {event_id}', 'the form does not show the saved tag');
+        await form.getByRole('button', { name: 'Cancel' }).click();
+      },
+    ],
+    [
       "Usage: a key's requests, allowed and denied, in the chart, top keys with headroom",
       async () => {
         const k = await api(dev.base, token, org, 'POST', '/api/api-keys', { name: 'usage key', scopes: ['webhooks:read'] });
@@ -954,6 +986,7 @@ async function main() {
           assert((await card.getByRole('button', { name, exact: true }).count()) === 0, `support is offered ${name}`);
         }
         assert((await page.getByLabel('Provider to connect').count()) === 0, 'support is offered Connect a provider');
+        assert((await card.getByRole('button', { name: /^Settings of/ }).count()) === 0, 'support is offered Settings');
         await failedSync.getByRole('button', { name: /^Re-run sync/ }).click();
         await card.getByText('Re-run of the sync started.').waitFor();
         await until('the re-run sync', async () => (await reruns.filter({ hasText: 'completed' }).count()) > rerunsBefore);

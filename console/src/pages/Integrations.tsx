@@ -1,7 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
-import { APIError, del, get, post } from '../api';
+import { APIError, del, get, patch, post } from '../api';
 import { ErrorBox, StatusBadge, time, useWhoami } from '../components';
 import { activityError, activitySummary, can, fieldOf, type Activity } from '../logic';
+import { buildSettings, settingFieldOf, settingFields, settingValues, type SettingField, type SettingValue } from '../settings';
 
 interface Provider {
   type: string;
@@ -13,6 +14,7 @@ interface Provider {
   syncs?: boolean;
   pushes?: string[];
   credential_fields?: { name: string; description: string; required: boolean; secret: boolean }[];
+  settings_schema?: Record<string, any>;
 }
 interface Integration {
   id: string;
@@ -26,6 +28,7 @@ interface Integration {
   last_sync_at?: string | null;
   last_error_message?: string | null;
   sync_enabled: boolean;
+  settings?: Record<string, unknown> | null;
 }
 interface SyncDetail {
   id: string;
@@ -228,6 +231,7 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
   const [notice, setNotice] = useState('');
   const [open, setOpen] = useState<string | null>(null);
   const [sync, setSync] = useState<SyncDetail | null>(null);
+  const [editing, setEditing] = useState(false);
   const me = useWhoami();
   const mayChange = can(me, 'integration.change');
 
@@ -286,6 +290,17 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
             </button>
           )}
           {mayChange && provider && (
+            <button
+              type="button"
+              class="secondary"
+              aria-expanded={editing}
+              aria-label={`Settings of ${i.name}`}
+              onClick={() => setEditing(!editing)}
+            >
+              Settings
+            </button>
+          )}
+          {mayChange && provider && (
             <button type="button" class="secondary" onClick={() => props.onReconnect(provider)}>
               Reconnect
             </button>
@@ -327,6 +342,18 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
         </p>
       )}
       <ErrorBox error={error} />
+      {editing && mayChange && provider && (
+        <SettingsForm
+          i={i}
+          provider={provider}
+          onCancel={() => setEditing(false)}
+          onSaved={() => {
+            setEditing(false);
+            setNotice('Settings saved.');
+            props.onChanged();
+          }}
+        />
+      )}
       <h3>Pushes, syncs and token refreshes</h3>
       {activity && activity.length === 0 && <p>Nothing yet.</p>}
       {activity && activity.length > 0 && (
@@ -448,5 +475,129 @@ function IntegrationCard(props: { i: Integration; provider?: Provider; onChanged
         </table>
       )}
     </section>
+  );
+}
+
+// SettingsForm edits an integration's settings from its provider's
+// settings_schema and saves them with PATCH /api/integrations/{id}
+// (only when something changed); a setting the API or the provider refuses
+// is named at its field.
+function SettingsForm(props: { i: Integration; provider: Provider; onCancel: () => void; onSaved: () => void }) {
+  const { i, provider } = props;
+  const fields = settingFields(provider.settings_schema);
+  const [initial] = useState(() => settingValues(fields, i.settings));
+  const [values, setValues] = useState<Record<string, SettingValue>>(initial);
+  const [errs, setErrs] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [unchanged, setUnchanged] = useState(false);
+  const set = (f: SettingField, v: SettingValue) => {
+    setValues({ ...values, [f.key]: v });
+    setErrs({ ...errs, [f.key]: '' });
+    setUnchanged(false);
+  };
+  const id = (f: SettingField) => `set-${i.id}-${f.key.replace(/[^A-Za-z0-9_-]/g, '-') || 'all'}`;
+  return (
+    <form
+      class="card"
+      aria-label={`Settings of ${i.name}`}
+      noValidate
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setFormError(null);
+        const { settings, errors } = buildSettings(fields, i.settings, initial, values);
+        setErrs(errors);
+        if (Object.keys(errors).length) return;
+        if (JSON.stringify(settings) === JSON.stringify(i.settings ?? {})) return setUnchanged(true);
+        setBusy(true);
+        try {
+          await patch(`/api/integrations/${encodeURIComponent(i.id)}`, { settings });
+          props.onSaved();
+        } catch (x) {
+          const at = x instanceof APIError ? settingFieldOf(fields, x.field) : undefined;
+          if (x instanceof APIError && at !== undefined) setErrs({ [at]: x.message });
+          else setFormError(x);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3 style="margin-top:0">Settings of {i.name}</h3>
+      <p class="small">
+        What {provider.display_name} does with Aqio's data (docs/integrations). A field left empty is not set: its default applies.
+      </p>
+      {fields.map((f) => {
+        const v = values[f.key];
+        const err = errs[f.key];
+        const help = f.description || (f.schema.default !== undefined ? `Default: ${JSON.stringify(f.schema.default)}.` : '');
+        const common = { id: id(f), 'aria-invalid': !!err, 'aria-describedby': `${id(f)}-help` };
+        return (
+          <div key={f.key} data-setting={f.key}>
+            {f.kind === 'boolean' ? (
+              <label class="check">
+                <input type="checkbox" {...common} checked={v === true} onChange={(e) => set(f, e.currentTarget.checked)} /> {f.label}
+              </label>
+            ) : f.kind === 'enum-list' ? (
+              <fieldset>
+                <legend>{f.label}</legend>
+                {f.options!.map((o) => (
+                  <label class="check" key={o}>
+                    <input
+                      type="checkbox"
+                      checked={(v as string[]).includes(o)}
+                      onChange={(e) => set(f, e.currentTarget.checked ? [...(v as string[]), o] : (v as string[]).filter((x) => x !== o))}
+                    />{' '}
+                    {o}
+                  </label>
+                ))}
+              </fieldset>
+            ) : (
+              <>
+                <label for={id(f)}>
+                  {f.label}
+                  {f.kind === 'list' && <small> (separated by commas)</small>}
+                  {f.kind === 'map' && <small> (one "Aqio field: target" a line)</small>}
+                </label>
+                {f.kind === 'enum' ? (
+                  <select {...common} value={v as string} onChange={(e) => set(f, e.currentTarget.value)}>
+                    {f.schema.default === undefined && <option value="">(not set)</option>}
+                    {f.options!.map((o) => (
+                      <option key={o} value={o}>
+                        {o}
+                      </option>
+                    ))}
+                  </select>
+                ) : f.kind === 'map' || f.kind === 'json' ? (
+                  <textarea {...common} class="mono" rows={f.kind === 'json' ? 6 : 3} value={v as string} onInput={(e) => set(f, e.currentTarget.value)} />
+                ) : (
+                  <input
+                    {...common}
+                    inputMode={f.kind === 'integer' || f.kind === 'number' ? 'numeric' : undefined}
+                    value={v as string}
+                    onInput={(e) => set(f, e.currentTarget.value)}
+                  />
+                )}
+              </>
+            )}
+            {help && <small id={`${id(f)}-help`}>{help}</small>}
+            {err && <p class="field-error">{err}</p>}
+          </div>
+        );
+      })}
+      {unchanged && (
+        <p class="notice" role="status">
+          Nothing changed.
+        </p>
+      )}
+      <ErrorBox error={formError} />
+      <div class="row">
+        <button type="submit" disabled={busy}>
+          Save settings
+        </button>
+        <button type="button" class="secondary" onClick={props.onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
