@@ -906,6 +906,26 @@ async function main() {
         await form.getByRole('button', { name: 'Create key' }).click();
         await page.getByTestId('secret').waitFor();
         await page.getByRole('button', { name: 'Done' }).click();
+        // Editing its scopes: the same picker, bounded by the manager's; the API reports the new set.
+        await page.getByRole('button', { name: 'Edit child of the manager' }).click();
+        const edit = page.getByRole('form', { name: 'Edit child of the manager' });
+        const offeredEdit = await edit.getByRole('checkbox').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+        assert(offeredEdit.length >= 4 && offeredEdit.every(allowed), `offered on edit ${offeredEdit}`);
+        assert(await edit.getByRole('checkbox', { name: 'webhooks:read', exact: true }).isChecked(), 'the key\'s scope is not checked');
+        await edit.getByRole('checkbox', { name: 'webhooks:read', exact: true }).uncheck();
+        await edit.getByRole('button', { name: 'Save changes' }).click();
+        await edit.getByText('Choose at least one scope.').waitFor();
+        await edit.getByRole('checkbox', { name: 'webhooks:write', exact: true }).check();
+        await edit.getByRole('button', { name: 'Save changes' }).click();
+        await page.getByTestId('keys').getByRole('row').filter({ hasText: 'child of the manager' }).filter({ hasText: 'webhooks:write' }).waitFor();
+        const child = (await api(dev.base, token, org, 'GET', '/api/api-keys?limit=200')).body.data.find((x) => x.name === 'child of the manager');
+        assert(JSON.stringify(child.scopes) === JSON.stringify(['webhooks:write']), `scopes after the edit: ${JSON.stringify(child.scopes)}`);
+        // A key holding a scope beyond the manager's (events:*): its scopes are not offered for change.
+        await page.getByRole('button', { name: 'Edit console ci key' }).click();
+        const ci = page.getByRole('form', { name: 'Edit console ci key' });
+        await ci.getByTestId('scopes-fixed').filter({ hasText: 'events:*' }).waitFor();
+        assert((await ci.getByRole('checkbox').count()) === 0, 'scopes beyond the manager are offered');
+        await ci.getByRole('button', { name: 'Cancel' }).click();
         await page.getByRole('button', { name: 'Sign out' }).click();
         await page.getByLabel('Token or API key').waitFor();
         // Expected: "not signed in" after each sign-out, and the API through the console once signed out.

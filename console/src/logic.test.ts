@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   actionScopes,
   keyChanges,
+  keyScopesEditable,
   rfc3339ToLocal,
   can,
   covers,
@@ -218,5 +219,29 @@ describe('keyChanges: the edit form sends only what changed', () => {
       expires_at: new Date(later).toISOString(),
     });
     expect(keyChanges({ ...k, expires_at: null }, { ...same, expires: later })).toEqual({ expires_at: new Date(later).toISOString() });
+  });
+  it('sends scopes only when the set changed', () => {
+    const ks = { ...k, scopes: ['webhooks:read', 'events:*'] };
+    expect(keyChanges(ks, { ...same, scopes: ['events:*', 'webhooks:read'] })).toEqual({});
+    expect(keyChanges(ks, { ...same, scopes: ['webhooks:read'] })).toEqual({ scopes: ['webhooks:read'] });
+    // No scopes in the form (not editable): never sent.
+    expect(keyChanges(ks, same)).toEqual({});
+  });
+});
+
+describe('keyScopesEditable: never more than the signed-in credential grants', () => {
+  it('offers the scopes when the credential covers every one the key holds', () => {
+    expect(keyScopesEditable(['webhooks:read', 'webhooks:write'], ['webhooks:*', 'webhooks:read', 'webhooks:write', 'api_keys:write'])).toEqual({
+      editable: true,
+      beyond: [],
+    });
+    expect(keyScopesEditable(['audit_log:read'], ['*'])).toEqual({ editable: true, beyond: [] });
+  });
+  it('keeps the scopes of a key holding more, naming what is beyond', () => {
+    expect(keyScopesEditable(['webhooks:read', 'events:*'], ['webhooks:*', 'webhooks:read', 'api_keys:write'])).toEqual({
+      editable: false,
+      beyond: ['events:*'],
+    });
+    expect(keyScopesEditable(['webhooks:read'], [])).toEqual({ editable: false, beyond: ['webhooks:read'] });
   });
 });

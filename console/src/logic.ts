@@ -477,7 +477,7 @@ export const actionScopes = {
   'webhook.recover': ['webhooks:write', 'webhooks:rerun'],
   'api_key.create': ['api_keys:write', 'api_keys:own'],
   'api_key.change': ['api_keys:write', 'api_keys:own'], // rotate, revoke (own keys only with api_keys:own)
-  'integration.change': ['integrations:write'], // connect, reconnect, sync now, refresh, disconnect
+  'integration.change': ['integrations:write'], // connect, reconnect, sync now, refresh, settings, disconnect
   'integration.rerun': ['integrations:write', 'integrations:rerun'],
 } as const;
 export type Action = keyof typeof actionScopes;
@@ -494,10 +494,13 @@ export function can(me: { scopes: readonly string[] } | null | undefined, action
 // the fields that differ from the key (IP ranges compared as lists, an
 // expiry to the minute), so an unchanged form sends nothing.
 export function keyChanges(
-  k: { name: string; description: string | null; allowed_ips: string[]; expires_at: string | null },
-  form: { name: string; description: string; ips: string[]; expires: string },
+  k: { name: string; description: string | null; allowed_ips: string[]; expires_at: string | null; scopes?: string[] },
+  form: { name: string; description: string; ips: string[]; expires: string; scopes?: string[] },
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  // Scopes compared as sets: the API normalizes their order.
+  const set = (l: string[]) => [...new Set(l)].sort().join(',');
+  if (form.scopes && set(form.scopes) !== set(k.scopes ?? [])) out.scopes = form.scopes;
   if (form.name.trim() !== k.name) out.name = form.name.trim();
   if (form.description.trim() !== (k.description ?? '')) out.description = form.description.trim();
   if (form.ips.join(',') !== k.allowed_ips.join(',')) out.allowed_ips = form.ips;
@@ -508,4 +511,14 @@ export function keyChanges(
     if (!k.expires_at || minute(next) !== minute(k.expires_at)) out.expires_at = next;
   }
   return out;
+}
+
+// keyScopesEditable splits a key's scopes for the edit form: those the
+// signed-in credential may grant (its grantable_scopes, wildcards
+// included) are offered checked; any other ("beyond") it holds cannot be
+// re-sent by this credential (the API refuses a list beyond the caller,
+// 403 scope_exceeds_caller), so the form does not offer to change scopes.
+export function keyScopesEditable(keyScopes: readonly string[], grantable: readonly string[]): { editable: boolean; beyond: string[] } {
+  const beyond = keyScopes.filter((s) => !holds(grantable, s));
+  return { editable: beyond.length === 0 && grantable.length > 0, beyond };
 }

@@ -6,6 +6,7 @@ import {
   fieldOf,
   groupScopes,
   keyChanges,
+  keyScopesEditable,
   localToRFC3339,
   parseIPs,
   rfc3339ToLocal,
@@ -95,6 +96,7 @@ export function ApiKeys() {
       {editing && (
         <EditKey
           k={editing}
+          me={me}
           onCancel={() => setEditing(null)}
           onSaved={() => {
             setEditing(null);
@@ -192,18 +194,6 @@ function CreateKey(props: { me: Whoami; onCancel: () => void; onCreated: (k: API
   const [errs, setErrs] = useState<KeyErrors>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  const groups = groupScopes(props.me.grantable_scopes);
-  const check = (s: string) =>
-    scopeCovered(scopes, s) ? (
-      <input type="checkbox" checked disabled aria-label={`${s} (included)`} />
-    ) : (
-      <input
-        type="checkbox"
-        aria-label={s}
-        checked={scopes.includes(s)}
-        onChange={() => (setScopes(toggleScope(scopes, s)), setErrs({ ...errs, scopes: undefined }))}
-      />
-    );
   return (
     <form
       class="card"
@@ -238,37 +228,12 @@ function CreateKey(props: { me: Whoami; onCancel: () => void; onCreated: (k: API
       {errs.name && <p class="field-error">{errs.name}</p>}
       <label for="key-description">Description (optional)</label>
       <input id="key-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
-      <fieldset>
-        <legend>Scopes</legend>
-        <p class="small">
-          Only the scopes your credential ({props.me.auth === 'api_key' ? 'this API key' : props.me.auth.replace('_', ' ')}) may
-          grant are offered.
-        </p>
-        {props.me.grantable_scopes.includes('*') && (
-          <label class="check">
-            {check('*')} <span>everything (*)</span>
-          </label>
-        )}
-        {groups.map((g) => (
-          <div class="family" key={g.area}>
-            {g.wildcard ? (
-              <label class="check">
-                {check(g.wildcard)} <strong>{g.wildcard}</strong>
-              </label>
-            ) : (
-              <strong>{g.area}</strong>
-            )}
-            <div class="types">
-              {g.scopes.map((s) => (
-                <label class="check" key={s}>
-                  {check(s)} <span>{s}</span>
-                </label>
-              ))}
-            </div>
-          </div>
-        ))}
-        {errs.scopes && <p class="field-error">{errs.scopes}</p>}
-      </fieldset>
+      <ScopePicker
+        me={props.me}
+        scopes={scopes}
+        error={errs.scopes}
+        onChange={(next) => (setScopes(next), setErrs({ ...errs, scopes: undefined }))}
+      />
       <label for="key-ips">Allowed IP addresses or ranges (optional)</label>
       <textarea
         id="key-ips"
@@ -304,12 +269,63 @@ function CreateKey(props: { me: Whoami; onCancel: () => void; onCreated: (k: API
   );
 }
 
-// EditKey changes a key's name, description, IP ranges and expiry
-// (PATCH /api/api-keys/{id}, only what changed). Scopes are not edited
-// here: a key is rotated or replaced for that. A rotated key's expiry is
-// the end of its grace period, so it is shown, not offered.
-function EditKey(props: { k: APIKey; onCancel: () => void; onSaved: () => void }) {
+// ScopePicker offers the scopes the signed-in credential may grant
+// (GET /api/whoami grantable_scopes), never more; a wildcard includes what
+// it covers. Used by the new-key and the edit forms.
+function ScopePicker(props: { me: Whoami; scopes: string[]; error?: string; onChange: (scopes: string[]) => void }) {
+  const { me, scopes } = props;
+  const groups = groupScopes(me.grantable_scopes);
+  const check = (s: string) =>
+    scopeCovered(scopes, s) ? (
+      <input type="checkbox" checked disabled aria-label={`${s} (included)`} />
+    ) : (
+      <input type="checkbox" aria-label={s} checked={scopes.includes(s)} onChange={() => props.onChange(toggleScope(scopes, s))} />
+    );
+  return (
+      <fieldset>
+        <legend>Scopes</legend>
+        <p class="small">
+          Only the scopes your credential ({me.auth === 'api_key' ? 'this API key' : me.auth.replace('_', ' ')}) may
+          grant are offered.
+        </p>
+        {me.grantable_scopes.includes('*') && (
+          <label class="check">
+            {check('*')} <span>everything (*)</span>
+          </label>
+        )}
+        {groups.map((g) => (
+          <div class="family" key={g.area}>
+            {g.wildcard ? (
+              <label class="check">
+                {check(g.wildcard)} <strong>{g.wildcard}</strong>
+              </label>
+            ) : (
+              <strong>{g.area}</strong>
+            )}
+            <div class="types">
+              {g.scopes.map((s) => (
+                <label class="check" key={s}>
+                  {check(s)} <span>{s}</span>
+                </label>
+              ))}
+            </div>
+          </div>
+        ))}
+        {props.error && <p class="field-error">{props.error}</p>}
+      </fieldset>
+  );
+}
+
+// EditKey changes a key's name, description, scopes, IP ranges and expiry
+// (PATCH /api/api-keys/{id}, only what changed). The scopes picker offers
+// what the signed-in credential may grant, as for a new key; a key holding
+// more than that keeps its scopes (the API would refuse the list). A
+// rotated key's expiry is the end of its grace period, so it is shown,
+// not offered.
+function EditKey(props: { k: APIKey; me: Whoami | null; onCancel: () => void; onSaved: () => void }) {
   const k = props.k;
+  const [scopes, setScopes] = useState<string[]>(k.scopes);
+  const scopeEdit = props.me ? keyScopesEditable(k.scopes, props.me.grantable_scopes) : { editable: false, beyond: [] };
   const [name, setName] = useState(k.name);
   const [description, setDescription] = useState(k.description ?? '');
   const [ips, setIPs] = useState(k.allowed_ips.join(', '));
@@ -326,10 +342,10 @@ function EditKey(props: { k: APIKey; onCancel: () => void; onSaved: () => void }
       onSubmit={async (e) => {
         e.preventDefault();
         const list = parseIPs(ips);
-        const v = validateKey(name, k.scopes, list, rotated ? '' : expires);
+        const v = validateKey(name, scopeEdit.editable ? scopes : k.scopes, list, rotated ? '' : expires);
         setErrs(v);
         if (Object.keys(v).length) return;
-        const body = keyChanges(k, { name, description, ips: list, expires: rotated ? '' : expires });
+        const body = keyChanges(k, { name, description, ips: list, expires: rotated ? '' : expires, scopes: scopeEdit.editable ? scopes : undefined });
         if (Object.keys(body).length === 0) return props.onSaved();
         setBusy(true);
         setError(null);
@@ -338,7 +354,7 @@ function EditKey(props: { k: APIKey; onCancel: () => void; onSaved: () => void }
           props.onSaved();
         } catch (err) {
           const f = err instanceof APIError ? fieldOf(err.field) : undefined;
-          if (err instanceof APIError && f && ['name', 'allowed_ips', 'expires_at'].includes(f)) {
+          if (err instanceof APIError && f && ['name', 'scopes', 'allowed_ips', 'expires_at'].includes(f)) {
             setErrs({ [f]: `${err.message} (${err.field})` });
           } else setError(err);
         } finally {
@@ -352,6 +368,15 @@ function EditKey(props: { k: APIKey; onCancel: () => void; onSaved: () => void }
       {errs.name && <p class="field-error">{errs.name}</p>}
       <label for="edit-key-description">Description</label>
       <input id="edit-key-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      {scopeEdit.editable && props.me ? (
+        <ScopePicker me={props.me} scopes={scopes} error={errs.scopes} onChange={(next) => (setScopes(next), setErrs({ ...errs, scopes: undefined }))} />
+      ) : (
+        <p class="small" data-testid="scopes-fixed">
+          Scopes: {k.scopes.join(', ')}.{' '}
+          {scopeEdit.beyond.length > 0 &&
+            `Not changed here: the key holds ${scopeEdit.beyond.join(', ')}, which your credential cannot grant; a credential holding ${scopeEdit.beyond.length === 1 ? 'it' : 'them'} may change the scopes.`}
+        </p>
+      )}
       <label for="edit-key-ips">Allowed IP addresses or ranges</label>
       <textarea
         id="edit-key-ips"
