@@ -166,13 +166,6 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			return finish(PumpLimit, nil)
 		}
 		wake := store.OutboxWake() // before the claim: a commit after it wakes the next wait
-		wh, err := d.Store.GetWebhook(wctx, in.OrganizationID, in.WebhookID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && (wh.Ordered || wh.MaxDeliveriesPerSecond != nil)) {
-			return finish(PumpHandOver, nil) // deleted, or paced: its endpoint workflow is the one sender
-		}
-		if err != nil {
-			return finish("", fmt.Errorf("load webhook %s: %w", in.WebhookID, err))
-		}
 		batchID := store.PumpBatchID(owner, n)
 		rows, err := d.Store.ClaimPumpRows(wctx, in.WebhookID, batchID, PumpMaxBatch)
 		if err != nil {
@@ -186,7 +179,7 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			// (another run found the endpoint failing): the webhook goes
 			// back to the dispatcher, which parks its rows for the
 			// endpoint workflow.
-			if c, err := d.Store.GetCircuit(wctx, wh.ID); err != nil || c != nil {
+			if c, err := d.Store.GetCircuit(wctx, in.WebhookID); err != nil || c != nil {
 				if err != nil && wctx.Err() != nil {
 					err = pumpErr(ctx, wctx)
 				}
@@ -205,6 +198,20 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			continue
 		}
 		lastRows = time.Now()
+		// The webhook is read after the claim, as a DeliveryBatch reads it
+		// after the dispatcher's: a change committed before a message was
+		// accepted (a rotated secret, a new URL) applies to it.
+		wh, err := d.Store.GetWebhook(wctx, in.OrganizationID, in.WebhookID)
+		if errors.Is(err, store.ErrNotFound) {
+			return finish(PumpHandOver, nil) // deleted: its rows went with it
+		}
+		if err == nil && (wh.Ordered || wh.MaxDeliveriesPerSecond != nil) {
+			// Paced now: its endpoint workflow is the one sender.
+			return finish(PumpHandOver, d.Store.UnclaimPumpRows(context.WithoutCancel(ctx), batchID))
+		}
+		if err != nil {
+			return finish("", fmt.Errorf("load webhook %s: %w", in.WebhookID, err))
+		}
 		bin := BatchInput{OrganizationID: wh.OrganizationID, WebhookID: wh.ID, EventIDs: make([]string, len(rows))}
 		for i, r := range rows {
 			bin.EventIDs[i] = r.EventID

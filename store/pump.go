@@ -132,6 +132,16 @@ RETURNING webhook_id, event_id, organization_id, event_type, created_at, batch_i
 	return rows, nil
 }
 
+// UnclaimPumpRows gives a pump's claimed rows back to the dispatcher.
+func (s *Store) UnclaimPumpRows(ctx context.Context, batchID string) error {
+	err := s.db.WithContext(ctx).Model(&models.OutboxEntry{}).Where("batch_id = ?", batchID).
+		Updates(map[string]any{"batch_id": nil, "claimed_at": nil}).Error
+	if err != nil {
+		return fmt.Errorf("unclaim outbox rows: %w", err)
+	}
+	return nil
+}
+
 // MarkInterrupted marks the still pending attempts of messages made by
 // another run (a pump that died mid-send) interrupted, as BeginAttempts
 // does for the attempts of the run itself.
