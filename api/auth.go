@@ -79,9 +79,10 @@ func (a ServiceTokenAuth) Authenticate(_ context.Context, r *http.Request) (*Pri
 		return nil, nil
 	}
 	org := r.Header.Get(OrganizationHeader)
-	if org == "" && (r.URL.Path == apiKeyVerifyPath || isAdminPath(r.URL.Path)) {
+	if org == "" && (r.URL.Path == apiKeyVerifyPath || isAdminPath(r.URL.Path) || r.URL.Path == organizationsPath) {
 		// Verifying a key is not an action for one organization: the key
-		// says which; the operator endpoints act on the whole deployment.
+		// says which; the operator endpoints and the organization list act
+		// on the whole deployment.
 		return &Principal{Scopes: serviceTokenScopes, Method: AuthServiceToken}, nil
 	}
 	if org == "" {

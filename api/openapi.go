@@ -168,7 +168,7 @@ func authorize(c echo.Context, op *openapi3.Operation) error {
 	case ScopeServiceToken:
 		if p.Method != AuthServiceToken {
 			return &Error{Status: http.StatusForbidden, Code: "service_token_required",
-				Message: "operator endpoints under /api/admin/ take the service token only"}
+				Message: "this operation takes the service token only (operator endpoints under /api/admin/, the organization list)"}
 		}
 		return nil
 	}

@@ -2,8 +2,11 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/aqio/connect/models"
 )
 
 func (s *Server) putOrganization(c echo.Context) error {
@@ -39,4 +42,30 @@ func (s *Server) getOrganization(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, org)
+}
+
+// organizationsPath lists every organization; the service token calls it
+// without an organization header (ServiceTokenAuth).
+const organizationsPath = "/api/organizations"
+
+// listOrganizations lists every organization (service token only: its
+// operation declares x-required-scope service_token), for the console's
+// organization picker in dev and for operators' scripts.
+func (s *Server) listOrganizations(c echo.Context) error {
+	limit := 200
+	if v := c.QueryParam("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return FieldError("limit", "limit must be an integer from 1 to 500")
+		}
+		limit = n
+	}
+	orgs, next, err := s.deps.Store.ListOrganizations(c.Request().Context(), limit, c.QueryParam("cursor"))
+	if err != nil {
+		return err
+	}
+	if orgs == nil {
+		orgs = []models.Organization{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"data": orgs, "next_cursor": nullable(next)})
 }

@@ -122,6 +122,7 @@ func New(d Deps) *Server {
 
 	e.PUT("/api/organizations/:id", s.putOrganization)
 	e.GET("/api/organizations/:id", s.getOrganization)
+	e.GET("/api/organizations", s.listOrganizations)
 
 	e.GET("/api/event-types", s.listEventTypes)
 	e.POST("/api/events", s.postEvent)

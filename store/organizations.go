@@ -58,3 +58,24 @@ func (s *Store) EnsureOrganizationExists(ctx context.Context, id string) error {
 	s.knownOrgs.Store(id, struct{}{})
 	return nil
 }
+
+// ListOrganizations lists organizations by id, limit at a time, after the
+// id cursor ("" from the start); next is the cursor of the following page
+// ("" on the last).
+func (s *Store) ListOrganizations(ctx context.Context, limit int, cursor string) (orgs []models.Organization, next string, err error) {
+	if limit <= 0 || limit > 500 {
+		limit = 200
+	}
+	q := s.reads().WithContext(ctx).Order("id").Limit(limit + 1)
+	if cursor != "" {
+		q = q.Where("id > ?", cursor)
+	}
+	if err := q.Find(&orgs).Error; err != nil {
+		return nil, "", fmt.Errorf("list organizations: %w", err)
+	}
+	if len(orgs) > limit {
+		orgs = orgs[:limit]
+		next = orgs[limit-1].ID
+	}
+	return orgs, next, nil
+}

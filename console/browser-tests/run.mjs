@@ -836,6 +836,34 @@ async function main() {
       },
     ],
     [
+      'sign-in with the service token lists the organizations (GET /api/organizations), a new id can still be typed',
+      async () => {
+        await page.getByLabel('Token or API key').fill('not-the-token');
+        await page.getByRole('button', { name: 'List organizations' }).click();
+        await page.getByRole('alert').filter({ hasText: 'invalid_credential' }).waitFor();
+        const i = refused.indexOf('GET /api/organizations 401');
+        assert(i >= 0, `the wrong token's listing: ${refused.join(', ')}`);
+        refused.splice(i, 1);
+        await page.getByLabel('Token or API key').fill(token);
+        await page.getByRole('button', { name: 'List organizations' }).click();
+        const picker = page.getByLabel('Listed by the server');
+        await picker.waitFor();
+        const offered = await picker.locator('option').evaluateAll((els) => els.map((e) => e.value).filter(Boolean));
+        const listed = await api(dev.base, token, org, 'GET', '/api/organizations?limit=500');
+        assert(listed.status === 200 && JSON.stringify(offered) === JSON.stringify(listed.body.data.map((o) => o.id)), `offered ${offered}, listed ${listed.text}`);
+        assert(offered.includes(org), `${org} is not offered: ${offered}`);
+        await page.getByLabel('Organization', { exact: true }).fill('org_typed_elsewhere');
+        await picker.selectOption(org);
+        assert((await page.getByLabel('Organization', { exact: true }).inputValue()) === org, 'picking did not fill the organization');
+        await shot('sign-in-organizations', false);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        await page.getByRole('heading', { name: 'Webhooks' }).waitFor();
+        assert((await page.getByTestId('who').textContent()).includes(org), 'the header does not name the organization');
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.getByLabel('Token or API key').waitFor();
+      },
+    ],
+    [
       'an API key with webhooks:read signs in to its organization and may look but not create',
       async () => {
         const res = await fetch(dev.base + '/api/api-keys', {

@@ -3,6 +3,7 @@ import {
   actionScopes,
   keyChanges,
   keyScopesEditable,
+  organizationChoices,
   rfc3339ToLocal,
   can,
   covers,
@@ -243,5 +244,13 @@ describe('keyScopesEditable: never more than the signed-in credential grants', (
       beyond: ['events:*'],
     });
     expect(keyScopesEditable(['webhooks:read'], [])).toEqual({ editable: false, beyond: ['webhooks:read'] });
+  });
+});
+
+describe('organizationChoices: the sign-in suggestions for the service token', () => {
+  it('lists what the API listed first, then the recent ones, each once', () => {
+    expect(organizationChoices(null, ['org_b'])).toEqual(['org_b', 'org_demo']);
+    expect(organizationChoices(['org_a', 'org_b'], ['org_b', 'org_c'])).toEqual(['org_a', 'org_b', 'org_c']);
+    expect(organizationChoices([], [])).toEqual([]);
   });
 });

@@ -522,3 +522,10 @@ export function keyScopesEditable(keyScopes: readonly string[], grantable: reado
   const beyond = keyScopes.filter((s) => !holds(grantable, s));
   return { editable: beyond.length === 0 && grantable.length > 0, beyond };
 }
+
+// organizationChoices are the sign-in page's suggestions for the service
+// token: the organizations the API listed (GET /api/organizations), then
+// those used before in this browser; org_demo only while nothing is listed.
+export function organizationChoices(listed: readonly string[] | null, recent: readonly string[]): string[] {
+  return [...new Set([...(listed ?? []), ...recent, ...(listed ? [] : ['org_demo'])])];
+}

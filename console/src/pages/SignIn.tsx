@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
+import { errorFromResponse } from '../api';
 import { ErrorBox } from '../components';
+import { organizationChoices } from '../logic';
 import { signIn, signInOptions, type SignInOptions } from '../session';
 import type { Session } from '../types';
 
@@ -18,7 +20,29 @@ function remember(org: string) {
   localStorage.setItem(recentKey, JSON.stringify(list));
 }
 
+// listOrganizations asks the API which organizations exist, with the
+// service token typed (GET /api/organizations, service token only). It is
+// called straight at /api with that token, before any session exists; the
+// token is not kept.
+async function listOrganizations(token: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor = '';
+  do {
+    const res = await fetch('/api/organizations?limit=500' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''), {
+      headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' },
+      credentials: 'omit',
+    });
+    const body = await res.json().catch(() => null);
+    if (!res.ok) throw errorFromResponse(res.status, body);
+    ids.push(...(body?.data ?? []).map((o: { id: string }) => o.id));
+    cursor = body?.next_cursor ?? '';
+  } while (cursor && ids.length < 5000);
+  return ids;
+}
+
 export function SignIn(props: { onSignedIn: (s: Session) => void }) {
+  const [listed, setListed] = useState<string[] | null>(null);
+  const [listError, setListError] = useState<unknown>(null);
   const [token, setToken] = useState('');
   const [org, setOrg] = useState(recentOrganizations()[0] ?? 'org_demo');
   const [error, setError] = useState<unknown>(null);
@@ -30,7 +54,7 @@ export function SignIn(props: { onSignedIn: (s: Session) => void }) {
   // A failed Keycloak sign-in comes back with ?error= (GET /console/callback).
   const back = new URLSearchParams(location.search);
   const isKey = token.trim().startsWith('ak_');
-  const orgs = [...new Set([...recentOrganizations(), 'org_demo'])];
+  const orgs = organizationChoices(listed, recentOrganizations());
 
   return (
     <main class="signin">
@@ -78,7 +102,7 @@ export function SignIn(props: { onSignedIn: (s: Session) => void }) {
           autocomplete="off"
           required
           value={token}
-          onInput={(e) => setToken(e.currentTarget.value)}
+          onInput={(e) => (setToken(e.currentTarget.value), setListed(null), setListError(null))}
         />
         <label for="organization">Organization</label>
         <input
@@ -98,8 +122,40 @@ export function SignIn(props: { onSignedIn: (s: Session) => void }) {
           ))}
         </datalist>
         <small id="organization-help">
-          With the service token you act for any organization: pick one used before or type its id.
+          With the service token you act for any organization: pick one it lists, one used before, or type an id (a new
+          organization is created on first use).
         </small>
+        {!isKey && token.trim() !== '' && (
+          <div class="row">
+            <button
+              type="button"
+              class="secondary"
+              onClick={async () => {
+                setListError(null);
+                try {
+                  setListed(await listOrganizations(token.trim()));
+                } catch (x) {
+                  setListed(null);
+                  setListError(x);
+                }
+              }}
+            >
+              List organizations
+            </button>
+            {listed && listed.length === 0 && <small>No organization yet: type an id.</small>}
+            {listed && listed.length > 0 && (
+              <select aria-label="Listed by the server" value={listed.includes(org) ? org : ''} onChange={(e) => e.currentTarget.value && setOrg(e.currentTarget.value)}>
+                <option value="">{listed.length} organization{listed.length === 1 ? '' : 's'}…</option>
+                {listed.map((o) => (
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
+                ))}
+              </select>
+            )}
+          </div>
+        )}
+        <ErrorBox error={listError} />
         <ErrorBox error={error} />
         <button type="submit" disabled={busy}>
           {busy ? 'Signing in…' : 'Sign in'}
