@@ -58,11 +58,17 @@ func TestPumpDeliversQuietTrafficUnderItsRun(t *testing.T) {
 	}
 	testenv.Eventually(t, 30*time.Second, "the pump's lease", func() bool { return livePump(t, env, wh.ID) != "" })
 	ids := []string{"pump_1", "pump_2", "pump_3", "pump_4"}
+	// No Temporal call per message: the pump run's history does not grow
+	// while it delivers (heartbeats write no events).
+	histBefore := historyLength(t, env, workflows.PumpWorkflowID(wh.ID))
 	for i, id := range ids {
 		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
 			t.Fatalf("post %s: %d %s", id, resp.Status, resp.Body)
 		}
 		testenv.Eventually(t, 20*time.Second, "delivery of "+id, func() bool { return len(rcv.Got()) >= i+2 })
+	}
+	if after := historyLength(t, env, workflows.PumpWorkflowID(wh.ID)); after != histBefore {
+		t.Fatalf("the pump run's history grew from %d to %d events over %d messages", histBefore, after, len(ids))
 	}
 	var ds []delivery
 	testenv.Eventually(t, 10*time.Second, "five attempt rows", func() bool {
@@ -114,6 +120,20 @@ func TestPumpDeliversQuietTrafficUnderItsRun(t *testing.T) {
 		return err == nil && len(resp.GetExecutions()) > 0
 	})
 	cancelPump(t, env, wh.ID)
+}
+
+// historyLength counts the events of a workflow's latest run.
+func historyLength(t *testing.T, env *testenv.Env, workflowID string) int {
+	t.Helper()
+	iter := env.App.Temporal.GetWorkflowHistory(context.Background(), workflowID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for iter.HasNext() {
+		if _, err := iter.Next(); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
 }
 
 // cancelPump ends a test's pump (its lease is released when it stops).
