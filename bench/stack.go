@@ -171,10 +171,11 @@ func startProduction(ctx context.Context, opts Options, dir string) (*stack, err
 }
 
 // passDatabaseSettings hands the bench's AQIO_DB_* variables (pool sizes,
-// docs/OPERATIONS.md) on to the service processes, to compare settings.
+// docs/OPERATIONS.md) and AQIO_WEBHOOK_PUMP (the endpoint pump,
+// docs/WEBHOOKS.md) on to the service processes, to compare settings.
 func passDatabaseSettings(env map[string]string) {
 	for _, kv := range os.Environ() {
-		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AQIO_DB_") {
+		if k, v, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AQIO_DB_") || k == "AQIO_WEBHOOK_PUMP" {
 			env[k] = v
 		}
 	}
