@@ -158,6 +158,7 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 		return out, err
 	}
 	start, lastRows := time.Now(), time.Now()
+	polled := true
 	for n := 0; ; n++ {
 		if err := wctx.Err(); err != nil {
 			return finish("", pumpErr(ctx, wctx))
@@ -178,20 +179,26 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			// The claim takes nothing while the webhook's circuit is open
 			// (another run found the endpoint failing): the webhook goes
 			// back to the dispatcher, which parks its rows for the
-			// endpoint workflow.
-			if c, err := d.Store.GetCircuit(wctx, in.WebhookID); err != nil || c != nil {
-				if err != nil && wctx.Err() != nil {
-					err = pumpErr(ctx, wctx)
+			// endpoint workflow. Looked at after a poll (and the first
+			// claim), not after every wake: a commit wakes every pump of
+			// the process.
+			if polled {
+				if c, err := d.Store.GetCircuit(wctx, in.WebhookID); err != nil || c != nil {
+					if err != nil && wctx.Err() != nil {
+						err = pumpErr(ctx, wctx)
+					}
+					return finish(PumpHandOver, err)
 				}
-				return finish(PumpHandOver, err)
 			}
 			if time.Since(lastRows) >= idle {
 				return finish(PumpIdleEnd, nil)
 			}
 			t := time.NewTimer(pumpPoll)
+			polled = false
 			select {
 			case <-wake:
 			case <-t.C:
+				polled = true
 			case <-wctx.Done():
 			}
 			t.Stop()
