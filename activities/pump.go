@@ -166,7 +166,7 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 		if time.Since(start) >= maxRun {
 			return finish(PumpLimit, nil)
 		}
-		wake := store.OutboxWake() // before the claim: a commit after it wakes the next wait
+		wake := store.OutboxWake(in.WebhookID) // before the claim: a commit after it wakes the next wait
 		batchID := store.PumpBatchID(owner, n)
 		rows, err := d.Store.ClaimPumpRows(wctx, in.WebhookID, batchID, PumpMaxBatch)
 		if err != nil {

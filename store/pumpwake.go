@@ -18,29 +18,54 @@ import (
 const OutboxChannel = "aqio_outbox"
 
 // outboxHub wakes the pumps of this process when outbox rows were
-// committed (in this process, or in another one that sent a NOTIFY): a
-// pump waits on the channel of the current generation, which a
-// notification closes and replaces.
+// committed (in this process, or in another one that sent a NOTIFY). A
+// pump waits on its webhook's channel, which a notification naming that
+// webhook (or every webhook) closes: a commit wakes only the pumps of the
+// webhooks it wrote rows for, not every pump of the process.
 var outboxHub = struct {
-	mu  sync.Mutex
-	gen chan struct{}
+	mu sync.Mutex
+	// waiting holds the channel of each webhook a pump waits for.
+	waiting map[string]chan struct{}
 	// local counts the live pump owners of this process.
 	local map[string]int
-}{gen: make(chan struct{}), local: map[string]int{}}
+}{waiting: map[string]chan struct{}{}, local: map[string]int{}}
 
-// NotifyOutbox wakes every pump of this process waiting for outbox rows.
+// NotifyOutbox wakes every pump of this process waiting for outbox rows
+// (a NOTIFY from another process names no webhook).
 func NotifyOutbox() {
 	outboxHub.mu.Lock()
-	close(outboxHub.gen)
-	outboxHub.gen = make(chan struct{})
-	outboxHub.mu.Unlock()
+	defer outboxHub.mu.Unlock()
+	for id, c := range outboxHub.waiting {
+		close(c)
+		delete(outboxHub.waiting, id)
+	}
 }
 
-// OutboxWake is closed by the next NotifyOutbox.
-func OutboxWake() <-chan struct{} {
+// NotifyOutboxFor wakes the pumps of these webhooks (this process
+// committed outbox rows for them).
+func NotifyOutboxFor(webhookIDs []string) {
 	outboxHub.mu.Lock()
 	defer outboxHub.mu.Unlock()
-	return outboxHub.gen
+	for _, id := range webhookIDs {
+		if c, ok := outboxHub.waiting[id]; ok {
+			close(c)
+			delete(outboxHub.waiting, id)
+		}
+	}
+}
+
+// OutboxWake is closed by the next notification for webhookID (or for
+// every webhook). Ask before claiming: a commit after the claim then
+// wakes the wait that follows it.
+func OutboxWake(webhookID string) <-chan struct{} {
+	outboxHub.mu.Lock()
+	defer outboxHub.mu.Unlock()
+	c, ok := outboxHub.waiting[webhookID]
+	if !ok {
+		c = make(chan struct{})
+		outboxHub.waiting[webhookID] = c
+	}
+	return c
 }
 
 // LocalPump records that this process runs the pump holding owner's lease

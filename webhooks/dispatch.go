@@ -144,7 +144,7 @@ func (s *Service) Ingest(ctx context.Context, orgID string, in EventIn, idempote
 		}
 	}
 	if isNew && len(queued) > 0 {
-		s.kick()
+		s.kick(webhookIDs(queued))
 	}
 	if stored.DispatchedAt == nil {
 		// An observer asked to see the committed event (or an earlier try
@@ -235,7 +235,7 @@ func (s *Service) enqueue(ctx context.Context, ev models.Event) ([]Queued, error
 		return nil, err
 	}
 	if len(queued) > 0 {
-		s.kick()
+		s.kick(webhookIDs(queued))
 	}
 	return queued, nil
 }

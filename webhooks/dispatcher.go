@@ -78,10 +78,11 @@ func (s *Service) StopDispatcher() {
 }
 
 // kick wakes this process's dispatcher, if it runs one, and this
-// process's endpoint pumps: outbox rows were committed.
-func (s *Service) kick() {
+// process's endpoint pumps of the webhooks that outbox rows were just
+// committed for.
+func (s *Service) kick(webhookIDs []string) {
 	if s.Pump {
-		store.NotifyOutbox()
+		store.NotifyOutboxFor(webhookIDs)
 	}
 	s.dispatcherMu.Lock()
 	d := s.dispatcher

@@ -436,6 +436,6 @@ func (s *Service) EmitOperational(ctx context.Context, orgID, id, eventType stri
 	if _, _, err := s.Store.IngestEventSkipping(ctx, &ev, webhookIDs(queued), skipped, dispatchJSON(queued), nil); err != nil {
 		return err
 	}
-	s.kick()
+	s.kick(webhookIDs(queued))
 	return nil
 }
