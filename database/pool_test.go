@@ -2,16 +2,14 @@ package database
 
 import (
 	"context"
-	"database/sql"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/aqio/connect/internal/testdb"
+
 	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -84,21 +82,5 @@ func TestPoolHonoursSettings(t *testing.T) {
 }
 
 func createPostgres(t *testing.T, base string) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "aqio_pool_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close()
-	})
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	return u.String()
+	return testdb.Postgres(t, base, "aqio_pool")
 }

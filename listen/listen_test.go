@@ -2,18 +2,15 @@ package listen
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net/http"
-	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/aqio/connect/internal/testdb"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // admin connection that creates the test database
 
 	"github.com/aqio/connect/database"
@@ -54,28 +51,7 @@ func testStore(t *testing.T, now *time.Time) (*Store, models.ListenSession) {
 // testDatabaseURL is a fresh database: a new Postgres database made from
 // AQIO_TEST_DATABASE_URL (dropped afterwards) or a SQLite file.
 func testDatabaseURL(t *testing.T) string {
-	base := os.Getenv("AQIO_TEST_DATABASE_URL")
-	if base == "" {
-		return "sqlite://" + filepath.Join(t.TempDir(), "listen.db")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "listen_t_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return testdb.URL(t, "listen_t", "listen.db")
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

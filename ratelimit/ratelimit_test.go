@@ -2,17 +2,13 @@ package ratelimit
 
 import (
 	"context"
-	"database/sql"
-	"net/url"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/aqio/connect/internal/testdb"
+
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/aqio/connect/database"
@@ -23,24 +19,7 @@ import (
 func openDB(t *testing.T) *database.DB {
 	t.Helper()
 	ctx := context.Background()
-	dsn := "sqlite://" + filepath.Join(t.TempDir(), "rl.db")
-	if base := os.Getenv("AQIO_TEST_DATABASE_URL"); base != "" {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "aqio_rl_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			admin.Close()
-		})
-		u, _ := url.Parse(base)
-		u.Path = "/" + name
-		dsn = u.String()
-	}
+	dsn := testdb.URL(t, "aqio_rl", "rl.db")
 	db, err := database.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

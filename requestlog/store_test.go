@@ -2,9 +2,7 @@ package requestlog_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/aqio/connect/internal/testdb"
+
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/aqio/connect/database"
@@ -26,26 +25,7 @@ import (
 func openAppDB(t *testing.T) (*database.DB, string) {
 	t.Helper()
 	ctx := context.Background()
-	dsn := "sqlite://" + filepath.Join(t.TempDir(), "aqio.db")
-	if base := os.Getenv("AQIO_TEST_DATABASE_URL"); base != "" {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "aqio_rql_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-				t.Errorf("drop %s: %v", name, err)
-			}
-			admin.Close()
-		})
-		u, _ := url.Parse(base)
-		u.Path = "/" + name
-		dsn = u.String()
-	}
+	dsn := testdb.URL(t, "aqio_rql", "aqio.db")
 	db, err := database.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -2,17 +2,13 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/aqio/connect/internal/testdb"
+
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/aqio/connect/database"
@@ -27,26 +23,7 @@ import (
 func ingestDSN(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	dsn := "sqlite://" + filepath.Join(t.TempDir(), "ingest.db")
-	if base := os.Getenv("AQIO_TEST_DATABASE_URL"); base != "" {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := "aqio_ingest_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-		if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if _, err := admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-				t.Errorf("drop %s: %v", name, err)
-			}
-			admin.Close()
-		})
-		u, _ := url.Parse(base)
-		u.Path = "/" + name
-		dsn = u.String()
-	}
+	dsn := testdb.URL(t, "aqio_ingest", "ingest.db")
 	db := openIngestDB(t, dsn)
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)

@@ -30,15 +30,7 @@ import (
 func TestAPIStartsWithoutTemporal(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	dbURL := databaseURL(t, filepath.Join(dir, "aqio.db"))
-	db, err := database.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	dbURL := migratedDatabase(t, filepath.Join(dir, "aqio.db"))
 
 	keys, _ := keyring.Generate("lazy1")
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // nothing listens there yet
@@ -125,15 +117,7 @@ func TestAPIStartsWithoutTemporal(t *testing.T) {
 func TestWorkerWaitsForTemporal(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	dbURL := databaseURL(t, filepath.Join(dir, "aqio.db"))
-	db, err := database.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	dbURL := migratedDatabase(t, filepath.Join(dir, "aqio.db"))
 
 	keys, _ := keyring.Generate("wait1")
 	temporalAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t)) // nothing listens there yet
@@ -179,4 +163,21 @@ func TestWorkerWaitsForTemporal(t *testing.T) {
 	w.waitFor(t, 120*time.Second, "delivery of "+ev, func() bool { return received(bodies(rcv), ev) })
 	api.stop(t)
 	w.stop(t)
+}
+
+// migratedDatabase is databaseURL's database, migrated (as `migrate`
+// leaves it before `api` and `worker` start).
+func migratedDatabase(t *testing.T, sqliteFile string) string {
+	t.Helper()
+	ctx := context.Background()
+	dbURL := databaseURL(t, sqliteFile)
+	db, err := database.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return dbURL
 }

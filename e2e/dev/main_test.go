@@ -9,13 +9,11 @@ package dev_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aqio/connect/internal/testdb"
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -73,22 +73,7 @@ func databaseURL(t *testing.T, sqliteFile string) string {
 		}
 		return "sqlite://" + sqliteFile
 	}
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "aqio_dev_" + strings.ReplaceAll(uuid.NewString()[:13], "-", "")
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close()
-	})
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	return u.String()
+	return testdb.Postgres(t, base, "aqio_dev")
 }
 
 // freePort returns a port nothing listens on right now.
