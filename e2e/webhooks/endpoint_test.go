@@ -468,7 +468,18 @@ func TestQuietTrafficGoesThroughTheEndpointRun(t *testing.T) {
 		}
 		testenv.Eventually(t, 30*time.Second, "the delivery", func() bool { return len(rcv.Got()) == i+1 })
 	}
-	ds := listDeliveries(t, org, wh.ID, "")
+	// Outcomes are recorded after the receiver answered: wait until the
+	// last one is no longer pending.
+	var ds []delivery
+	testenv.Eventually(t, 30*time.Second, "every attempt recorded", func() bool {
+		ds = listDeliveries(t, org, wh.ID, "")
+		for _, d := range ds {
+			if d.Status == "pending" {
+				return false
+			}
+		}
+		return true
+	})
 	if len(ds) != n {
 		t.Fatalf("%d attempts", len(ds))
 	}
