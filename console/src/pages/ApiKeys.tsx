@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { APIError, get, patch, post, whoami } from '../api';
 import { ErrorBox, SecretReveal, StatusBadge, time } from '../components';
+import { Field, FormActions, bindFields } from '../Field';
 import {
   can,
   fieldOf,
@@ -194,6 +195,7 @@ function CreateKey(props: { me: Whoami; onCancel: () => void; onCreated: (k: API
   const [errs, setErrs] = useState<KeyErrors>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const bind = bindFields(errs, setErrs);
   return (
     <form
       class="card"
@@ -223,48 +225,26 @@ function CreateKey(props: { me: Whoami; onCancel: () => void; onCreated: (k: API
       }}
     >
       <h2>New API key</h2>
-      <label for="key-name">Name</label>
-      <input id="key-name" value={name} aria-invalid={!!errs.name} onInput={(e) => (setName(e.currentTarget.value), setErrs({ ...errs, name: undefined }))} />
-      {errs.name && <p class="field-error">{errs.name}</p>}
-      <label for="key-description">Description (optional)</label>
-      <input id="key-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      <Field id="key-name" label="Name" {...bind('name', name, setName)} />
+      <Field id="key-description" label="Description (optional)" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
       <ScopePicker
         me={props.me}
         scopes={scopes}
         error={errs.scopes}
         onChange={(next) => (setScopes(next), setErrs({ ...errs, scopes: undefined }))}
       />
-      <label for="key-ips">Allowed IP addresses or ranges (optional)</label>
-      <textarea
+      <Field
+        as="textarea"
         id="key-ips"
+        label="Allowed IP addresses or ranges (optional)"
+        hint="Empty: any address."
         rows={2}
         class="mono"
         placeholder="203.0.113.0/24, 2001:db8::/32"
-        aria-invalid={!!errs.allowed_ips}
-        aria-describedby="key-ips-help"
-        value={ips}
-        onInput={(e) => (setIPs(e.currentTarget.value), setErrs({ ...errs, allowed_ips: undefined }))}
+        {...bind('allowed_ips', ips, setIPs)}
       />
-      <small id="key-ips-help">Empty: any address.</small>
-      {errs.allowed_ips && <p class="field-error">{errs.allowed_ips}</p>}
-      <label for="key-expires">Expires (optional, your local time)</label>
-      <input
-        id="key-expires"
-        type="datetime-local"
-        value={expires}
-        aria-invalid={!!errs.expires_at}
-        onInput={(e) => (setExpires(e.currentTarget.value), setErrs({ ...errs, expires_at: undefined }))}
-      />
-      {errs.expires_at && <p class="field-error">{errs.expires_at}</p>}
-      <ErrorBox error={error} />
-      <div class="row">
-        <button type="submit" disabled={busy}>
-          Create key
-        </button>
-        <button type="button" class="secondary" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
+      <Field id="key-expires" label="Expires (optional, your local time)" type="datetime-local" {...bind('expires_at', expires, setExpires)} />
+      <FormActions error={error} busy={busy} submit="Create key" onCancel={props.onCancel} />
     </form>
   );
 }
@@ -334,6 +314,7 @@ function EditKey(props: { k: APIKey; me: Whoami | null; onCancel: () => void; on
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const rotated = !!k.replaced_by_id;
+  const bind = bindFields(errs, setErrs);
   return (
     <form
       class="card"
@@ -363,11 +344,8 @@ function EditKey(props: { k: APIKey; me: Whoami | null; onCancel: () => void; on
       }}
     >
       <h2>Edit {k.name}</h2>
-      <label for="edit-key-name">Name</label>
-      <input id="edit-key-name" value={name} aria-invalid={!!errs.name} onInput={(e) => (setName(e.currentTarget.value), setErrs({ ...errs, name: undefined }))} />
-      {errs.name && <p class="field-error">{errs.name}</p>}
-      <label for="edit-key-description">Description</label>
-      <input id="edit-key-description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
+      <Field id="edit-key-name" label="Name" {...bind('name', name, setName)} />
+      <Field id="edit-key-description" label="Description" value={description} onInput={(e) => setDescription(e.currentTarget.value)} />
       {scopeEdit.editable && props.me ? (
         <ScopePicker me={props.me} scopes={scopes} error={errs.scopes} onChange={(next) => (setScopes(next), setErrs({ ...errs, scopes: undefined }))} />
       ) : (
@@ -377,42 +355,21 @@ function EditKey(props: { k: APIKey; me: Whoami | null; onCancel: () => void; on
             `Not changed here: the key holds ${scopeEdit.beyond.join(', ')}, which your credential cannot grant; a credential holding ${scopeEdit.beyond.length === 1 ? 'it' : 'them'} may change the scopes.`}
         </p>
       )}
-      <label for="edit-key-ips">Allowed IP addresses or ranges</label>
-      <textarea
+      <Field
+        as="textarea"
         id="edit-key-ips"
+        label="Allowed IP addresses or ranges"
+        hint="Empty: any address. Narrowing takes effect on the key's next request."
         rows={2}
         class="mono"
-        aria-invalid={!!errs.allowed_ips}
-        aria-describedby="edit-key-ips-help"
-        value={ips}
-        onInput={(e) => (setIPs(e.currentTarget.value), setErrs({ ...errs, allowed_ips: undefined }))}
+        {...bind('allowed_ips', ips, setIPs)}
       />
-      <small id="edit-key-ips-help">Empty: any address. Narrowing takes effect on the key's next request.</small>
-      {errs.allowed_ips && <p class="field-error">{errs.allowed_ips}</p>}
       {rotated ? (
         <p class="small">Rotated: it stops working at the end of its grace period, {k.expires_at ? new Date(k.expires_at).toLocaleString() : '—'}.</p>
       ) : (
-        <>
-          <label for="edit-key-expires">Expires (your local time)</label>
-          <input
-            id="edit-key-expires"
-            type="datetime-local"
-            value={expires}
-            aria-invalid={!!errs.expires_at}
-            onInput={(e) => (setExpires(e.currentTarget.value), setErrs({ ...errs, expires_at: undefined }))}
-          />
-          {errs.expires_at && <p class="field-error">{errs.expires_at}</p>}
-        </>
+        <Field id="edit-key-expires" label="Expires (your local time)" type="datetime-local" {...bind('expires_at', expires, setExpires)} />
       )}
-      <ErrorBox error={error} />
-      <div class="row">
-        <button type="submit" disabled={busy}>
-          Save changes
-        </button>
-        <button type="button" class="secondary" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions error={error} busy={busy} submit="Save changes" onCancel={props.onCancel} />
     </form>
   );
 }
@@ -442,16 +399,15 @@ function RotateKey(props: { k: APIKey; onCancel: () => void; onRotated: (k: APIK
     >
       <h2>Rotate {props.k.name}</h2>
       <p class="lead">A replacement key with the same scopes is created and shown once; the old key keeps working during the grace period.</p>
-      <label for="rot-grace">Grace period (hours)</label>
-      <input id="rot-grace" inputMode="decimal" value={hours} aria-invalid={!!err} onInput={(e) => (setHours(e.currentTarget.value), setErr(''))} />
-      {err && <p class="field-error">{err}</p>}
-      <ErrorBox error={error} />
-      <div class="row">
-        <button type="submit">Rotate</button>
-        <button type="button" class="secondary" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
+      <Field
+        id="rot-grace"
+        label="Grace period (hours)"
+        error={err}
+        inputMode="decimal"
+        value={hours}
+        onInput={(e) => (setHours(e.currentTarget.value), setErr(''))}
+      />
+      <FormActions error={error} submit="Rotate" onCancel={props.onCancel} />
     </form>
   );
 }

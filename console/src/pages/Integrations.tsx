@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { APIError, del, get, patch, post } from '../api';
 import { ErrorBox, StatusBadge, time, useWhoami } from '../components';
+import { Field, FieldNotes, FormActions } from '../Field';
 import { activityError, activitySummary, can, fieldOf, type Activity } from '../logic';
 import { buildSettings, settingFieldOf, settingFields, settingValues, type SettingField, type SettingValue } from '../settings';
 
@@ -173,28 +174,25 @@ function Connect(props: { provider: Provider; name?: string; onCancel: () => voi
         {props.name ? 'Reconnect' : 'Connect'} {p.display_name}
       </h2>
       {props.name && <p class="lead">Connecting again replaces the stored credential of this integration.</p>}
-      <label for="in-name">Name</label>
-      <input id="in-name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      <Field id="in-name" label="Name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
       {oauth ? (
         <p>You will be sent to {p.display_name} to grant access, then back here.</p>
       ) : (
         fields.map((f) => (
           <div key={f.name}>
-            <label for={`cred-${f.name}`}>{f.name.replace(/_/g, ' ')}</label>
-            <input
+            <Field
               id={`cred-${f.name}`}
+              label={f.name.replace(/_/g, ' ')}
+              hint={f.description}
+              error={errs[`credentials.${f.name}`]}
               type={f.secret ? 'password' : 'text'}
               autocomplete="off"
-              aria-invalid={!!errs[`credentials.${f.name}`]}
-              aria-describedby={`cred-${f.name}-help`}
               value={creds[f.name] ?? ''}
               onInput={(e) => {
                 setCreds({ ...creds, [f.name]: e.currentTarget.value });
                 setErrs({ ...errs, [`credentials.${f.name}`]: '' });
               }}
             />
-            <small id={`cred-${f.name}-help`}>{f.description}</small>
-            {errs[`credentials.${f.name}`] && <p class="field-error">{errs[`credentials.${f.name}`]}</p>}
           </div>
         ))
       )}
@@ -205,20 +203,13 @@ function Connect(props: { provider: Provider; name?: string; onCancel: () => voi
             {v} ({k})
           </p>
         ))}
-      <ErrorBox error={error} />
-      <div class="row">
-        <button type="submit" disabled={busy}>
-          {oauth ? `Continue to ${p.display_name}` : 'Connect'}
-        </button>
+      <FormActions error={error} busy={busy} submit={oauth ? `Continue to ${p.display_name}` : 'Connect'} onCancel={props.onCancel}>
         {fields.length > 0 && canOAuth && (
           <button type="button" class="secondary" onClick={() => setOAuth(!oauth)}>
             {oauth ? 'Use a credential instead' : `Sign in with ${p.display_name} instead`}
           </button>
         )}
-        <button type="button" class="secondary" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
+      </FormActions>
     </form>
   );
 }
@@ -530,12 +521,31 @@ function SettingsForm(props: { i: Integration; provider: Provider; onCancel: () 
         const v = values[f.key];
         const err = errs[f.key];
         const help = f.description || (f.schema.default !== undefined ? `Default: ${JSON.stringify(f.schema.default)}.` : '');
-        const common = { id: id(f), 'aria-invalid': !!err, 'aria-describedby': `${id(f)}-help` };
+        const field = {
+          id: id(f),
+          label: (
+            <>
+              {f.label}
+              {f.kind === 'list' && <small> (separated by commas)</small>}
+              {f.kind === 'map' && <small> (one "Aqio field: target" a line)</small>}
+            </>
+          ),
+          hint: help,
+          error: err,
+        };
         return (
           <div key={f.key} data-setting={f.key}>
             {f.kind === 'boolean' ? (
               <label class="check">
-                <input type="checkbox" {...common} checked={v === true} onChange={(e) => set(f, e.currentTarget.checked)} /> {f.label}
+                <input
+                  type="checkbox"
+                  id={id(f)}
+                  aria-invalid={!!err}
+                  aria-describedby={help ? `${id(f)}-help` : undefined}
+                  checked={v === true}
+                  onChange={(e) => set(f, e.currentTarget.checked)}
+                />{' '}
+                {f.label}
               </label>
             ) : f.kind === 'enum-list' ? (
               <fieldset>
@@ -551,36 +561,26 @@ function SettingsForm(props: { i: Integration; provider: Provider; onCancel: () 
                   </label>
                 ))}
               </fieldset>
+            ) : f.kind === 'enum' ? (
+              <Field as="select" {...field} value={v as string} onChange={(e) => set(f, e.currentTarget.value)}>
+                {f.schema.default === undefined && <option value="">(not set)</option>}
+                {f.options!.map((o) => (
+                  <option key={o} value={o}>
+                    {o}
+                  </option>
+                ))}
+              </Field>
+            ) : f.kind === 'map' || f.kind === 'json' ? (
+              <Field as="textarea" {...field} class="mono" rows={f.kind === 'json' ? 6 : 3} value={v as string} onInput={(e) => set(f, e.currentTarget.value)} />
             ) : (
-              <>
-                <label for={id(f)}>
-                  {f.label}
-                  {f.kind === 'list' && <small> (separated by commas)</small>}
-                  {f.kind === 'map' && <small> (one "Aqio field: target" a line)</small>}
-                </label>
-                {f.kind === 'enum' ? (
-                  <select {...common} value={v as string} onChange={(e) => set(f, e.currentTarget.value)}>
-                    {f.schema.default === undefined && <option value="">(not set)</option>}
-                    {f.options!.map((o) => (
-                      <option key={o} value={o}>
-                        {o}
-                      </option>
-                    ))}
-                  </select>
-                ) : f.kind === 'map' || f.kind === 'json' ? (
-                  <textarea {...common} class="mono" rows={f.kind === 'json' ? 6 : 3} value={v as string} onInput={(e) => set(f, e.currentTarget.value)} />
-                ) : (
-                  <input
-                    {...common}
-                    inputMode={f.kind === 'integer' || f.kind === 'number' ? 'numeric' : undefined}
-                    value={v as string}
-                    onInput={(e) => set(f, e.currentTarget.value)}
-                  />
-                )}
-              </>
+              <Field
+                {...field}
+                inputMode={f.kind === 'integer' || f.kind === 'number' ? 'numeric' : undefined}
+                value={v as string}
+                onInput={(e) => set(f, e.currentTarget.value)}
+              />
             )}
-            {help && <small id={`${id(f)}-help`}>{help}</small>}
-            {err && <p class="field-error">{err}</p>}
+            {(f.kind === 'boolean' || f.kind === 'enum-list') && <FieldNotes id={id(f)} hint={help} error={err} />}
           </div>
         );
       })}
@@ -589,15 +589,7 @@ function SettingsForm(props: { i: Integration; provider: Provider; onCancel: () 
           Nothing changed.
         </p>
       )}
-      <ErrorBox error={formError} />
-      <div class="row">
-        <button type="submit" disabled={busy}>
-          Save settings
-        </button>
-        <button type="button" class="secondary" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions error={formError} busy={busy} submit="Save settings" onCancel={props.onCancel} />
     </form>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { APIError, get, patch, post } from '../api';
 import { ErrorBox, Link, navigate } from '../components';
 import { EventPicker } from '../EventPicker';
+import { Field, FormActions, bindFields } from '../Field';
 import {
   changedFields,
   fieldOf,
@@ -75,6 +76,7 @@ export function WebhookEdit(props: { id: string }) {
   if (!hook) return <main>{error ? <ErrorBox error={error} /> : <p>Loading…</p>}</main>;
 
   const clear = (f: string) => setErrs({ ...errs, [f]: undefined });
+  const bind = bindFields(errs, setErrs);
 
   // build checks the form and returns the full set of fields, or null.
   const build = (): Record<string, unknown> | null => {
@@ -178,43 +180,36 @@ export function WebhookEdit(props: { id: string }) {
           }
         }}
       >
-        <label for="wh-name">Name</label>
-        <input id="wh-name" value={name} aria-invalid={!!errs.name} onInput={(e) => (setName(e.currentTarget.value), clear('name'))} />
-        {errs.name && <p class="field-error">{errs.name}</p>}
-        <label for="wh-url">URL</label>
-        <input id="wh-url" type="url" value={url} aria-invalid={!!errs.url} onInput={(e) => (setURL(e.currentTarget.value), clear('url'))} />
-        {errs.url && <p class="field-error">{errs.url}</p>}
+        <Field id="wh-name" label="Name" {...bind('name', name, setName)} />
+        <Field id="wh-url" label="URL" type="url" {...bind('url', url, setURL)} />
         <EventPicker types={types} selected={events} onChange={(n) => (setEvents(n), clear('events'))} error={errs.events} />
 
         <h2>Filters</h2>
         <p class="lead">Only events passing both are delivered. Leave a box empty for no filter.</p>
-        <label for="wh-filters">Event filters (JSON)</label>
-        <textarea
+        <Field
+          as="textarea"
           id="wh-filters"
+          label="Event filters (JSON)"
+          hint={
+            <>
+              Keys are dot-paths into <code>data.object</code>; a list means any of; <code>min_</code>/<code>max_</code> are
+              inclusive bounds.
+            </>
+          }
           rows={4}
           class="mono"
           placeholder='{"event_type": ["conference"], "min_attendees": 10}'
-          aria-invalid={!!errs.event_filters}
-          aria-describedby="wh-filters-help"
-          value={filters}
-          onInput={(e) => (setFilters(e.currentTarget.value), clear('event_filters'))}
+          {...bind('event_filters', filters, setFilters)}
         />
-        <small id="wh-filters-help">
-          Keys are dot-paths into <code>data.object</code>; a list means any of; <code>min_</code>/<code>max_</code> are
-          inclusive bounds.
-        </small>
-        {errs.event_filters && <p class="field-error">{errs.event_filters}</p>}
-        <label for="wh-expr">Filter expression (CEL)</label>
-        <textarea
+        <Field
+          as="textarea"
           id="wh-expr"
+          label="Filter expression (CEL)"
           rows={2}
           class="mono"
           placeholder='data.object.location_type == "virtual"'
-          aria-invalid={!!errs.filter_expression}
-          value={expr}
-          onInput={(e) => (setExpr(e.currentTarget.value), clear('filter_expression'))}
+          {...bind('filter_expression', expr, setExpr)}
         />
-        {errs.filter_expression && <p class="field-error">{errs.filter_expression}</p>}
         <Preview
           types={types}
           events={events}
@@ -233,39 +228,26 @@ export function WebhookEdit(props: { id: string }) {
             </label>
           ))}
         </fieldset>
-        {payloadMode !== 'all' && (
-          <>
-            <label for="wh-paths">Dot-paths, one a line</label>
-            <textarea
-              id="wh-paths"
-              rows={3}
-              class="mono"
-              placeholder="data.object.user_email"
-              aria-invalid={!!errs.payload}
-              value={paths}
-              onInput={(e) => (setPaths(e.currentTarget.value), clear('payload'))}
-            />
-          </>
+        {payloadMode !== 'all' ? (
+          <Field as="textarea" id="wh-paths" label="Dot-paths, one a line" rows={3} class="mono" placeholder="data.object.user_email" {...bind('payload', paths, setPaths)} />
+        ) : (
+          errs.payload && <p class="field-error">{errs.payload}</p>
         )}
-        {errs.payload && <p class="field-error">{errs.payload}</p>}
-        <label for="wh-headers">Custom headers, one "Name: value" a line</label>
-        <textarea
+        <Field
+          as="textarea"
           id="wh-headers"
+          label='Custom headers, one "Name: value" a line'
           rows={2}
           class="mono"
           placeholder="X-Tenant: acme"
-          aria-invalid={!!errs.custom_headers}
-          value={headers}
-          onInput={(e) => (setHeaders(e.currentTarget.value), clear('custom_headers'))}
+          {...bind('custom_headers', headers, setHeaders)}
         />
-        {errs.custom_headers && <p class="field-error">{errs.custom_headers}</p>}
         <div class="grid4">
           <div>
-            <label for="wh-ct">Content type</label>
-            <select id="wh-ct" value={contentType} onChange={(e) => setContentType(e.currentTarget.value)}>
+            <Field as="select" id="wh-ct" label="Content type" value={contentType} onChange={(e) => setContentType(e.currentTarget.value)}>
               <option value="application/json">application/json</option>
               <option value="application/x-www-form-urlencoded">application/x-www-form-urlencoded</option>
-            </select>
+            </Field>
           </div>
           <Num id="timeout_seconds" label="Timeout (s)" value={timeout} set={setTimeout_} errs={errs} clear={clear} />
           <Num id="retry_count" label="Retries" value={retries} set={setRetries} errs={errs} clear={clear} />
@@ -282,20 +264,20 @@ export function WebhookEdit(props: { id: string }) {
         )}
 
         <h2>Destination authentication</h2>
-        <label for="wh-auth">Credential sent to the endpoint</label>
-        <select
+        <Field
+          as="select"
           id="wh-auth"
+          label="Credential sent to the endpoint"
+          hint="Stored encrypted; the console shows only its type and fingerprint afterwards."
           value={authType}
           onChange={(e) => (setAuthType(e.currentTarget.value as typeof authType), clear('auth'))}
-          aria-describedby="wh-auth-help"
         >
           {hook.destination_auth && <option value="keep">keep the current one ({hook.destination_auth})</option>}
           <option value="none">none</option>
           <option value="basic">HTTP Basic</option>
           <option value="bearer">bearer token</option>
           <option value="header">a custom header</option>
-        </select>
-        <small id="wh-auth-help">Stored encrypted; the console shows only its type and fingerprint afterwards.</small>
+        </Field>
         {authType === 'basic' && (
           <div class="grid4">
             <AuthField id="username" label="User name" auth={auth} setAuth={setAuth} errs={errs} clear={clear} />
@@ -311,15 +293,12 @@ export function WebhookEdit(props: { id: string }) {
         )}
         {errs.auth && <p class="field-error">{errs.auth}</p>}
 
-        <ErrorBox error={error} />
-        <div class="row">
-          <button type="submit" disabled={busy}>
-            {busy ? 'Saving…' : 'Save changes'}
-          </button>
-          <button type="button" class="secondary" onClick={() => navigate(href({ page: 'webhook', id: hook.id }))}>
-            Cancel
-          </button>
-        </div>
+        <FormActions
+          error={error}
+          busy={busy}
+          submit={busy ? 'Saving…' : 'Save changes'}
+          onCancel={() => navigate(href({ page: 'webhook', id: hook.id }))}
+        />
       </form>
     </main>
   );
@@ -328,15 +307,14 @@ export function WebhookEdit(props: { id: string }) {
 function Num(props: { id: string; label: string; value: string; set: (v: string) => void; errs: Errs; clear: (f: string) => void }) {
   return (
     <div>
-      <label for={`wh-${props.id}`}>{props.label}</label>
-      <input
+      <Field
         id={`wh-${props.id}`}
+        label={props.label}
+        error={props.errs[props.id]}
         inputMode="numeric"
         value={props.value}
-        aria-invalid={!!props.errs[props.id]}
         onInput={(e) => (props.set(e.currentTarget.value), props.clear(props.id))}
       />
-      {props.errs[props.id] && <p class="field-error">{props.errs[props.id]}</p>}
     </div>
   );
 }
@@ -354,16 +332,15 @@ function AuthField(props: {
   const f = `auth_${props.id}`;
   return (
     <div>
-      <label for={`wh-${f}`}>{props.label}</label>
-      <input
+      <Field
         id={`wh-${f}`}
+        label={props.label}
+        error={props.errs[f]}
         type={props.secret ? 'password' : 'text'}
         autocomplete="off"
         value={props.auth[props.id]}
-        aria-invalid={!!props.errs[f]}
         onInput={(e) => (props.setAuth({ ...props.auth, [props.id]: e.currentTarget.value }), props.clear(f))}
       />
-      {props.errs[f] && <p class="field-error">{props.errs[f]}</p>}
     </div>
   );
 }
@@ -395,9 +372,10 @@ function Preview(props: {
   return (
     <section class="preview" aria-label="Would this event match?">
       <h3>Would this event match?</h3>
-      <label for="pv-type">Sample event type</label>
-      <select
+      <Field
+        as="select"
         id="pv-type"
+        label="Sample event type"
         value={type}
         onChange={(e) => {
           const t = domain.find((d) => d.name === e.currentTarget.value);
@@ -411,13 +389,14 @@ function Preview(props: {
             {t.name}
           </option>
         ))}
-      </select>
-      <label for="pv-sample">Sample event (edit it to try values)</label>
-      <textarea
+      </Field>
+      <Field
+        as="textarea"
         id="pv-sample"
+        label="Sample event (edit it to try values)"
+        error={sampleErr}
         rows={8}
         class="mono"
-        aria-invalid={!!sampleErr}
         value={sample}
         onInput={(e) => {
           setSample(e.currentTarget.value);
@@ -425,7 +404,6 @@ function Preview(props: {
           setResult(null);
         }}
       />
-      {sampleErr && <p class="field-error">{sampleErr}</p>}
       <button
         type="button"
         class="secondary"

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, post, APIError } from '../api';
 import { ErrorBox, Link, SecretReveal, navigate, useWhoami } from '../components';
 import { EventPicker } from '../EventPicker';
+import { Field, FormActions, bindFields } from '../Field';
 import { can, validateWebhook, type FieldErrors } from '../logic';
 import { href } from '../route';
 import type { EventType, Webhook } from '../types';
@@ -104,6 +105,7 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
   const [errs, setErrs] = useState<FieldErrors>({});
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const bind = bindFields(errs, setErrs);
 
   useEffect(() => {
     get<{ data: EventType[] }>('/api/event-types').then((r) => setTypes(r.data), setError);
@@ -132,25 +134,8 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
       }}
     >
       <h2>New endpoint</h2>
-      <label for="wh-name">Name</label>
-      <input id="wh-name" value={name} onInput={(e) => {
-          setName(e.currentTarget.value);
-          setErrs({ ...errs, name: undefined });
-        }} aria-invalid={!!errs.name} />
-      {errs.name && <p class="field-error">{errs.name}</p>}
-      <label for="wh-url">URL</label>
-      <input
-        id="wh-url"
-        type="url"
-        placeholder="https://example.com/aqio-webhooks"
-        value={url}
-        onInput={(e) => {
-          setURL(e.currentTarget.value);
-          setErrs({ ...errs, url: undefined });
-        }}
-        aria-invalid={!!errs.url}
-      />
-      {errs.url && <p class="field-error">{errs.url}</p>}
+      <Field id="wh-name" label="Name" {...bind('name', name, setName)} />
+      <Field id="wh-url" label="URL" type="url" placeholder="https://example.com/aqio-webhooks" {...bind('url', url, setURL)} />
       <EventPicker
         types={types}
         selected={events}
@@ -160,15 +145,7 @@ function CreateWebhook(props: { onCancel: () => void; onCreated: (w: Webhook & {
         }}
         error={errs.events}
       />
-      <ErrorBox error={error} />
-      <div class="row">
-        <button type="submit" disabled={busy}>
-          Create endpoint
-        </button>
-        <button type="button" class="secondary" onClick={props.onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormActions error={error} busy={busy} submit="Create endpoint" onCancel={props.onCancel} />
     </form>
   );
 }
