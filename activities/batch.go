@@ -49,6 +49,8 @@ type BatchResult struct {
 	TimeoutSeconds    int
 	RetryCount        int
 	RetryDelaySeconds int
+	// released: the pump's outbox rows were deleted with the outcomes.
+	released bool
 }
 
 // BatchRetry is a message whose first attempt failed retryably.
@@ -98,13 +100,18 @@ func (d *Deliveries) DeliverBatch(ctx context.Context, in BatchInput) (BatchResu
 		}
 		earlier = append(prior, earlier...)
 	}
-	return d.deliverFirst(ctx, wf, wh, in, earlier)
+	return d.deliverFirst(ctx, wf, wh, in, earlier, "")
 }
 
 // deliverFirst makes the first attempt of in's messages to wh as the run
 // wf (DeliverBatch and the pump): earlier are the attempts an earlier try
-// of the run recorded for them (nil: none, a first try).
-func (d *Deliveries) deliverFirst(ctx context.Context, wf struct{ ID, RunID string }, wh models.Webhook, in BatchInput, earlier []models.WebhookDelivery) (BatchResult, error) {
+// of the run recorded for them (nil: none, a first try). release is the
+// pump's claim of these messages: when every message is delivered (or
+// cancelled), its outbox rows are deleted with the outcomes, in one
+// transaction (released reports it); otherwise the caller deletes them
+// after the retries are parked and the auto-disable check ran, which a
+// restart of the claim repeats.
+func (d *Deliveries) deliverFirst(ctx context.Context, wf struct{ ID, RunID string }, wh models.Webhook, in BatchInput, earlier []models.WebhookDelivery, release string) (BatchResult, error) {
 	res := BatchResult{TimeoutSeconds: wh.TimeoutSeconds, RetryCount: wh.RetryCount, RetryDelaySeconds: wh.RetryDelaySeconds}
 	events, err := d.Store.GetEvents(ctx, in.OrganizationID, in.EventIDs)
 	if err != nil {
@@ -224,9 +231,13 @@ func (d *Deliveries) deliverFirst(ctx context.Context, wf struct{ ID, RunID stri
 			return BatchResult{}, err
 		}
 	}
-	if err := d.Store.RecordAttempts(ctx, wh.ID, rows); err != nil {
+	if release != "" && (res.Failed > 0 || len(res.Retries) > 0) {
+		release = ""
+	}
+	if err := d.Store.RecordAttemptsReleasing(ctx, wh.ID, rows, release); err != nil {
 		return BatchResult{}, fmt.Errorf("record attempts: %w", err)
 	}
+	res.released = release != ""
 	if res.Failed > 0 {
 		if err := d.autoDisable(ctx, wh.OrganizationID, wh.ID); err != nil {
 			return BatchResult{}, fmt.Errorf("auto-disable check: %w", err)

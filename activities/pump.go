@@ -233,8 +233,8 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			br, err := d.deliverFirst(wctx, wf, wh, bin, nil)
-			if err == nil {
+			br, err := d.deliverFirst(wctx, wf, wh, bin, nil, batchID)
+			if err == nil && !br.released {
 				// The rows of a failed claim stay claimed under this attempt's
 				// batch id: once the lease is released they are stale, and the
 				// dispatcher restarts them as a DeliveryBatch that skips what

@@ -91,12 +91,10 @@ func OpenPool(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
 				return nil, fmt.Errorf("open sqlite: %w", err)
 			}
 		}
-		// Prepared statements are cached: the pure-Go SQLite spends a
-		// large share of its time parsing SQL (measured with bench
-		// -cpuprofile), and the one connection reuses every statement.
-		cfg.PrepareStmt = true
-		cfg.PrepareStmtMaxSize = 512
-		g, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: SQLiteDSN(path)}), cfg)
+		// Prepared statements are cached by the driver's connections
+		// (stmtcache.go), inside transactions too.
+		registerStmtCache()
+		g, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: stmtCacheDriver, DSN: SQLiteDSN(path)}), cfg)
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -115,7 +113,7 @@ func OpenPool(ctx context.Context, rawURL string, pool Pool) (*DB, error) {
 		reads := g
 		if !strings.Contains(path, ":memory:") && !strings.Contains(path, "mode=memory") {
 			rcfg := *cfg
-			reads, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: "sqlite", DSN: SQLiteDSN(path) + "&_pragma=query_only(1)"}), &rcfg)
+			reads, err = gorm.Open(sqlite.New(sqlite.Config{DriverName: stmtCacheDriver, DSN: SQLiteDSN(path) + "&_pragma=query_only(1)"}), &rcfg)
 			if err != nil {
 				sqlDB.Close()
 				return nil, fmt.Errorf("open sqlite read pool: %w", err)

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -167,56 +169,69 @@ func (s *Store) BeginAttempts(ctx context.Context, runID string, interrupted []s
 // recording repeated after it committed (the activity retried) changes
 // nothing, nor does one of a row a later try marked interrupted.
 func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*models.WebhookDelivery) error {
-	if len(rows) == 0 {
+	return s.RecordAttemptsReleasing(ctx, webhookID, rows, "")
+}
+
+// RecordAttemptsReleasing is RecordAttempts that also deletes the outbox
+// rows claimed under batchID (a pump's claim, delivered) in the same
+// transaction: a batch is either recorded and gone from the outbox, or
+// neither ("" deletes nothing).
+func (s *Store) RecordAttemptsReleasing(ctx context.Context, webhookID string, rows []*models.WebhookDelivery, batchID string) error {
+	if len(rows) == 0 && batchID == "" {
 		return nil
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		ids := make([]string, len(rows))
-		for i, d := range rows {
+		if len(rows) > 0 {
+			if err := s.withTx(tx).recordAttempts(webhookID, rows); err != nil {
+				return err
+			}
+		}
+		if batchID != "" {
+			if err := tx.Where("batch_id = ?", batchID).Delete(&models.OutboxEntry{}).Error; err != nil {
+				return fmt.Errorf("delete delivered outbox rows: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// recordAttempts is RecordAttempts inside the transaction s.db. Begun rows
+// (still pending) are completed by an update of each in place: one
+// statement for all of them on Postgres, one per row on SQLite (no round
+// trip; a prepared statement). What the update did not take was recorded
+// already (skipped) or never begun (inserted).
+func (s *Store) recordAttempts(webhookID string, rows []*models.WebhookDelivery) error {
+	tx := s.db.DB
+	done, err := s.completeBegun(rows)
+	if err != nil {
+		return fmt.Errorf("complete attempts: %w", err)
+	}
+	counted := make([]*models.WebhookDelivery, 0, len(rows))
+	var rest []*models.WebhookDelivery
+	for _, d := range rows {
+		if done[d.ID] {
+			counted = append(counted, d)
+		} else {
+			rest = append(rest, d)
+		}
+	}
+	if len(rest) > 0 {
+		ids := make([]string, len(rest))
+		for i, d := range rest {
 			ids[i] = d.ID
 		}
-		var existing []models.WebhookDelivery
-		if err := tx.Select("id, status").Where("id IN ?", ids).Find(&existing).Error; err != nil {
+		var existing []string
+		if err := tx.Model(&models.WebhookDelivery{}).Where("id IN ?", ids).Pluck("id", &existing).Error; err != nil {
 			return fmt.Errorf("find attempts: %w", err)
 		}
-		begun := make(map[string]bool, len(existing)) // still pending: this try may complete it
-		settled := make(map[string]bool, len(existing))
-		for _, e := range existing {
-			if e.Status == models.DeliveryPending {
-				begun[e.ID] = true
-			} else {
-				settled[e.ID] = true
-			}
+		settled := make(map[string]bool, len(existing)) // recorded already, or marked interrupted
+		for _, id := range existing {
+			settled[id] = true
 		}
 		var fresh []*models.WebhookDelivery
-		var replace []string
-		total, failed := 0, 0
-		last := rows[0].AttemptedAt
-		for _, d := range rows {
-			if settled[d.ID] {
-				continue
-			}
-			if d.AttemptedAt.After(last) {
-				last = d.AttemptedAt
-			}
-			if begun[d.ID] {
-				replace = append(replace, d.ID)
-			}
-			fresh = append(fresh, d)
-			if d.IsFinal {
-				total++
-				if d.Status != models.DeliverySuccess {
-					failed++
-				}
-			}
-		}
-		// The begun rows are replaced by their outcome: one delete and one
-		// multi-row insert, whatever the batch size.
-		for i := 0; i < len(replace); i += 500 {
-			chunk := replace[i:min(i+500, len(replace))]
-			err := tx.Where("id IN ? AND status = ?", chunk, models.DeliveryPending).Delete(&models.WebhookDelivery{}).Error
-			if err != nil {
-				return fmt.Errorf("complete attempts: %w", err)
+		for _, d := range rest {
+			if !settled[d.ID] {
+				fresh = append(fresh, d)
 			}
 		}
 		if len(fresh) > 0 {
@@ -224,15 +239,113 @@ func (s *Store) RecordAttempts(ctx context.Context, webhookID string, rows []*mo
 				return fmt.Errorf("record attempts: %w", err)
 			}
 		}
-		cols := map[string]any{"last_triggered_at": last}
-		if total > 0 {
-			cols["total_deliveries"] = gorm.Expr("total_deliveries + ?", total)
+		counted = append(counted, fresh...)
+	}
+	if len(counted) == 0 {
+		return nil
+	}
+	total, failed := 0, 0
+	last := counted[0].AttemptedAt
+	for _, d := range counted {
+		if d.AttemptedAt.After(last) {
+			last = d.AttemptedAt
 		}
-		if failed > 0 {
-			cols["failed_deliveries"] = gorm.Expr("failed_deliveries + ?", failed)
+		if d.IsFinal {
+			total++
+			if d.Status != models.DeliverySuccess {
+				failed++
+			}
 		}
-		return tx.Model(&models.Webhook{}).Where("id = ?", webhookID).UpdateColumns(cols).Error
-	})
+	}
+	cols := map[string]any{"last_triggered_at": last}
+	if total > 0 {
+		cols["total_deliveries"] = gorm.Expr("total_deliveries + ?", total)
+	}
+	if failed > 0 {
+		cols["failed_deliveries"] = gorm.Expr("failed_deliveries + ?", failed)
+	}
+	return tx.Model(&models.Webhook{}).Where("id = ?", webhookID).UpdateColumns(cols).Error
+}
+
+// completedColumns are the columns an outcome sets on its begun row:
+// every column but the ones that name the attempt (id, webhook,
+// organization, event, message, run), which do not change.
+const completedColumns = "payload, request_headers, response_status_code, response_headers, response_body, attempted_at, " +
+	"completed_at, duration_ms, status, error_message, is_retry, retry_number, next_retry_at, is_final, redelivery_of, interrupted"
+
+// completedValues are a row's values of completedColumns, in order.
+func completedValues(d *models.WebhookDelivery) []any {
+	return []any{d.Payload, d.RequestHeaders, d.ResponseStatusCode, d.ResponseHeaders, d.ResponseBody, d.AttemptedAt.UTC(),
+		utcPtr(d.CompletedAt), d.DurationMS, d.Status, d.ErrorMessage, d.IsRetry, d.RetryNumber, utcPtr(d.NextRetryAt), d.IsFinal,
+		d.RedeliveryOf, d.Interrupted}
+}
+
+// completedCasts types completedColumns in a Postgres VALUES list.
+var completedCasts = []string{"text", "text", "integer", "text", "text", "timestamp",
+	"timestamp", "integer", "text", "text", "boolean", "integer", "timestamp", "boolean", "text", "boolean"}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// completeBegun completes the rows still pending among rows (begun by
+// BeginAttempts) with their outcome, and returns the ids it completed.
+func (s *Store) completeBegun(rows []*models.WebhookDelivery) (map[string]bool, error) {
+	tx := s.db.DB
+	done := make(map[string]bool, len(rows))
+	if s.db.Dialect != "postgres" {
+		set := strings.ReplaceAll(completedColumns, ",", " = ?,") + " = ?"
+		q := "UPDATE webhook_deliveries SET " + set + " WHERE id = ? AND status = ?"
+		for _, d := range rows {
+			res := tx.Exec(q, append(completedValues(d), d.ID, models.DeliveryPending)...)
+			if res.Error != nil {
+				return nil, res.Error
+			}
+			if res.RowsAffected > 0 {
+				done[d.ID] = true
+			}
+		}
+		return done, nil
+	}
+	cols := strings.Split(completedColumns, ", ")
+	var set, row strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			set.WriteString(", ")
+		}
+		set.WriteString(c + " = v." + c)
+	}
+	row.WriteString("(?::text")
+	for _, c := range completedCasts {
+		row.WriteString(", ?::" + c)
+	}
+	row.WriteString(")")
+	for i := 0; i < len(rows); i += 500 {
+		chunk := rows[i:min(i+500, len(rows))]
+		vals := make([]string, len(chunk))
+		args := make([]any, 0, len(chunk)*(len(cols)+1)+1)
+		for j, d := range chunk {
+			vals[j] = row.String()
+			args = append(args, d.ID)
+			args = append(args, completedValues(d)...)
+		}
+		args = append(args, models.DeliveryPending)
+		var ids []string
+		err := tx.Raw("UPDATE webhook_deliveries AS d SET "+set.String()+
+			" FROM (VALUES "+strings.Join(vals, ", ")+") AS v(id, "+completedColumns+")"+
+			" WHERE d.id = v.id AND d.status = ? RETURNING d.id", args...).Scan(&ids).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			done[id] = true
+		}
+	}
+	return done, nil
 }
 
 // BatchAttempts returns the first attempts (retry number 0) a run

@@ -83,6 +83,12 @@ func (s *Service) StopDispatcher() {
 func (s *Service) kick(webhookIDs []string) {
 	if s.Pump {
 		store.NotifyOutboxFor(webhookIDs)
+		if s.pumps.allLocal(webhookIDs) {
+			// Every row is its pump's, in this process: a dispatcher pass
+			// would claim nothing (its next tick still looks, in case a
+			// pump died).
+			return
+		}
 	}
 	s.dispatcherMu.Lock()
 	d := s.dispatcher
@@ -456,6 +462,23 @@ func (p *pumpState) remote() bool {
 		}
 	}
 	return false
+}
+
+// allLocal reports whether every webhook of webhookIDs has a live pump
+// lease held by a pump of this process (as last read).
+func (p *pumpState) allLocal(webhookIDs []string) bool {
+	if len(webhookIDs) == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range webhookIDs {
+		owner, ok := p.live[id]
+		if !ok || !store.IsLocalPump(owner) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Service) refreshPumps(ctx context.Context) error {

@@ -254,7 +254,8 @@ func TestRootRedirects(t *testing.T) {
 }
 
 // crashOnce makes the recording of the given message's outcome (the
-// insert of a row that is not pending) fail, as if the worker died right
+// write of a row that is not pending, not marked interrupted: an update
+// of its begun row, or an insert) fail, as if the worker died right
 // after the request went out, until drop is called.
 func crashOnce(t *testing.T, env *testenv.Env, messageID string) (drop func()) {
 	t.Helper()
@@ -266,18 +267,18 @@ func crashOnce(t *testing.T, env *testenv.Env, messageID string) (drop func()) {
 		create = []string{
 			`CREATE FUNCTION ` + name + `() RETURNS trigger LANGUAGE plpgsql AS $$
 			BEGIN
-				IF NEW.message_id = '` + messageID + `' AND NEW.status <> 'pending' THEN
+				IF NEW.message_id = '` + messageID + `' AND NEW.status <> 'pending' AND NOT NEW.interrupted THEN
 					RAISE EXCEPTION 'injected: the worker died before recording the outcome';
 				END IF;
 				RETURN NEW;
 			END $$`,
-			`CREATE TRIGGER ` + name + ` BEFORE INSERT ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION ` + name + `()`,
+			`CREATE TRIGGER ` + name + ` BEFORE INSERT OR UPDATE ON webhook_deliveries FOR EACH ROW EXECUTE FUNCTION ` + name + `()`,
 		}
 		dropSQL = []string{`DROP TRIGGER IF EXISTS ` + name + ` ON webhook_deliveries`, `DROP FUNCTION IF EXISTS ` + name + `()`}
 	default:
-		for _, op := range []string{"INSERT"} {
+		for _, op := range []string{"INSERT", "UPDATE"} {
 			create = append(create, `CREATE TRIGGER `+name+`_`+op+` BEFORE `+op+` ON webhook_deliveries
-				WHEN NEW.message_id = '`+messageID+`' AND NEW.status <> 'pending'
+				WHEN NEW.message_id = '`+messageID+`' AND NEW.status <> 'pending' AND NOT NEW.interrupted
 				BEGIN SELECT RAISE(ABORT, 'injected: the worker died before recording the outcome'); END`)
 			dropSQL = append(dropSQL, `DROP TRIGGER IF EXISTS `+name+`_`+op)
 		}
