@@ -65,6 +65,7 @@ type Options struct {
 type Server struct {
 	srv          temporal.Server
 	lock         *os.File
+	ports        portPlan // reserved until Stop
 	ui           *uiserver.Server
 	frontendAddr string
 	uiURL        string
@@ -84,9 +85,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	frontendPort := ports.frontend
-
 	var lock *os.File
+	started := false
+	defer func() {
+		if !started {
+			ports.release()
+			unlock(lock)
+		}
+	}()
+
 	sqlCfg := config.SQL{
 		PluginName:        sqliteplugin.PluginName,
 		ConnectAttributes: map[string]string{},
@@ -118,7 +125,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		if _, err := os.Stat(opts.DatabaseFile); errors.Is(err, os.ErrNotExist) {
 			if err := sqlite.SetupSchema(&sqlCfg); err != nil {
-				unlock(lock)
 				return nil, fmt.Errorf("temporal schema: %w", err)
 			}
 		} else if opts.Postgres == nil {
@@ -128,17 +134,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			// until they age out. The lock proves no other server uses the
 			// file, so every row is stale.
 			if err := clearMembership(opts.DatabaseFile); err != nil {
-				unlock(lock)
 				return nil, err
 			}
 		}
 	}
-	started := false
-	defer func() {
-		if !started {
-			unlock(lock)
-		}
-	}()
 
 	stores := map[string]config.DataStore{sqliteplugin.PluginName: {SQL: &sqlCfg}}
 	defaultStore, visibilityStore, shards := sqliteplugin.PluginName, sqliteplugin.PluginName, int32(1)
@@ -150,6 +149,125 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		stores = map[string]config.DataStore{"postgres": {SQL: &pg}, "postgres-visibility": {SQL: &pgVis}}
 		defaultStore, visibilityStore, shards = "postgres", "postgres-visibility", 4
 	}
+	nsCfg, err := sqlite.NewNamespaceConfig("active", opts.Namespace, false, opts.SearchAttributes)
+	if err != nil {
+		return nil, fmt.Errorf("namespace config: %w", err)
+	}
+	// The helper writes namespace rows through the generic SQL layer, so it
+	// pre-creates the namespace (and its search attributes) in Postgres too.
+	nsStore := &sqlCfg
+	if opts.Postgres != nil {
+		nsStore = stores["postgres"].SQL
+	}
+	if err := sqlite.CreateNamespaces(nsStore, nsCfg); err != nil {
+		return nil, fmt.Errorf("create namespace: %w", err)
+	}
+
+	var noAuth config.Authorization
+	authorizer, err := authorization.GetAuthorizerFromConfig(&noAuth)
+	if err != nil {
+		return nil, err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&noAuth, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	dc, err := DynamicConfig()
+	if err != nil {
+		return nil, err
+	}
+	// The server reports a port it cannot bind (something outside the
+	// reservations took it since pickPorts) only by Fatal, which newServer
+	// turns into a startFatal error; Start then tries fresh ports. The
+	// failed attempt leaks the listeners it had opened, so only plans of
+	// free ports are retried: a fixed frontend port would be held by that
+	// leak, a fixed internal base would fail the same way again.
+	retry := opts.FrontendPort == 0 && opts.InternalPortBase == 0
+	logger := newFatalLogger(opts.Logger)
+	var (
+		srv temporal.Server
+		cfg *config.Config
+	)
+	for attempt := 1; ; attempt++ {
+		cfg = serverConfig(host, ports, stores, defaultStore, visibilityStore, shards)
+		srv, err = newServer(logger,
+			temporal.WithConfig(cfg),
+			temporal.ForServices(temporal.DefaultServices),
+			temporal.WithLogger(logger),
+			temporal.WithAuthorizer(authorizer),
+			temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+			temporal.WithDynamicConfigClient(dc),
+		)
+		if err == nil {
+			break
+		}
+		if !retry || attempt == startAttempts || !errors.As(err, new(startFatal)) {
+			return nil, err
+		}
+		ports.release()
+		if ports, err = pickPorts(host, opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start temporal server: %w", err)
+	}
+	s := &Server{srv: srv, lock: lock, ports: ports, frontendAddr: cfg.PublicClient.HostPort, namespace: opts.Namespace}
+
+	if err := s.waitReady(ctx); err != nil {
+		_ = srv.Stop()
+		return nil, err
+	}
+
+	if uiPort := ports.ui; uiPort > 0 {
+		uiCfg := &uiconfig.Config{
+			Host:                host,
+			Port:                uiPort,
+			TemporalGRPCAddress: s.frontendAddr,
+			EnableUI:            true,
+			DefaultNamespace:    opts.Namespace,
+			HideLogs:            true,
+			DisableNewsFetch:    true,
+			NotifyOnNewVersion:  false,
+			Distribution:        "aqio-connect-dev",
+			CORS:                uiconfig.CORS{CookieInsecure: true},
+			Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
+		}
+		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(uiCfg))
+		go func() { _ = s.ui.Start() }()
+		s.uiURL = fmt.Sprintf("http://%s:%d", host, uiPort)
+	}
+	started = true
+	return s, nil
+}
+
+// startAttempts: how many plans of free ports Start tries.
+const startAttempts = 3
+
+// newServer builds the server; a Fatal log call while it does is returned
+// as a startFatal error (fatalLogger).
+func newServer(logger fatalLogger, opts ...temporal.ServerOption) (srv temporal.Server, err error) {
+	logger.starting.Store(true)
+	defer logger.starting.Store(false)
+	defer func() {
+		if r := recover(); r != nil {
+			sf, ok := r.(startFatal)
+			if !ok {
+				panic(r)
+			}
+			srv, err = nil, fmt.Errorf("temporal server: %w", sf)
+		}
+	}()
+	srv, err = temporal.NewServer(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("temporal server: %w", err)
+	}
+	return srv, nil
+}
+
+// serverConfig is the server's configuration on the planned ports.
+func serverConfig(host string, ports portPlan, stores map[string]config.DataStore, defaultStore, visibilityStore string, shards int32) *config.Config {
+	frontendPort := ports.frontend
 	cfg := &config.Config{}
 	cfg.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: host}
 	cfg.Global.Metrics = &metrics.Config{Prometheus: &metrics.PrometheusConfig{
@@ -188,74 +306,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		History:    config.HistoryArchivalNamespaceDefaults{State: "disabled"},
 		Visibility: config.VisibilityArchivalNamespaceDefaults{State: "disabled"},
 	}}
-
-	nsCfg, err := sqlite.NewNamespaceConfig("active", opts.Namespace, false, opts.SearchAttributes)
-	if err != nil {
-		return nil, fmt.Errorf("namespace config: %w", err)
-	}
-	// The helper writes namespace rows through the generic SQL layer, so it
-	// pre-creates the namespace (and its search attributes) in Postgres too.
-	nsStore := &sqlCfg
-	if opts.Postgres != nil {
-		nsStore = stores["postgres"].SQL
-	}
-	if err := sqlite.CreateNamespaces(nsStore, nsCfg); err != nil {
-		return nil, fmt.Errorf("create namespace: %w", err)
-	}
-
-	authorizer, err := authorization.GetAuthorizerFromConfig(&cfg.Global.Authorization)
-	if err != nil {
-		return nil, err
-	}
-	claimMapper, err := authorization.GetClaimMapperFromConfig(&cfg.Global.Authorization, opts.Logger)
-	if err != nil {
-		return nil, err
-	}
-	dc, err := DynamicConfig()
-	if err != nil {
-		return nil, err
-	}
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(cfg),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(opts.Logger),
-		temporal.WithAuthorizer(authorizer),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dc),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("temporal server: %w", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal server: %w", err)
-	}
-	s := &Server{srv: srv, lock: lock, frontendAddr: cfg.PublicClient.HostPort, namespace: opts.Namespace}
-
-	if err := s.waitReady(ctx); err != nil {
-		_ = srv.Stop()
-		return nil, err
-	}
-
-	if uiPort := ports.ui; uiPort > 0 {
-		uiCfg := &uiconfig.Config{
-			Host:                host,
-			Port:                uiPort,
-			TemporalGRPCAddress: s.frontendAddr,
-			EnableUI:            true,
-			DefaultNamespace:    opts.Namespace,
-			HideLogs:            true,
-			DisableNewsFetch:    true,
-			NotifyOnNewVersion:  false,
-			Distribution:        "aqio-connect-dev",
-			CORS:                uiconfig.CORS{CookieInsecure: true},
-			Codec:               uiconfig.Codec{Endpoint: opts.CodecEndpoint},
-		}
-		s.ui = uiserver.NewServer(uioptions.WithConfigProvider(uiCfg))
-		go func() { _ = s.ui.Start() }()
-		s.uiURL = fmt.Sprintf("http://%s:%d", host, uiPort)
-	}
-	started = true
-	return s, nil
+	return cfg
 }
 
 func (s *Server) waitReady(ctx context.Context) error {
@@ -298,6 +349,7 @@ func (s *Server) Stop() error {
 		s.ui.Stop()
 	}
 	err := s.srv.Stop()
+	s.ports.release()
 	unlock(s.lock)
 	return err
 }

@@ -1,9 +1,12 @@
 package devtemporal
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"go.temporal.io/server/common/testing/freeport"
@@ -32,32 +35,99 @@ const maxMembershipPort = 32767
 // internalPorts is how many ports InternalPortBase covers.
 const internalPorts = 8
 
+// Free membership ports are drawn from [membershipMin, membershipMin+membershipSpan):
+// below the kernel's ephemeral range (32768-60999 on Linux), so no
+// outgoing connection takes one, and below 32768 (the smallint).
+const (
+	membershipMin  = 20000
+	membershipSpan = 12000
+)
+
+// Where free ports come from; tests replace them to offer chosen ports.
+var (
+	membershipCandidate = func() int { return membershipMin + rand.IntN(membershipSpan) }
+	freeCandidate       = freeport.MustGetFreePort
+)
+
+// errLocked: another open file holds the flock (tryLock).
+var errLocked = errors.New("locked")
+
+// errReserved: another devtemporal server (this process or another) has
+// taken the port and may not have bound it yet.
+var errReserved = errors.New("reserved by another embedded temporal server")
+
 type portPlan struct {
 	frontend, ui, metrics int
 	grpc, membership      map[string]int
+	// held are the reservations of every port above, kept until release.
+	held []*os.File
+}
+
+// release gives the plan's ports back to other servers.
+func (p *portPlan) release() {
+	for _, f := range p.held {
+		unlock(f)
+	}
+	p.held = nil
 }
 
 // pickPorts decides every port the server and the UI will open, and checks
 // the fixed ones are free, so a taken port is a clear error before the
-// server starts (the server itself panics in gRPC's Serve).
-func pickPorts(host string, opts Options) (portPlan, error) {
+// server starts.
+//
+// Every port is reserved (reservePort) until release: the server holds its
+// plan until Stop. Picking a port (listen, close) and the server binding it
+// later leave a window in which another process, e.g. a parallel test
+// binary starting its own server, could pick the same port; with the
+// reservation no other devtemporal server can. Whatever else binds the port
+// in that window is the server's start failing, which Start retries.
+func pickPorts(host string, opts Options) (plan portPlan, err error) {
 	p := portPlan{grpc: map[string]int{}, membership: map[string]int{}}
-	check := func(name string, port int) error {
+	defer func() {
+		if err != nil {
+			p.release()
+		}
+	}()
+	fixed := func(name string, port int) error {
 		if port < 1 || port > 65535 {
 			return fmt.Errorf("temporal %s port %d: must be 1-65535", name, port)
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		f, err := reservePort(host, port)
 		if err != nil {
 			return &PortInUseError{Name: name, Port: port, Err: err}
 		}
-		return l.Close()
+		p.held = append(p.held, f)
+		return nil
+	}
+	free := func() (int, error) {
+		for range 50 {
+			port := freeCandidate()
+			if f, err := reservePort(host, port); err == nil {
+				p.held = append(p.held, f)
+				return port, nil
+			}
+		}
+		return 0, errors.New("temporal: no free port found")
+	}
+	// membership ports must stay below 32768, so not from free.
+	membership := func() (int, error) {
+		for range 200 {
+			port := membershipCandidate()
+			if f, err := reservePort(host, port); err == nil {
+				p.held = append(p.held, f)
+				return port, nil
+			}
+		}
+		return 0, fmt.Errorf("temporal: no free membership port in %d-%d", membershipMin, membershipMin+membershipSpan-1)
 	}
 
 	switch p.frontend = opts.FrontendPort; {
 	case p.frontend == 0:
-		p.frontend = freePort()
+		if p.frontend, err = free(); err != nil {
+			return p, err
+		}
 	default:
-		if err := check("frontend", p.frontend); err != nil {
+		if err := fixed("frontend", p.frontend); err != nil {
 			return p, err
 		}
 	}
@@ -65,12 +135,14 @@ func pickPorts(host string, opts Options) (portPlan, error) {
 	case p.ui < 0:
 		p.ui = -1
 	case p.ui == 0:
-		p.ui = freePort()
+		if p.ui, err = free(); err != nil {
+			return p, err
+		}
 	default:
 		if p.ui == p.frontend {
 			return p, fmt.Errorf("temporal ui port %d: same as the frontend port", p.ui)
 		}
-		if err := check("ui", p.ui); err != nil {
+		if err := fixed("ui", p.ui); err != nil {
 			return p, err
 		}
 	}
@@ -84,7 +156,7 @@ func pickPorts(host string, opts Options) (portPlan, error) {
 			if port == p.frontend || port == p.ui {
 				return p, fmt.Errorf("temporal internal ports %d-%d overlap the frontend or UI port", base, base+internalPorts-1)
 			}
-			if err := check("internal", port); err != nil {
+			if err := fixed("internal", port); err != nil {
 				return p, err
 			}
 		}
@@ -102,30 +174,53 @@ func pickPorts(host string, opts Options) (portPlan, error) {
 	}
 	p.grpc["frontend"] = p.frontend
 	for _, name := range serviceNames[1:] {
-		p.grpc[name] = freePort()
+		if p.grpc[name], err = free(); err != nil {
+			return p, err
+		}
 	}
 	for _, name := range serviceNames {
-		p.membership[name] = membershipPort()
+		if p.membership[name], err = membership(); err != nil {
+			return p, err
+		}
 	}
-	p.metrics = freePort()
+	if p.metrics, err = free(); err != nil {
+		return p, err
+	}
 	return p, nil
 }
 
-// freePort reserves a port the OS will not hand out again for a while
-// (the server's own freeport trick: TIME_WAIT), so parallel test binaries
-// do not collide.
-func freePort() int { return freeport.MustGetFreePort() }
+// portLockDir holds one lock file per reserved port, shared by every
+// process of the user on this machine. The files stay (removing a lock
+// file another process is about to lock would let two hold "the same"
+// lock); they are empty.
+func portLockDir() string { return filepath.Join(os.TempDir(), "aqio-devtemporal-ports") }
 
-// membershipPort picks a free port below 32768: the SQL stores keep
-// membership ports in a smallint column (Postgres refuses larger values).
-func membershipPort() int {
-	for i := 0; i < 200; i++ {
-		port := 20000 + rand.IntN(12000)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			l.Close()
-			return port
+// reservePort claims port on host for the caller until unlock: an
+// exclusive flock on portLockDir()/<port>.lock, which every devtemporal
+// server takes before it uses a port (errReserved if another holds it;
+// the kernel drops it when the holder dies), then a listen check for
+// everything else (the server's own freeport trick leaves free ports in
+// TIME_WAIT, which a listener with SO_REUSEADDR, Go's default, may bind).
+// Where the lock cannot be taken at all (no writable temp dir, no flock)
+// the listen check alone decides, as it did before reservations. The
+// returned file may be nil; unlock accepts that.
+func reservePort(host string, port int) (*os.File, error) {
+	var f *os.File
+	dir := portLockDir()
+	if err := os.MkdirAll(dir, 0o777); err == nil {
+		f, err = tryLock(filepath.Join(dir, strconv.Itoa(port)+".lock"))
+		if errors.Is(err, errLocked) {
+			return nil, errReserved
 		}
 	}
-	return freePort()
+	l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		unlock(f)
+		return nil, err
+	}
+	if err := l.Close(); err != nil {
+		unlock(f)
+		return nil, err
+	}
+	return f, nil
 }
