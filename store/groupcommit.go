@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
-// groupCommit stores concurrent events in one SQLite transaction (group
-// commit). SQLite has one writer and the service one write connection, so
-// every commit is a turn each request waits for; one commit that carries
-// every event waiting at that moment writes each shared page once. Every
-// event gets its own savepoint: one that fails (or exists) is rolled back
-// alone. Callers still return only after the commit that holds their
-// event, so a 202 never precedes durability.
+// groupCommit stores concurrent events in one transaction (group commit).
+// SQLite has one writer and the service one write connection, so every
+// commit is a turn each request waits for; one commit that carries every
+// event waiting at that moment writes each shared page once. Every event
+// gets its own savepoint: one that fails (or exists) is rolled back alone.
+// On Postgres the events waiting are sent as one pipelined batch of
+// pgIngest statements, one implicit transaction and one round trip
+// (postgresGroup). Callers still return only after the commit that holds
+// their event, so a 202 never precedes durability.
 //
 // The statements are prepared once on the pool and bound to each
 // transaction (gorm re-parses statements it first prepares inside a
@@ -27,6 +30,11 @@ type groupCommit struct {
 	prepareOnce sync.Once
 	prepareErr  error
 	stmts       ingestStmts
+
+	// multi counts the groups of more than one event; rewritten, the
+	// Postgres batches that failed as a whole and were written again
+	// event by event (tests).
+	multi, rewritten atomic.Int64
 }
 
 type ingestStmts struct {
@@ -59,7 +67,14 @@ func (g *groupCommit) do(s *Store, j *ingestJob) error {
 			break
 		}
 		g.mu.Unlock()
-		s.commitGroup(batch)
+		if n > 1 {
+			g.multi.Add(1)
+		}
+		if s.db.Dialect == "postgres" {
+			s.commitPostgresGroup(batch)
+		} else {
+			s.commitGroup(batch)
+		}
 	}
 	return <-j.done
 }

@@ -105,11 +105,7 @@ func (s *Store) ingest(j *ingestJob, record Recorder) (models.Event, bool, error
 	e.DispatchedAt = &j.now
 	err := s.recordFirst(j, record)
 	if err == nil {
-		if s.db.Dialect == "sqlite" {
-			err = s.ingests.do(s, j)
-		} else {
-			err = s.writePostgres(j)
-		}
+		err = s.ingests.do(s, j)
 	}
 	if err == nil {
 		return *e, true, nil
@@ -219,21 +215,13 @@ SELECT EXISTS (SELECT 1 FROM cfg), EXISTS (SELECT 1 FROM ev)`
 
 // writePostgres writes one event with pgIngest.
 func (s *Store) writePostgres(j *ingestJob) error {
-	e := j.e
-	n := len(j.objects)
-	typ, id, data, evID, evType := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	parent, status := make([]*string, n), make([]*string, n)
-	created, updated := make([]int64, n), make([]time.Time, n)
-	for i, o := range j.objects {
-		typ[i], id[i], parent[i], status[i], data[i] = o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data
-		evID[i], evType[i], created[i], updated[i] = o.LastEventID, o.LastEventType, o.LastEventCreated, o.UpdatedAt
-	}
 	var current, inserted bool
-	err := s.db.SQL().QueryRowContext(j.ctx, pgIngest,
-		e.OrganizationID, j.version, e.ID, e.Type, e.IdempotencyKey, e.Payload, e.CreatedUnix, e.ReceivedAt, e.DispatchedAt, e.Dispatch,
-		nonNil(j.webhookIDs), nonNil(j.skippedIDs),
-		typ, id, parent, status, data, evID, evType, created, updated,
-	).Scan(&current, &inserted)
+	err := s.db.SQL().QueryRowContext(j.ctx, pgIngest, j.pgArgs()...).Scan(&current, &inserted)
+	return j.pgResult(err, current, inserted)
+}
+
+// pgResult is a job's outcome from pgIngest's answer.
+func (j *ingestJob) pgResult(err error, current, inserted bool) error {
 	switch {
 	case err != nil:
 		return fmt.Errorf("store event: %w", err)
@@ -243,6 +231,24 @@ func (s *Store) writePostgres(j *ingestJob) error {
 		return errDuplicate
 	}
 	return nil
+}
+
+// pgArgs are pgIngest's arguments for the job.
+func (j *ingestJob) pgArgs() []any {
+	e := j.e
+	n := len(j.objects)
+	typ, id, data, evID, evType := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	parent, status := make([]*string, n), make([]*string, n)
+	created, updated := make([]int64, n), make([]time.Time, n)
+	for i, o := range j.objects {
+		typ[i], id[i], parent[i], status[i], data[i] = o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data
+		evID[i], evType[i], created[i], updated[i] = o.LastEventID, o.LastEventType, o.LastEventCreated, o.UpdatedAt
+	}
+	return []any{
+		e.OrganizationID, j.version, e.ID, e.Type, e.IdempotencyKey, e.Payload, e.CreatedUnix, e.ReceivedAt, e.DispatchedAt, e.Dispatch,
+		nonNil(j.webhookIDs), nonNil(j.skippedIDs),
+		typ, id, parent, status, data, evID, evType, created, updated,
+	}
 }
 
 // notCurrent is the error of a write whose version check failed.
