@@ -37,15 +37,8 @@ func TestAPIStartsWithoutTemporal(t *testing.T) {
 	httpPort := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	token := "lazy-token-0123456789abcdef"
-	env := map[string]string{
-		"DATABASE_URL":               dbURL,
-		"TEMPORAL_ADDRESS":           temporalAddr,
-		"AQIO_ENCRYPTION_KEYS":       keys,
-		"AQIO_SERVICE_TOKEN":         token,
-		"AQIO_HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", httpPort),
-		"AQIO_ALLOW_PRIVATE_TARGETS": "true",
-		"AQIO_DB_MAX_OPEN_CONNS":     "5",
-	}
+	env := lazyEnv(dbURL, temporalAddr, keys, token)
+	env["AQIO_HTTP_ADDR"] = fmt.Sprintf("127.0.0.1:%d", httpPort)
 	p := start(t, "api (temporal down)", env, "api")
 
 	p.waitFor(t, 60*time.Second, "/readyz to answer", func() bool {
@@ -124,14 +117,7 @@ func TestWorkerWaitsForTemporal(t *testing.T) {
 	httpPort := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 	token := "wait-token-0123456789abcdef"
-	env := map[string]string{
-		"DATABASE_URL":               dbURL,
-		"TEMPORAL_ADDRESS":           temporalAddr,
-		"AQIO_ENCRYPTION_KEYS":       keys,
-		"AQIO_SERVICE_TOKEN":         token,
-		"AQIO_ALLOW_PRIVATE_TARGETS": "true",
-		"AQIO_DB_MAX_OPEN_CONNS":     "5",
-	}
+	env := lazyEnv(dbURL, temporalAddr, keys, token)
 	w := start(t, "worker (temporal down)", env, "worker")
 	w.waitFor(t, 60*time.Second, "the worker to say it waits for Temporal", func() bool {
 		return strings.Count(w.out.String(), `"msg":"waiting for Temporal"`) >= 2 // it retries, still running
@@ -163,6 +149,20 @@ func TestWorkerWaitsForTemporal(t *testing.T) {
 	w.waitFor(t, 120*time.Second, "delivery of "+ev, func() bool { return received(bodies(rcv), ev) })
 	api.stop(t)
 	w.stop(t)
+}
+
+// lazyEnv is the environment of `api` and `worker` in these tests: the
+// database, a Temporal address nothing may listen on yet, keys and token
+// (no AQIO_HTTP_ADDR: callers add it where they need the API).
+func lazyEnv(dbURL, temporalAddr, keys, token string) map[string]string {
+	return map[string]string{
+		"DATABASE_URL":               dbURL,
+		"TEMPORAL_ADDRESS":           temporalAddr,
+		"AQIO_ENCRYPTION_KEYS":       keys,
+		"AQIO_SERVICE_TOKEN":         token,
+		"AQIO_ALLOW_PRIVATE_TARGETS": "true",
+		"AQIO_DB_MAX_OPEN_CONNS":     "5",
+	}
 }
 
 // migratedDatabase is databaseURL's database, migrated (as `migrate`
