@@ -41,30 +41,59 @@ func pumpStatus(t *testing.T, env *testenv.Env, webhookID string) enums.Workflow
 	return d.GetWorkflowExecutionInfo().GetStatus()
 }
 
+// pumpSetup is where every pump test starts: an organization with one
+// webhook (the name given, registration.* events) that posts to a fresh
+// receiver.
+func pumpSetup(t *testing.T, name string) (*testenv.Env, *testenv.Org, *testenv.Receiver, webhook) {
+	t.Helper()
+	env := testenv.Get(t)
+	org := env.NewOrg(t)
+	rcv := testenv.NewReceiver(t)
+	wh := createWebhook(t, org, map[string]any{"name": name, "url": rcv.URL, "events": []string{"registration.*"}})
+	return env, org, rcv, wh
+}
+
+// postRegistration posts the registration event id, which must be
+// accepted (202: in the outbox).
+func postRegistration(t *testing.T, org *testenv.Org, id string) {
+	t.Helper()
+	if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
+		t.Fatalf("post %s: %d %s", id, resp.Status, resp.Body)
+	}
+}
+
+// startPump starts the webhook's pump run by hand (or joins the running
+// one), with the dispatcher's ID, queue and search attributes.
+func startPump(t *testing.T, env *testenv.Env, in activities.PumpInput) client.WorkflowRun {
+	t.Helper()
+	run, err := env.App.Temporal.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
+		ID: workflows.PumpWorkflowID(in.WebhookID), TaskQueue: workflows.WebhooksQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.EndpointAttributes(in.OrganizationID, in.WebhookID),
+	}, workflows.Pump, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
 // runDispatcher makes sure the app's dispatcher runs (a test before may
 // have left it stopped).
 func runDispatcher(env *testenv.Env) { env.App.Webhooks.StartDispatcher(env.App.Logger) }
 
 func TestPumpDeliversQuietTrafficUnderItsRun(t *testing.T) {
-	env := testenv.Get(t)
+	env, org, rcv, wh := pumpSetup(t, "pump")
 	runDispatcher(env)
-	org := env.NewOrg(t)
-	rcv := testenv.NewReceiver(t)
-	wh := createWebhook(t, org, map[string]any{"name": "pump", "url": rcv.URL, "events": []string{"registration.*"}})
 
 	// The first message goes out as a DeliveryBatch; handing it over starts the pump.
-	if resp := postEvent(t, org, registration("pump_0")); resp.Status != http.StatusAccepted {
-		t.Fatalf("post: %d %s", resp.Status, resp.Body)
-	}
+	postRegistration(t, org, "pump_0")
 	testenv.Eventually(t, 30*time.Second, "the pump's lease", func() bool { return livePump(t, env, wh.ID) != "" })
 	ids := []string{"pump_1", "pump_2", "pump_3", "pump_4"}
 	// No Temporal call per message: the pump run's history does not grow
 	// while it delivers (heartbeats write no events).
 	histBefore := historyLength(t, env, workflows.PumpWorkflowID(wh.ID))
 	for i, id := range ids {
-		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
-			t.Fatalf("post %s: %d %s", id, resp.Status, resp.Body)
-		}
+		postRegistration(t, org, id)
 		testenv.Eventually(t, 20*time.Second, "delivery of "+id, func() bool { return len(rcv.Got()) >= i+2 })
 	}
 	if after := historyLength(t, env, workflows.PumpWorkflowID(wh.ID)); after != histBefore {
@@ -146,19 +175,14 @@ func cancelPump(t *testing.T, env *testenv.Env, webhookID string) {
 }
 
 func TestPumpAndDispatcherNeverClaimARowTwice(t *testing.T) {
-	env := testenv.Get(t)
-	org := env.NewOrg(t)
-	rcv := testenv.NewReceiver(t)
-	wh := createWebhook(t, org, map[string]any{"name": "race", "url": rcv.URL, "events": []string{"registration.*"}})
+	env, org, rcv, wh := pumpSetup(t, "race")
 	resume := pauseDispatcher(t, env)
 	const n = 300
 	var want []string
 	for i := range n {
 		id := fmt.Sprintf("race_%03d", i)
 		want = append(want, id)
-		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
-			t.Fatalf("post: %d %s", resp.Status, resp.Body)
-		}
+		postRegistration(t, org, id)
 	}
 	// Both claims at once, many times over: a dispatcher's (no lease yet)
 	// and pumps' of the same webhook.
@@ -221,14 +245,7 @@ func TestPumpAndDispatcherNeverClaimARowTwice(t *testing.T) {
 		Updates(map[string]any{"batch_id": nil, "claimed_at": nil}).Error; err != nil {
 		t.Fatal(err)
 	}
-	_, err := env.App.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.PumpWorkflowID(wh.ID), TaskQueue: workflows.WebhooksQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    workflows.EndpointAttributes(org.ID, wh.ID),
-	}, workflows.Pump, activities.PumpInput{OrganizationID: org.ID, WebhookID: wh.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	startPump(t, env, activities.PumpInput{OrganizationID: org.ID, WebhookID: wh.ID})
 	resume()
 	testenv.Eventually(t, 60*time.Second, "all deliveries", func() bool { return len(rcv.Got()) >= n })
 	testenv.Eventually(t, 30*time.Second, "an empty outbox", func() bool { return len(outboxRows(t, env, wh.ID)) == 0 })
@@ -245,16 +262,11 @@ func TestPumpAndDispatcherNeverClaimARowTwice(t *testing.T) {
 }
 
 func TestRowsOfAPumpThatDiedAreDeliveredOnceByTheDispatcher(t *testing.T) {
-	env := testenv.Get(t)
-	org := env.NewOrg(t)
-	rcv := testenv.NewReceiver(t)
-	wh := createWebhook(t, org, map[string]any{"name": "dead pump", "url": rcv.URL, "events": []string{"registration.*"}})
+	env, org, rcv, wh := pumpSetup(t, "dead pump")
 	resume := pauseDispatcher(t, env)
 	ids := []string{"dead_sent", "dead_inflight", "dead_unsent"}
 	for _, id := range ids {
-		if resp := postEvent(t, org, registration(id)); resp.Status != http.StatusAccepted {
-			t.Fatalf("post: %d %s", resp.Status, resp.Body)
-		}
+		postRegistration(t, org, id)
 	}
 	// A pump (run "deadrun") takes the lease and claims the rows, records
 	// one success (its outbox rows not yet deleted), has one request in
@@ -335,14 +347,9 @@ func TestRowsOfAPumpThatDiedAreDeliveredOnceByTheDispatcher(t *testing.T) {
 }
 
 func TestDisablingAWebhookCancelsItsPump(t *testing.T) {
-	env := testenv.Get(t)
+	env, org, _, wh := pumpSetup(t, "disable pump")
 	runDispatcher(env)
-	org := env.NewOrg(t)
-	rcv := testenv.NewReceiver(t)
-	wh := createWebhook(t, org, map[string]any{"name": "disable pump", "url": rcv.URL, "events": []string{"registration.*"}})
-	if resp := postEvent(t, org, registration("dis_0")); resp.Status != http.StatusAccepted {
-		t.Fatalf("post: %d %s", resp.Status, resp.Body)
-	}
+	postRegistration(t, org, "dis_0")
 	testenv.Eventually(t, 30*time.Second, "the pump's lease", func() bool { return livePump(t, env, wh.ID) != "" })
 	if resp := org.Do(t, "PATCH", "/api/webhooks/"+wh.ID, map[string]any{"is_active": false}); resp.Status != http.StatusOK {
 		t.Fatalf("disable: %d %s", resp.Status, resp.Body)
@@ -354,25 +361,13 @@ func TestDisablingAWebhookCancelsItsPump(t *testing.T) {
 }
 
 func TestIdlePumpEnds(t *testing.T) {
-	env := testenv.Get(t)
+	env, org, rcv, wh := pumpSetup(t, "idle pump")
 	runDispatcher(env)
-	org := env.NewOrg(t)
-	rcv := testenv.NewReceiver(t)
-	wh := createWebhook(t, org, map[string]any{"name": "idle pump", "url": rcv.URL, "events": []string{"registration.*"}})
 	ctx := context.Background()
-	run, err := env.App.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.PumpWorkflowID(wh.ID), TaskQueue: workflows.WebhooksQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    workflows.EndpointAttributes(org.ID, wh.ID),
-	}, workflows.Pump, activities.PumpInput{OrganizationID: org.ID, WebhookID: wh.ID, Idle: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := startPump(t, env, activities.PumpInput{OrganizationID: org.ID, WebhookID: wh.ID, Idle: 2 * time.Second})
 	testenv.Eventually(t, 30*time.Second, "the pump's lease", func() bool { return livePump(t, env, wh.ID) != "" })
 	// One message while it runs: the pump delivers it.
-	if resp := postEvent(t, org, registration("idle_1")); resp.Status != http.StatusAccepted {
-		t.Fatalf("post: %d %s", resp.Status, resp.Body)
-	}
+	postRegistration(t, org, "idle_1")
 	var out workflows.PumpOutcome
 	if err := run.Get(ctx, &out); err != nil {
 		t.Fatal(err)
