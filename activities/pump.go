@@ -11,6 +11,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/aqio/connect/models"
 	"github.com/aqio/connect/store"
 )
 
@@ -159,6 +160,12 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 	}
 	start, lastRows := time.Now(), time.Now()
 	polled := true
+	var wake <-chan struct{}
+	// drained: the last claim took rows, fewer than PumpMaxBatch, so it
+	// left none behind; until its wake-up fires nothing was committed
+	// since, and the next claim would find nothing (one claim per quiet
+	// message, not two).
+	drained := false
 	for n := 0; ; n++ {
 		if err := wctx.Err(); err != nil {
 			return finish("", pumpErr(ctx, wctx))
@@ -166,15 +173,19 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 		if time.Since(start) >= maxRun {
 			return finish(PumpLimit, nil)
 		}
-		wake := store.OutboxWake(in.WebhookID) // before the claim: a commit after it wakes the next wait
 		batchID := store.PumpBatchID(owner, n)
-		rows, err := d.Store.ClaimPumpRows(wctx, in.WebhookID, batchID, PumpMaxBatch)
-		if err != nil {
-			if wctx.Err() != nil {
-				return finish("", pumpErr(ctx, wctx))
+		var rows []models.OutboxEntry
+		if !drained || isClosed(wake) {
+			wake = store.OutboxWake(in.WebhookID) // before the claim: a commit after it wakes the next wait
+			var err error
+			if rows, err = d.Store.ClaimPumpRows(wctx, in.WebhookID, batchID, PumpMaxBatch); err != nil {
+				if wctx.Err() != nil {
+					return finish("", pumpErr(ctx, wctx))
+				}
+				return finish("", err)
 			}
-			return finish("", err)
 		}
+		drained = false
 		if len(rows) == 0 {
 			// The claim takes nothing while the webhook's circuit is open
 			// (another run found the endpoint failing): the webhook goes
@@ -268,6 +279,7 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			if err := firstErr(); err != nil {
 				return finish("", err)
 			}
+			drained = true
 		}
 		mu.Lock()
 		stop := handOver
@@ -276,6 +288,15 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			wg.Wait()
 			return finish(PumpHandOver, firstErr()) // the dispatcher parks the webhook's messages now
 		}
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 

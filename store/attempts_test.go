@@ -126,4 +126,39 @@ VALUES ('wh_1', 'evt_other', 'org_1', 'registration.created', ?)`, start).Error;
 	if fmt.Sprint(left) != "[evt_other]" {
 		t.Errorf("outbox after the release: %v, want [evt_other]", left)
 	}
+
+	// A claim whose every row was begun and delivered (the quiet path: on
+	// Postgres one statement completes, counts and releases).
+	var second []*models.WebhookDelivery
+	for i := 7; i <= 8; i++ {
+		second = append(second, row(i))
+		if err := db.Exec(`INSERT INTO webhook_outbox (webhook_id, event_id, organization_id, event_type, created_at, batch_id, claimed_at)
+VALUES ('wh_1', ?, 'org_1', 'registration.created', ?, 'p|claim2', ?)`, fmt.Sprintf("evt_%d", i), start, start).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.BeginAttempts(ctx, "run_1", []string{}, second); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range second {
+		r.Status, r.IsFinal, r.CompletedAt, r.ResponseStatusCode = models.DeliverySuccess, true, &done, &code
+	}
+	if err := st.RecordAttemptsReleasing(ctx, "wh_1", second, "p|claim2"); err != nil {
+		t.Fatal(err)
+	}
+	var statuses []string
+	if err := db.Raw(`SELECT status FROM webhook_deliveries WHERE id IN ('dlv_7', 'dlv_8') ORDER BY id`).Scan(&statuses).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.First(&wh, "id = ?", "wh_1").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Raw(`SELECT event_id FROM webhook_outbox ORDER BY event_id`).Scan(&left).Error; err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(statuses) != "[success success]" || wh.TotalDeliveries != 6 || wh.FailedDeliveries != 2 ||
+		!wh.LastTriggeredAt.Equal(start.Add(8*time.Second)) || fmt.Sprint(left) != "[evt_other]" {
+		t.Errorf("after the second claim: statuses %v, counters %d/%d, last %v, outbox %v",
+			statuses, wh.TotalDeliveries, wh.FailedDeliveries, wh.LastTriggeredAt, left)
+	}
 }
