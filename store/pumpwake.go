@@ -26,9 +26,15 @@ var outboxHub = struct {
 	mu sync.Mutex
 	// waiting holds the channel of each webhook a pump waits for.
 	waiting map[string]chan struct{}
-	// local counts the live pump owners of this process.
+	// local counts the live pump owners of this process; ended holds
+	// when its pumps that ended did (kept for a lease period).
 	local map[string]int
-}{waiting: map[string]chan struct{}{}, local: map[string]int{}}
+	ended map[string]time.Time
+}{waiting: map[string]chan struct{}{}, local: map[string]int{}, ended: map[string]time.Time{}}
+
+// endedKept is how long the hub remembers a pump of this process ended
+// (longer than a lease lives).
+const endedKept = time.Minute
 
 // NotifyOutbox wakes every pump of this process waiting for outbox rows
 // (a NOTIFY from another process names no webhook).
@@ -79,8 +85,25 @@ func LocalPump(owner string) (done func()) {
 		defer outboxHub.mu.Unlock()
 		if outboxHub.local[owner]--; outboxHub.local[owner] <= 0 {
 			delete(outboxHub.local, owner)
+			now := time.Now()
+			for o, at := range outboxHub.ended {
+				if now.Sub(at) > endedKept {
+					delete(outboxHub.ended, o)
+				}
+			}
+			outboxHub.ended[owner] = now
 		}
 	}
+}
+
+// PumpEndedHere reports whether owner's pump ran in this process and
+// ended (within the last minute): its lease, if still read as live, is
+// no pump's any more.
+func PumpEndedHere(owner string) bool {
+	outboxHub.mu.Lock()
+	defer outboxHub.mu.Unlock()
+	_, ok := outboxHub.ended[owner]
+	return ok
 }
 
 // IsLocalPump reports whether this process runs owner's pump.

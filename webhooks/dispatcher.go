@@ -47,6 +47,9 @@ type dispatcher struct {
 	s      *Service
 	logger *slog.Logger
 	wake   chan struct{}
+	// notify: rows were committed only for webhooks whose pumps hold live
+	// leases, some in another process: one NOTIFY, no claim pass.
+	notify chan struct{}
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -59,7 +62,7 @@ func (s *Service) StartDispatcher(logger *slog.Logger) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &dispatcher{s: s, logger: logger.With("component", "dispatcher"), wake: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+	d := &dispatcher{s: s, logger: logger.With("component", "dispatcher"), wake: make(chan struct{}, 1), notify: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	s.dispatcher = d
 	go d.run(ctx)
 }
@@ -81,13 +84,19 @@ func (s *Service) StopDispatcher() {
 // process's endpoint pumps of the webhooks that outbox rows were just
 // committed for.
 func (s *Service) kick(webhookIDs []string) {
+	wake := func(d *dispatcher) chan struct{} { return d.wake }
 	if s.Pump {
 		store.NotifyOutboxFor(webhookIDs)
-		if s.pumps.allLocal(webhookIDs) {
+		switch leased, remote := s.pumps.leased(webhookIDs); {
+		case leased && !remote:
 			// Every row is its pump's, in this process: a dispatcher pass
 			// would claim nothing (its next tick still looks, in case a
 			// pump died).
 			return
+		case leased:
+			// Every row is a live pump's, some in another process: they
+			// need a NOTIFY, not a claim pass.
+			wake = func(d *dispatcher) chan struct{} { return d.notify }
 		}
 	}
 	s.dispatcherMu.Lock()
@@ -97,7 +106,7 @@ func (s *Service) kick(webhookIDs []string) {
 		return
 	}
 	select {
-	case d.wake <- struct{}{}:
+	case wake(d) <- struct{}{}:
 	default: // already awake or about to be
 	}
 }
@@ -112,6 +121,13 @@ func (d *dispatcher) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-d.notify:
+			// Rows only for live pumps, some of another process: wake
+			// them (one NOTIFY for every kick since the last), no pass.
+			if err := d.s.Store.NotifyPumps(ctx); err != nil && ctx.Err() == nil {
+				d.logger.Error("notify endpoint pumps", "err", err)
+			}
+			continue
 		case <-d.wake:
 			kicked = true
 		case <-tick.C:
@@ -464,21 +480,28 @@ func (p *pumpState) remote() bool {
 	return false
 }
 
-// allLocal reports whether every webhook of webhookIDs has a live pump
-// lease held by a pump of this process (as last read).
-func (p *pumpState) allLocal(webhookIDs []string) bool {
+// leased reports whether every webhook of webhookIDs has a live pump
+// lease (as last read) whose pump, if it is of this process, still runs,
+// and whether any of those pumps is of another process.
+func (p *pumpState) leased(webhookIDs []string) (leased, remote bool) {
 	if len(webhookIDs) == 0 {
-		return false
+		return false, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, id := range webhookIDs {
 		owner, ok := p.live[id]
-		if !ok || !store.IsLocalPump(owner) {
-			return false
+		if !ok {
+			return false, false
+		}
+		if !store.IsLocalPump(owner) {
+			if store.PumpEndedHere(owner) {
+				return false, false // this process's pump, ended since the read
+			}
+			remote = true
 		}
 	}
-	return true
+	return true, remote
 }
 
 func (s *Service) refreshPumps(ctx context.Context) error {

@@ -1,0 +1,35 @@
+package webhooks
+
+import (
+	"testing"
+
+	"github.com/aqio/connect/store"
+)
+
+// Whether a commit's rows need a dispatcher pass: not when every webhook
+// has a live pump here; only a NOTIFY when some pump is of another
+// process; a pass when a webhook has no lease, or its lease is of a pump
+// of this process that ended since the leases were read.
+func TestKickKnowsWhoseRowsTheyAre(t *testing.T) {
+	running, gone := "run_a.1.x", "run_b.1.y"
+	stop := store.LocalPump(running)
+	defer stop()
+	store.LocalPump(gone)() // ran here, ended
+	p := &pumpState{live: map[string]string{"wh_here": running, "wh_there": "run_c.1.z", "wh_ended": gone}}
+	for _, tc := range []struct {
+		ids            []string
+		leased, remote bool
+	}{
+		{[]string{"wh_here"}, true, false},
+		{[]string{"wh_here", "wh_there"}, true, true},
+		{[]string{"wh_here", "wh_none"}, false, false},
+		{[]string{"wh_ended"}, false, false},
+		{[]string{"wh_there", "wh_ended"}, false, false},
+		{nil, false, false},
+	} {
+		leased, remote := p.leased(tc.ids)
+		if leased != tc.leased || (leased && remote != tc.remote) {
+			t.Errorf("%v: leased %v remote %v, want %v %v", tc.ids, leased, remote, tc.leased, tc.remote)
+		}
+	}
+}
