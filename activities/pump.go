@@ -110,8 +110,11 @@ func (d *Deliveries) Pump(ctx context.Context, in PumpInput) (PumpResult, error)
 			case <-t.C:
 			}
 			mu.Lock()
-			activity.RecordHeartbeat(ctx, res)
+			details := res
 			mu.Unlock()
+			// Outside the lock: a heartbeat the SDK sends at once is a
+			// call to the server, which the deliveries must not wait for.
+			activity.RecordHeartbeat(ctx, details)
 			ok, err := d.Store.RenewPumpLease(wctx, in.WebhookID, owner, d.now().Add(PumpLease))
 			if err == nil && !ok {
 				err = errors.New("lease lost")
