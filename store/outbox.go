@@ -309,11 +309,24 @@ func (s *Store) EnqueueDeliveries(ctx context.Context, e models.Event, webhookID
 // dispatcher is claiming are skipped (FOR UPDATE SKIP LOCKED). Rows of a
 // webhook whose pump holds a live lease are left to the pump (pump.go).
 func (s *Store) ClaimOutbox(ctx context.Context, limit, maxBatch int, newID func() string) ([]OutboxBatch, error) {
+	return s.ClaimOutboxSkipping(ctx, limit, maxBatch, newID, nil)
+}
+
+// ClaimOutboxSkipping is ClaimOutbox that leaves the rows of the webhooks
+// in skip alone (their pumps are starting).
+func (s *Store) ClaimOutboxSkipping(ctx context.Context, limit, maxBatch int, newID func() string, skip []string) ([]OutboxBatch, error) {
+	unclaimed := func(tx *gorm.DB) *gorm.DB {
+		tx = leasedExpr(tx.Where("batch_id IS NULL"), s.now())
+		if len(skip) > 0 {
+			tx = tx.Where("webhook_id NOT IN ?", skip)
+		}
+		return tx
+	}
 	// A pass that finds nothing to claim (quiet traffic whose webhooks
 	// have pumps) costs one read, not a write transaction (on SQLite the
 	// database's write lock).
 	var probe []string
-	err := leasedExpr(s.db.Reads.WithContext(ctx).Model(&models.OutboxEntry{}).Where("batch_id IS NULL"), s.now()).
+	err := unclaimed(s.db.Reads.WithContext(ctx).Model(&models.OutboxEntry{})).
 		Limit(1).Pluck("event_id", &probe).Error
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
@@ -323,7 +336,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, limit, maxBatch int, newID func
 	}
 	var batches []OutboxBatch
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		q := leasedExpr(tx.Where("batch_id IS NULL"), s.now()).Order("created_at, webhook_id, event_id").Limit(limit)
+		q := unclaimed(tx).Order("created_at, webhook_id, event_id").Limit(limit)
 		if s.db.Dialect == "postgres" {
 			q = q.Clauses(clause.Locking{Strength: "UPDATE", Options: "SKIP LOCKED"})
 		}

@@ -137,9 +137,11 @@ func (d *dispatcher) run(ctx context.Context) {
 				}
 			}
 		}
-		if kicked && d.s.pumps.remote() {
+		if kicked && (d.s.pumps.remote() || len(d.s.pumps.starting(time.Now())) > 0) {
 			// This process committed outbox rows and a pump of another
-			// process may own their webhook: one NOTIFY per pass.
+			// process may own their webhook, or one this dispatcher just
+			// started, whose lease it has not read yet and whose rows it
+			// leaves alone (pumpStartGrace): one NOTIFY per pass.
 			if err := d.s.Store.NotifyPumps(ctx); err != nil && ctx.Err() == nil {
 				d.logger.Error("notify endpoint pumps", "err", err)
 			}
@@ -172,9 +174,9 @@ func (d *dispatcher) run(ctx context.Context) {
 // returns how many rows it claimed. Rows whose start failed stay claimed
 // and are started again after the stale-claim interval.
 func (s *Service) DispatchOnce(ctx context.Context) (int, error) {
-	batches, err := s.Store.ClaimOutbox(ctx, claimLimit, MaxBatch, func() string {
+	batches, err := s.Store.ClaimOutboxSkipping(ctx, claimLimit, MaxBatch, func() string {
 		return strings.TrimPrefix(ids.New("b"), "b_")
-	})
+	}, s.pumps.starting(time.Now()))
 	if err != nil {
 		return 0, err
 	}
@@ -465,7 +467,9 @@ const maxPumps = 100
 type pumpState struct {
 	mu        sync.Mutex
 	startedAt map[string]time.Time
-	live      map[string]string // webhook -> lease owner
+	// begun: when a start of the webhook's pump succeeded (pumpStartGrace).
+	begun map[string]time.Time
+	live  map[string]string // webhook -> lease owner
 }
 
 // remote reports whether a live pump lease is held by another process.
@@ -478,6 +482,30 @@ func (p *pumpState) remote() bool {
 		}
 	}
 	return false
+}
+
+// pumpStartGrace is how long after starting a webhook's pump the
+// dispatcher leaves that webhook's new rows to it: a burst's first batch
+// goes as a DeliveryBatch (with the pump's start), the rest to the pump,
+// which claims 200 rows at a time without a Temporal call per batch. A
+// pump that has not taken its lease by then gets its rows dispatched
+// again.
+const pumpStartGrace = 2 * time.Second
+
+// starting returns the webhooks whose pump this dispatcher started within
+// pumpStartGrace.
+func (p *pumpState) starting(now time.Time) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ids []string
+	for id, at := range p.begun {
+		if now.Sub(at) < pumpStartGrace {
+			ids = append(ids, id)
+		} else {
+			delete(p.begun, id)
+		}
+	}
+	return ids
 }
 
 // leased reports whether every webhook of webhookIDs has a live pump
@@ -558,7 +586,16 @@ func (s *Service) startPump(ctx context.Context, b store.OutboxBatch) {
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes:    workflows.EndpointAttributes(b.OrganizationID, b.WebhookID),
 	}, workflows.Pump, activities.PumpInput{OrganizationID: b.OrganizationID, WebhookID: b.WebhookID})
-	if err != nil && ctx.Err() == nil {
-		slog.Default().Warn("start endpoint pump", "workflow_id", id, "err", err)
+	if err != nil {
+		if ctx.Err() == nil {
+			slog.Default().Warn("start endpoint pump", "workflow_id", id, "err", err)
+		}
+		return
 	}
+	p.mu.Lock()
+	if p.begun == nil {
+		p.begun = map[string]time.Time{}
+	}
+	p.begun[b.WebhookID] = time.Now()
+	p.mu.Unlock()
 }

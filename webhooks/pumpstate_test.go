@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"testing"
+	"time"
 
 	"github.com/aqio/connect/store"
 )
@@ -31,5 +32,21 @@ func TestKickKnowsWhoseRowsTheyAre(t *testing.T) {
 		if leased != tc.leased || (leased && remote != tc.remote) {
 			t.Errorf("%v: leased %v remote %v, want %v %v", tc.ids, leased, remote, tc.leased, tc.remote)
 		}
+	}
+}
+
+// A webhook whose pump this dispatcher just started keeps its new rows
+// for the pump for pumpStartGrace; after that they are claimed again.
+func TestStartingPumpKeepsItsRowsForAWhile(t *testing.T) {
+	now := time.Now()
+	p := &pumpState{begun: map[string]time.Time{"wh_new": now.Add(-pumpStartGrace / 2), "wh_old": now.Add(-pumpStartGrace)}}
+	if got := p.starting(now); len(got) != 1 || got[0] != "wh_new" {
+		t.Fatalf("starting = %v, want [wh_new]", got)
+	}
+	if _, ok := p.begun["wh_old"]; ok {
+		t.Fatal("an expired start was kept")
+	}
+	if got := p.starting(now.Add(pumpStartGrace)); len(got) != 0 {
+		t.Fatalf("starting after the grace = %v, want none", got)
 	}
 }
