@@ -123,3 +123,35 @@ func TestGroupCommitIsolatesEachEvent(t *testing.T) {
 		t.Fatal("no group commit carried more than one event")
 	}
 }
+
+// One group of three events, the second of which fails (its outbox row
+// names a webhook that does not exist): the other two are stored, the
+// failed one leaves nothing. On Postgres the pipelined batch is rolled
+// back as a whole and written again event by event.
+func TestGroupWithAFailingEvent(t *testing.T) {
+	db, st := openSQLite(t)
+	var events []*models.Event
+	for _, id := range []string{"evt_a", "evt_bad", "evt_c"} {
+		events = append(events, &models.Event{OrganizationID: "org_1", ID: id, Type: "registration.created", Payload: `{}`})
+	}
+	errs := store.CommitOneGroup(context.Background(), st, events, [][]string{{"wh_1"}, {"wh_1", "wh_missing"}, {"wh_1"}})
+	for i, err := range errs {
+		if (i == 1) != (err != nil) {
+			t.Errorf("%s: %v", events[i].ID, err)
+		}
+	}
+	if _, rewritten := store.GroupCommits(st); db.Dialect == "postgres" && rewritten != 1 {
+		t.Fatalf("%d batches written again event by event, want 1", rewritten)
+	}
+	var ids []string
+	if err := db.Raw(`SELECT id FROM events ORDER BY id`).Scan(&ids).Error; err != nil {
+		t.Fatal(err)
+	}
+	var outbox int64
+	if err := db.Raw(`SELECT COUNT(*) FROM webhook_outbox`).Scan(&outbox).Error; err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ids) != "[evt_a evt_c]" || outbox != 2 {
+		t.Fatalf("stored events %v and %d outbox rows; want [evt_a evt_c], 2 rows", ids, outbox)
+	}
+}
