@@ -99,26 +99,24 @@ func pickPorts(host string, opts Options) (plan portPlan, err error) {
 		p.held = append(p.held, f)
 		return nil
 	}
-	free := func() (int, error) {
-		for range 50 {
-			port := freeCandidate()
+	// reserveFrom reserves the first of tries candidates it can.
+	reserveFrom := func(candidate func() int, tries int, none error) (int, error) {
+		for range tries {
+			port := candidate()
 			if f, err := reservePort(host, port); err == nil {
 				p.held = append(p.held, f)
 				return port, nil
 			}
 		}
-		return 0, errors.New("temporal: no free port found")
+		return 0, none
+	}
+	free := func() (int, error) {
+		return reserveFrom(freeCandidate, 50, errors.New("temporal: no free port found"))
 	}
 	// membership ports must stay below 32768, so not from free.
 	membership := func() (int, error) {
-		for range 200 {
-			port := membershipCandidate()
-			if f, err := reservePort(host, port); err == nil {
-				p.held = append(p.held, f)
-				return port, nil
-			}
-		}
-		return 0, fmt.Errorf("temporal: no free membership port in %d-%d", membershipMin, membershipMin+membershipSpan-1)
+		return reserveFrom(membershipCandidate, 200,
+			fmt.Errorf("temporal: no free membership port in %d-%d", membershipMin, membershipMin+membershipSpan-1))
 	}
 
 	switch p.frontend = opts.FrontendPort; {

@@ -206,9 +206,12 @@ func (s *Store) RecordAttemptsReleasing(ctx context.Context, webhookID string, r
 		}
 		rows = rest
 	}
+	// On Postgres completeAll has tried every row already when rows is
+	// what it left (none of them is pending).
+	tried := s.db.Dialect == "postgres" && len(rows) <= 500
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if len(rows) > 0 {
-			if err := s.withTx(tx).recordAttempts(webhookID, rows); err != nil {
+			if err := s.withTx(tx).recordAttempts(webhookID, rows, !tried); err != nil {
 				return err
 			}
 		}
@@ -222,15 +225,19 @@ func (s *Store) RecordAttemptsReleasing(ctx context.Context, webhookID string, r
 }
 
 // recordAttempts is RecordAttempts inside the transaction s.db. Begun rows
-// (still pending) are completed by an update of each in place: one
-// statement for all of them on Postgres, one per row on SQLite (no round
-// trip; a prepared statement). What the update did not take was recorded
-// already (skipped) or never begun (inserted).
-func (s *Store) recordAttempts(webhookID string, rows []*models.WebhookDelivery) error {
+// (still pending) are completed by an update of each in place (complete;
+// false when the caller already did): one statement for all of them on
+// Postgres, one per row on SQLite (no round trip; a prepared statement).
+// What the update did not take was recorded already (skipped) or never
+// begun (inserted).
+func (s *Store) recordAttempts(webhookID string, rows []*models.WebhookDelivery, complete bool) error {
 	tx := s.db.DB
-	done, err := s.completeBegun(rows)
-	if err != nil {
-		return fmt.Errorf("complete attempts: %w", err)
+	done := map[string]bool{}
+	if complete {
+		var err error
+		if done, err = s.completeBegun(rows); err != nil {
+			return fmt.Errorf("complete attempts: %w", err)
+		}
 	}
 	counted := make([]*models.WebhookDelivery, 0, len(rows))
 	var rest []*models.WebhookDelivery

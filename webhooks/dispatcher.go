@@ -84,7 +84,7 @@ func (s *Service) StopDispatcher() {
 // process's endpoint pumps of the webhooks that outbox rows were just
 // committed for.
 func (s *Service) kick(webhookIDs []string) {
-	wake := func(d *dispatcher) chan struct{} { return d.wake }
+	notifyOnly := false
 	if s.Pump {
 		store.NotifyOutboxFor(webhookIDs)
 		switch leased, remote := s.pumps.leased(webhookIDs); {
@@ -96,7 +96,7 @@ func (s *Service) kick(webhookIDs []string) {
 		case leased:
 			// Every row is a live pump's, some in another process: they
 			// need a NOTIFY, not a claim pass.
-			wake = func(d *dispatcher) chan struct{} { return d.notify }
+			notifyOnly = true
 		}
 	}
 	s.dispatcherMu.Lock()
@@ -105,8 +105,12 @@ func (s *Service) kick(webhookIDs []string) {
 	if d == nil {
 		return
 	}
+	wake := d.wake
+	if notifyOnly {
+		wake = d.notify
+	}
 	select {
-	case wake(d) <- struct{}{}:
+	case wake <- struct{}{}:
 	default: // already awake or about to be
 	}
 }
@@ -493,7 +497,7 @@ func (p *pumpState) remote() bool {
 const pumpStartGrace = 2 * time.Second
 
 // starting returns the webhooks whose pump this dispatcher started within
-// pumpStartGrace.
+// pumpStartGrace (and forgets the older starts).
 func (p *pumpState) starting(now time.Time) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
