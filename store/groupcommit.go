@@ -19,27 +19,17 @@ import (
 // (postgresGroup). Callers still return only after the commit that holds
 // their event, so a 202 never precedes durability.
 //
-// The statements are prepared once on the pool and bound to each
-// transaction (gorm re-parses statements it first prepares inside a
-// transaction, which was most of the ingest cost: bench -cpuprofile).
+// Its statements are plain SQL: the SQLite driver keeps every statement a
+// connection prepared (database/stmtcache.go), inside transactions too.
 type groupCommit struct {
 	mu      sync.Mutex
 	queue   []*ingestJob
 	leading bool
 
-	prepareOnce sync.Once
-	prepareErr  error
-	stmts       ingestStmts
-
 	// multi counts the groups of more than one event; rewritten, the
 	// Postgres batches that failed as a whole and were written again
 	// event by event (tests).
 	multi, rewritten atomic.Int64
-}
-
-type ingestStmts struct {
-	configVersion, insertEvent, insertOutbox, insertSkipped, upsertObject *sql.Stmt
-	savepoint, rollbackTo, release                                        *sql.Stmt
 }
 
 // maxGroup bounds the events of one group commit.
@@ -79,36 +69,24 @@ func (g *groupCommit) do(s *Store, j *ingestJob) error {
 	return <-j.done
 }
 
-func (g *groupCommit) prepare(db *sql.DB) error {
-	g.prepareOnce.Do(func() {
-		p := func(dst **sql.Stmt, q string) {
-			if g.prepareErr != nil {
-				return
-			}
-			*dst, g.prepareErr = db.Prepare(q)
-		}
-		st := &g.stmts
-		p(&st.configVersion, `SELECT config_version FROM organizations WHERE id = ?`)
-		p(&st.insertEvent, `INSERT INTO events (organization_id, id, type, idempotency_key, payload, created_unix, received_at, dispatched_at, dispatch)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		p(&st.insertOutbox, `INSERT INTO webhook_outbox (webhook_id, event_id, organization_id, event_type, created_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		p(&st.insertSkipped, `INSERT INTO webhook_skipped (webhook_id, event_id, organization_id, event_type, skipped_at)
-			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-		p(&st.upsertObject, `INSERT INTO integration_objects (organization_id, object_type, object_id, parent_id, status, data,
+// The group commit's SQLite statements.
+const (
+	sqlConfigVersion = `SELECT config_version FROM organizations WHERE id = ?`
+	sqlInsertEvent   = `INSERT INTO events (organization_id, id, type, idempotency_key, payload, created_unix, received_at, dispatched_at, dispatch)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlInsertOutbox = `INSERT INTO webhook_outbox (webhook_id, event_id, organization_id, event_type, created_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlInsertSkipped = `INSERT INTO webhook_skipped (webhook_id, event_id, organization_id, event_type, skipped_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	sqlUpsertObject = `INSERT INTO integration_objects (organization_id, object_type, object_id, parent_id, status, data,
 				last_event_id, last_event_type, last_event_created, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (organization_id, object_type, object_id) DO UPDATE SET
 				parent_id = excluded.parent_id, status = excluded.status, data = excluded.data,
 				last_event_id = excluded.last_event_id, last_event_type = excluded.last_event_type,
 				last_event_created = excluded.last_event_created, updated_at = excluded.updated_at
-			WHERE integration_objects.last_event_created <= excluded.last_event_created`)
-		p(&st.savepoint, `SAVEPOINT ingest`)
-		p(&st.rollbackTo, `ROLLBACK TO ingest`)
-		p(&st.release, `RELEASE ingest`)
-	})
-	return g.prepareErr
-}
+			WHERE integration_objects.last_event_created <= excluded.last_event_created`
+)
 
 func (s *Store) commitGroup(batch []*ingestJob) {
 	results := make([]error, len(batch))
@@ -128,9 +106,6 @@ func (s *Store) commitGroup(batch []*ingestJob) {
 // its own savepoint, and commits; a job's own failure goes to results.
 func (s *Store) runGroup(batch []*ingestJob, results []error) (err error) {
 	sqlDB := s.db.SQL()
-	if err := s.ingests.prepare(sqlDB); err != nil {
-		return err
-	}
 	ctx := context.Background() // the batch is everyone's: one caller's cancel must not end it
 	tx, err := sqlDB.BeginTx(ctx, nil)
 	if err != nil {
@@ -141,32 +116,29 @@ func (s *Store) runGroup(batch []*ingestJob, results []error) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	w := &rawTx{tx: tx, stmts: &s.ingests.stmts}
+	w := &rawTx{tx: tx}
 	for i, j := range batch {
-		if err := w.exec(ctx, w.stmts.savepoint); err != nil {
+		if err := w.exec(ctx, `SAVEPOINT ingest`); err != nil {
 			return err
 		}
 		if results[i] = w.ingestOne(ctx, j); results[i] != nil {
-			if err := w.exec(ctx, w.stmts.rollbackTo); err != nil {
+			if err := w.exec(ctx, `ROLLBACK TO ingest`); err != nil {
 				return err
 			}
 		}
-		if err := w.exec(ctx, w.stmts.release); err != nil {
+		if err := w.exec(ctx, `RELEASE ingest`); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
 }
 
-// rawTx runs the prepared ingest statements in one transaction; it is
-// the ingestWriter of a group commit.
-type rawTx struct {
-	tx    *sql.Tx
-	stmts *ingestStmts
-}
+// rawTx runs the ingest statements in one transaction; it is the
+// ingestWriter of a group commit.
+type rawTx struct{ tx *sql.Tx }
 
-func (r *rawTx) exec(ctx context.Context, stmt *sql.Stmt, args ...any) error {
-	_, err := r.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+func (r *rawTx) exec(ctx context.Context, query string, args ...any) error {
+	_, err := r.tx.ExecContext(ctx, query, args...)
 	return err
 }
 
@@ -177,7 +149,7 @@ func (r *rawTx) exec(ctx context.Context, stmt *sql.Stmt, args ...any) error {
 func (r *rawTx) ingestOne(ctx context.Context, j *ingestJob) error {
 	e := j.e
 	var version int64
-	switch err := r.tx.StmtContext(ctx, r.stmts.configVersion).QueryRowContext(ctx, e.OrganizationID).Scan(&version); {
+	switch err := r.tx.QueryRowContext(ctx, sqlConfigVersion, e.OrganizationID).Scan(&version); {
 	case errors.Is(err, sql.ErrNoRows):
 		return j.notCurrent()
 	case err != nil:
@@ -185,7 +157,7 @@ func (r *rawTx) ingestOne(ctx context.Context, j *ingestJob) error {
 	case j.version >= 0 && version != j.version:
 		return j.notCurrent()
 	}
-	res, err := r.tx.StmtContext(ctx, r.stmts.insertEvent).ExecContext(ctx,
+	res, err := r.tx.ExecContext(ctx, sqlInsertEvent,
 		e.OrganizationID, e.ID, e.Type, e.IdempotencyKey, e.Payload, e.CreatedUnix, e.ReceivedAt, e.DispatchedAt, e.Dispatch)
 	if err != nil {
 		return fmt.Errorf("insert event: %w", err)
@@ -196,18 +168,18 @@ func (r *rawTx) ingestOne(ctx context.Context, j *ingestJob) error {
 		return errDuplicate
 	}
 	for _, w := range j.webhookIDs {
-		if err := r.exec(ctx, r.stmts.insertOutbox, w, e.ID, e.OrganizationID, e.Type, j.now); err != nil {
+		if err := r.exec(ctx, sqlInsertOutbox, w, e.ID, e.OrganizationID, e.Type, j.now); err != nil {
 			return fmt.Errorf("enqueue deliveries: %w", err)
 		}
 	}
 	for _, w := range j.skippedIDs {
-		if err := r.exec(ctx, r.stmts.insertSkipped, w, e.ID, e.OrganizationID, e.Type, j.now); err != nil {
+		if err := r.exec(ctx, sqlInsertSkipped, w, e.ID, e.OrganizationID, e.Type, j.now); err != nil {
 			return fmt.Errorf("record skipped deliveries: %w", err)
 		}
 	}
 	for i := range j.objects {
 		o := &j.objects[i]
-		err := r.exec(ctx, r.stmts.upsertObject, o.OrganizationID, o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data,
+		err := r.exec(ctx, sqlUpsertObject, o.OrganizationID, o.ObjectType, o.ObjectID, o.ParentID, o.Status, o.Data,
 			o.LastEventID, o.LastEventType, o.LastEventCreated, o.UpdatedAt)
 		if err != nil {
 			return fmt.Errorf("keep object %s %s: %w", o.ObjectType, o.ObjectID, err)
